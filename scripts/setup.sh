@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages scanwerk needs to build, run and test. Idempotent:
+# packages already present are not touched, and apt is only asked when one is missing.
+set -euo pipefail
+
+PACKAGES=(
+  tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
+  libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
+  poppler-utils qpdf
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,244 @@
+//! Batch: a batch folder and its optional batch sheet (`batch.toml`) → ordered documents.
+//!
+//! Per the input contract, each file in the folder is one document and each sub-folder one document
+//! of its images in natural name order (`page2` before `page10`). Nothing is skipped silently: only
+//! the batch sheet, a `READY` marker and hidden files are not documents. Document ids are derived
+//! from names, so the same folder always yields the same ids.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Name of the batch sheet inside a batch folder.
+pub const SHEET: &str = "batch.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("cannot read batch folder {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("batch sheet {path} is not valid: {message}")]
+    Sheet { path: PathBuf, message: String },
+    #[error("{path}: folders inside a document folder are not allowed; move its images up one level")]
+    Nested { path: PathBuf },
+    #[error("batch folder {path} holds no documents; put one image file or one folder of images per document in it")]
+    Empty { path: PathBuf },
+    #[error("{path}: document folder holds no images")]
+    EmptyDocument { path: PathBuf },
+}
+
+/// The batch sheet, `batch.toml`. Every key is optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSheet {
+    /// Batch id; default: the folder name.
+    pub id: Option<String>,
+    /// Responsible operator (natural person); default: the user running scanwerk.
+    pub operator: Option<String>,
+    /// Profile name or path; `--profile` overrides it.
+    pub profile: Option<String>,
+    /// Expected number of documents, checked after reading.
+    pub expected_documents: Option<usize>,
+    /// Expected number of pages over all documents.
+    pub expected_pages: Option<usize>,
+    /// Free index metadata, copied into the protocol.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One document's input files, in page order.
+#[derive(Debug, Clone)]
+pub struct DocumentSource {
+    pub id: String,
+    /// Files in page order, as absolute (or batch-joined) paths.
+    pub files: Vec<PathBuf>,
+}
+
+/// A batch ready to process.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub id: String,
+    pub dir: PathBuf,
+    pub sheet: BatchSheet,
+    pub documents: Vec<DocumentSource>,
+}
+
+impl Batch {
+    /// Reads the folder and its sheet; the files themselves are read later, one at a time.
+    pub fn open(dir: &Path) -> Result<Batch, BatchError> {
+        let sheet = read_sheet(dir)?;
+        let mut entries = list(dir)?;
+        entries.retain(|p| !is_reserved(p));
+        let mut documents = Vec::new();
+        let mut taken = HashSet::new();
+        for path in entries {
+            let files = if path.is_dir() { document_folder(&path)? } else { vec![path.clone()] };
+            let id = unique_id(&path, &mut taken);
+            documents.push(DocumentSource { id, files });
+        }
+        if documents.is_empty() {
+            return Err(BatchError::Empty { path: dir.to_path_buf() });
+        }
+        let id = match &sheet.id {
+            Some(id) => sanitize(id),
+            None => sanitize(&file_name(dir)),
+        };
+        Ok(Batch { id, dir: dir.to_path_buf(), sheet, documents })
+    }
+
+    /// Path of `file` relative to the batch folder, `/`-separated, for metadata.
+    pub fn relative(&self, file: &Path) -> String {
+        let rel = file.strip_prefix(&self.dir).unwrap_or(file);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+fn read_sheet(dir: &Path) -> Result<BatchSheet, BatchError> {
+    let path = dir.join(SHEET);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| BatchError::Sheet {
+            path,
+            message: e.to_string().trim().replace('\n', " "),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BatchSheet::default()),
+        Err(source) => Err(BatchError::Read { path, source }),
+    }
+}
+
+/// Entries of `dir` in natural name order.
+fn list(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
+    let read_err = |source| BatchError::Read { path: dir.to_path_buf(), source };
+    let mut paths = std::fs::read_dir(dir)
+        .map_err(read_err)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(read_err)?;
+    paths.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
+    Ok(paths)
+}
+
+fn document_folder(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
+    let mut files = list(dir)?;
+    files.retain(|p| !file_name(p).starts_with('.'));
+    if let Some(nested) = files.iter().find(|p| p.is_dir()) {
+        return Err(BatchError::Nested { path: nested.clone() });
+    }
+    if files.is_empty() {
+        return Err(BatchError::EmptyDocument { path: dir.to_path_buf() });
+    }
+    Ok(files)
+}
+
+fn is_reserved(path: &Path) -> bool {
+    let name = file_name(path);
+    name == SHEET || name == "READY" || name.starts_with('.')
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// A document id from a file or folder name: the stem, or the whole name if the stem is taken.
+fn unique_id(path: &Path, taken: &mut HashSet<String>) -> String {
+    let stem = if path.is_dir() {
+        file_name(path)
+    } else {
+        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    };
+    let mut id = sanitize(&stem);
+    if taken.contains(&id) {
+        id = sanitize(&file_name(path).replace('.', "_"));
+    }
+    let base = id.clone();
+    let mut n = 2;
+    while !taken.insert(id.clone()) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// Keeps ASCII letters, digits, `.`, `_` and `-`; everything else becomes `_`.
+pub fn sanitize(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() { "unnamed".into() } else { s }
+}
+
+/// Compares names so that digit runs compare by value: `p2` < `p10`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a, b);
+    loop {
+        match (a.is_empty(), b.is_empty()) {
+            (true, true) => return std::cmp::Ordering::Equal,
+            (true, false) => return std::cmp::Ordering::Less,
+            (false, true) => return std::cmp::Ordering::Greater,
+            _ => {}
+        }
+        let (ra, rest_a) = run(a);
+        let (rb, rest_b) = run(b);
+        let digits = |s: &str| s.starts_with(|c: char| c.is_ascii_digit());
+        let order = if digits(ra) && digits(rb) {
+            let (ta, tb) = (ra.trim_start_matches('0'), rb.trim_start_matches('0'));
+            ta.len().cmp(&tb.len()).then(ta.cmp(tb)).then(ra.len().cmp(&rb.len()))
+        } else {
+            ra.cmp(rb)
+        };
+        if order.is_ne() {
+            return order;
+        }
+        (a, b) = (rest_a, rest_b);
+    }
+}
+
+/// Splits off the leading run of digits or of non-digits.
+fn run(s: &str) -> (&str, &str) {
+    let digit = s.starts_with(|c: char| c.is_ascii_digit());
+    let end = s.find(|c: char| c.is_ascii_digit() != digit).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut names = vec!["p10.tif", "p2.tif", "p1.tif", "p02b.tif", "a.tif"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, vec!["a.tif", "p1.tif", "p2.tif", "p02b.tif", "p10.tif"]);
+    }
+
+    #[test]
+    fn sanitize_names() {
+        assert_eq!(sanitize("Akte 12/ä.tif"), "Akte_12__.tif");
+        assert_eq!(sanitize("..x"), "x");
+        assert_eq!(sanitize(""), "unnamed");
+    }
+
+    #[test]
+    fn folder_and_files_become_documents() {
+        let dir = std::env::temp_dir().join(format!("scanwerk-batch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("akte")).unwrap();
+        for f in ["akte/p10.png", "akte/p2.png", "brief.tif", "brief.png", ".hidden", "READY"] {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+        std::fs::write(dir.join(SHEET), "id = \"B 1\"\noperator = \"Erika Muster\"\n").unwrap();
+        let batch = Batch::open(&dir).unwrap();
+        assert_eq!(batch.id, "B_1");
+        let ids: Vec<_> = batch.documents.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, vec!["akte", "brief", "brief_tif"]);
+        assert_eq!(batch.relative(&batch.documents[0].files[0]), "akte/p2.png");
+        std::fs::write(dir.join(SHEET), "operater = \"x\"\n").unwrap();
+        let err = Batch::open(&dir).unwrap_err().to_string();
+        assert!(err.contains("operater") && err.contains(SHEET), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

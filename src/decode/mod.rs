@@ -1,0 +1,248 @@
+//! Decode: image files (TIFF incl. multi-page, PNG, JPEG) → [`Page`] rasters plus passthrough bytes.
+//!
+//! The format is told by the file's magic bytes, never its name (scanners and users misname files).
+//! Every page comes out as a lossless [`Raster`] for OCR and for lossless embedding; a JPEG also keeps
+//! its original bytes so the PDF can carry them unchanged. Rasters are reduced only where no pixel
+//! changes: an RGB image whose pixels are all grey becomes grey, a grey one of pure black and white
+//! becomes bilevel. Alpha is flattened onto white (the paper colour), the one documented change.
+
+mod jpeg;
+mod png;
+mod tiff;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Image file formats scanwerk reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Tiff,
+    Png,
+    Jpeg,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a TIFF, PNG or JPEG image (unrecognised file signature); scan to one of these formats")]
+    UnknownFormat,
+    #[error("{format:?} image is damaged or unsupported: {detail}; rescan the page or export it again")]
+    Corrupt { format: Format, detail: String },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("page {index} does not exist (file has {count})")]
+    NoSuchPage { index: u32, count: u32 },
+}
+
+/// A page raster, row-major, rows tightly packed (bilevel rows padded to whole bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Raster {
+    /// 1 bit per pixel, most significant bit first, 0 = black, 1 = white (PDF DeviceGray order).
+    Bilevel(Vec<u8>),
+    Gray8(Vec<u8>),
+    Gray16(Vec<u16>),
+    Rgb8(Vec<u8>),
+    Rgb16(Vec<u16>),
+}
+
+/// Original encoded bytes the PDF may embed unchanged.
+#[derive(Debug, Clone)]
+pub enum Passthrough {
+    /// A baseline or progressive JPEG with 1 (grey) or 3 (YCbCr/RGB) components.
+    Jpeg { bytes: Arc<Vec<u8>>, components: u8 },
+}
+
+/// One decoded page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub width: u32,
+    pub height: u32,
+    /// Resolution (x, y) in dots per inch as the file states it; `None` if it states none.
+    pub dpi: Option<(f64, f64)>,
+    pub raster: Raster,
+    pub passthrough: Option<Passthrough>,
+    /// What decoding changed, for the protocol (e.g. alpha flattened).
+    pub notes: Vec<String>,
+}
+
+/// An input file, read once and hashed before anything else looks at it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the batch folder, `/`-separated.
+    pub rel: String,
+    pub path: PathBuf,
+    pub bytes: Arc<Vec<u8>>,
+    pub format: Format,
+    pub digests: crate::seal::Digests,
+}
+
+/// Tells the format from the leading bytes.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    match bytes {
+        [0x89, b'P', b'N', b'G', ..] => Some(Format::Png),
+        [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
+        [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(Format::Tiff),
+        [b'I', b'I', 43, 0, ..] | [b'M', b'M', 0, 43, ..] => Some(Format::Tiff),
+        _ => None,
+    }
+}
+
+/// Number of pages in an image file.
+pub fn page_count(format: Format, bytes: &[u8]) -> Result<u32, DecodeError> {
+    match format {
+        Format::Tiff => tiff::page_count(bytes),
+        Format::Png | Format::Jpeg => Ok(1),
+    }
+}
+
+/// Decodes page `index` (0-based) of `source`.
+pub fn decode_page(source: &SourceFile, index: u32) -> Result<Page, DecodeError> {
+    let page = match source.format {
+        Format::Tiff => tiff::decode(&source.bytes, index)?,
+        Format::Png => png::decode(&source.bytes)?,
+        Format::Jpeg => jpeg::decode(&source.bytes)?,
+    };
+    Ok(page.simplified())
+}
+
+impl Page {
+    /// Replaces the raster with the smallest lossless form (grey RGB → grey, black/white → bilevel).
+    fn simplified(mut self) -> Page {
+        if let Raster::Rgb8(rgb) = &self.raster
+            && rgb.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2])
+        {
+            self.raster = Raster::Gray8(rgb.chunks_exact(3).map(|p| p[0]).collect());
+        }
+        if let Raster::Gray8(gray) = &self.raster
+            && gray.iter().all(|&v| v == 0 || v == 255)
+        {
+            self.raster = Raster::Bilevel(pack_bilevel(gray, self.width as usize));
+        }
+        self
+    }
+
+    /// Number of colour components (1 grey, 3 RGB).
+    pub fn components(&self) -> u8 {
+        match self.raster {
+            Raster::Bilevel(_) | Raster::Gray8(_) | Raster::Gray16(_) => 1,
+            Raster::Rgb8(_) | Raster::Rgb16(_) => 3,
+        }
+    }
+
+    /// The colour mode as recorded in metadata.
+    pub fn colour_mode(&self) -> &'static str {
+        match self.raster {
+            Raster::Bilevel(_) => "bilevel",
+            Raster::Gray8(_) => "gray8",
+            Raster::Gray16(_) => "gray16",
+            Raster::Rgb8(_) => "rgb8",
+            Raster::Rgb16(_) => "rgb16",
+        }
+    }
+}
+
+/// Packs 8-bit grey values (0 or 255) into MSB-first bits, one padded byte row per image row.
+pub fn pack_bilevel(gray: &[u8], width: usize) -> Vec<u8> {
+    let stride = width.div_ceil(8);
+    let mut out = Vec::with_capacity(stride * (gray.len() / width.max(1)));
+    for row in gray.chunks_exact(width) {
+        let mut packed = vec![0u8; stride];
+        for (x, &v) in row.iter().enumerate() {
+            if v >= 128 {
+                packed[x / 8] |= 0x80 >> (x % 8);
+            }
+        }
+        out.extend_from_slice(&packed);
+    }
+    out
+}
+
+/// Composites an 8-bit sample with its alpha onto white paper.
+fn over_white8(value: u8, alpha: u8) -> u8 {
+    let (v, a) = (value as u32, alpha as u32);
+    ((v * a + 255 * (255 - a) + 127) / 255) as u8
+}
+
+/// Composites a 16-bit sample with its alpha onto white paper.
+fn over_white16(value: u16, alpha: u16) -> u16 {
+    let (v, a) = (value as u64, alpha as u64);
+    ((v * a + 65535 * (65535 - a) + 32767) / 65535) as u16
+}
+
+/// Drops the alpha channel of interleaved samples (`channels` includes alpha), flattening onto white.
+fn flatten8(samples: &[u8], channels: usize) -> Vec<u8> {
+    samples
+        .chunks_exact(channels)
+        .flat_map(|px| {
+            let alpha = px[channels - 1];
+            px[..channels - 1].iter().map(move |&v| over_white8(v, alpha))
+        })
+        .collect()
+}
+
+fn flatten16(samples: &[u16], channels: usize) -> Vec<u16> {
+    samples
+        .chunks_exact(channels)
+        .flat_map(|px| {
+            let alpha = px[channels - 1];
+            px[..channels - 1].iter().map(move |&v| over_white16(v, alpha))
+        })
+        .collect()
+}
+
+/// Records that alpha was flattened and passes the raster on.
+fn flattened(notes: &mut Vec<String>, raster: Raster) -> Raster {
+    notes.push("alpha channel flattened onto white".into());
+    raster
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_ignores_names() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n"), Some(Format::Png));
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some(Format::Jpeg));
+        assert_eq!(sniff(b"II*\0"), Some(Format::Tiff));
+        assert_eq!(sniff(b"MM\0*"), Some(Format::Tiff));
+        assert_eq!(sniff(b"%PDF-1.7"), None);
+    }
+
+    #[test]
+    fn pack_bilevel_pads_rows() {
+        let gray = [0, 255, 255, 0, 0, 0, 0, 0, 255, /* row 2 */ 255, 0, 0, 0, 0, 0, 0, 0, 0];
+        let packed = pack_bilevel(&gray, 9);
+        assert_eq!(packed, vec![0b0110_0000, 0b1000_0000, 0b1000_0000, 0]);
+    }
+
+    #[test]
+    fn alpha_flattens_onto_white() {
+        assert_eq!(over_white8(0, 0), 255);
+        assert_eq!(over_white8(0, 255), 0);
+        assert_eq!(over_white8(100, 255), 100);
+        assert_eq!(flatten8(&[10, 20, 30, 255, 0, 0, 0, 0], 4), vec![10, 20, 30, 255, 255, 255]);
+        assert_eq!(over_white16(0, 0), 65535);
+    }
+
+    #[test]
+    fn simplify_is_lossless() {
+        let page = Page {
+            width: 2,
+            height: 1,
+            dpi: None,
+            raster: Raster::Rgb8(vec![0, 0, 0, 255, 255, 255]),
+            passthrough: None,
+            notes: vec![],
+        };
+        assert_eq!(page.simplified().raster, Raster::Bilevel(vec![0b0100_0000]));
+        let grey = Page { raster: Raster::Rgb8(vec![7, 7, 7, 9, 9, 9]), ..empty() };
+        assert_eq!(grey.simplified().raster, Raster::Gray8(vec![7, 9]));
+        let colour = Page { raster: Raster::Rgb8(vec![7, 8, 7, 9, 9, 9]), ..empty() };
+        assert!(matches!(colour.simplified().raster, Raster::Rgb8(_)));
+    }
+
+    fn empty() -> Page {
+        Page { width: 2, height: 1, dpi: None, raster: Raster::Gray8(vec![]), passthrough: None, notes: vec![] }
+    }
+}

@@ -1,0 +1,48 @@
+//! PNG pages: palette, 1/2/4/8/16-bit grey, RGB, with or without alpha (flattened onto white).
+//!
+//! Palette and low-bit images are expanded to 8-bit samples, which keeps every pixel value;
+//! [`super::Page::simplified`] then packs black-and-white images back into one bit.
+
+use std::io::Cursor;
+
+use ::png::{ColorType, Decoder, Transformations, Unit};
+
+use super::{flatten8, flatten16, DecodeError, Format, Page, Raster, flattened};
+
+fn corrupt(e: impl std::fmt::Display) -> DecodeError {
+    DecodeError::Corrupt { format: Format::Png, detail: e.to_string() }
+}
+
+pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
+    let mut decoder = Decoder::new(Cursor::new(bytes));
+    decoder.set_transformations(Transformations::EXPAND);
+    let mut reader = decoder.read_info().map_err(corrupt)?;
+    let info = reader.info();
+    let (width, height) = (info.width, info.height);
+    let dpi = info.pixel_dims.and_then(|dims| match dims.unit {
+        Unit::Meter if dims.xppu > 0 && dims.yppu > 0 => {
+            Some((dims.xppu as f64 * 0.0254, dims.yppu as f64 * 0.0254))
+        }
+        _ => None,
+    });
+    let (colour, depth) = reader.output_color_type();
+    let size = reader.output_buffer_size().ok_or_else(|| corrupt("image too large"))?;
+    let mut buf = vec![0u8; size];
+    let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
+    buf.truncate(frame.buffer_size());
+    let wide = depth == ::png::BitDepth::Sixteen;
+    let samples16 = || buf.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>();
+    let mut notes = Vec::new();
+    let raster = match (colour, wide) {
+        (ColorType::Grayscale, false) => Raster::Gray8(buf),
+        (ColorType::Grayscale, true) => Raster::Gray16(samples16()),
+        (ColorType::Rgb, false) => Raster::Rgb8(buf),
+        (ColorType::Rgb, true) => Raster::Rgb16(samples16()),
+        (ColorType::GrayscaleAlpha, false) => flattened(&mut notes, Raster::Gray8(flatten8(&buf, 2))),
+        (ColorType::GrayscaleAlpha, true) => flattened(&mut notes, Raster::Gray16(flatten16(&samples16(), 2))),
+        (ColorType::Rgba, false) => flattened(&mut notes, Raster::Rgb8(flatten8(&buf, 4))),
+        (ColorType::Rgba, true) => flattened(&mut notes, Raster::Rgb16(flatten16(&samples16(), 4))),
+        (ColorType::Indexed, _) => return Err(corrupt("palette was not expanded")),
+    };
+    Ok(Page { width, height, dpi, raster, passthrough: None, notes })
+}

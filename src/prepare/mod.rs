@@ -1,0 +1,125 @@
+//! Prepare: measure a decoded page against the profile and make the working copy OCR reads.
+//!
+//! Nothing here changes the page image that goes into the PDF. The resolution comes from the file,
+//! or from the profile's `assume_dpi` (recorded as a warning), or the page is refused. The OCR
+//! working copy is 8-bit grey or RGB, the forms tesseract takes directly.
+
+use crate::decode::{Page, Raster};
+use crate::profile::Profile;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(
+        "the image has no resolution (dpi) and profile {profile:?} assumes none; \
+         rescan with the resolution recorded, or use a profile with input.assume_dpi"
+    )]
+    NoResolution { profile: String },
+    #[error("the resolution {dpi:.1} dpi is implausible; rescan or fix the file's resolution tag")]
+    BadResolution { dpi: f64 },
+}
+
+/// The 8-bit image tesseract reads, at the page's resolution.
+#[derive(Debug, Clone)]
+pub struct OcrImage {
+    pub width: u32,
+    pub height: u32,
+    /// 1 (grey) or 3 (RGB).
+    pub bytes_per_pixel: u8,
+    pub data: Vec<u8>,
+    pub ppi: u32,
+}
+
+/// What preparation found out about a page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Measurements {
+    /// Resolution used, dots per inch (x, y).
+    pub dpi: (f64, f64),
+    /// True if the resolution was taken from the profile because the file had none.
+    pub dpi_assumed: bool,
+    pub colour_mode: &'static str,
+    pub width_px: u32,
+    pub height_px: u32,
+}
+
+/// A page with its measurements and, if the profile asks for OCR, its working copy.
+pub struct PreparedPage {
+    pub page: Page,
+    pub measurements: Measurements,
+    pub ocr_image: Option<OcrImage>,
+    pub warnings: Vec<String>,
+}
+
+pub fn prepare(page: Page, profile: &Profile) -> Result<PreparedPage, PrepareError> {
+    let mut warnings = page.notes.clone();
+    let (dpi, dpi_assumed) = match (page.dpi, profile.assume_dpi) {
+        (Some(dpi), _) => (dpi, false),
+        (None, Some(assumed)) => {
+            warnings.push(format!("no resolution in the file; assumed {assumed} dpi (profile {})", profile.id));
+            ((assumed, assumed), true)
+        }
+        (None, None) => return Err(PrepareError::NoResolution { profile: profile.id.clone() }),
+    };
+    for value in [dpi.0, dpi.1] {
+        if !(10.0..=10_000.0).contains(&value) {
+            return Err(PrepareError::BadResolution { dpi: value });
+        }
+    }
+    let measurements = Measurements {
+        dpi,
+        dpi_assumed,
+        colour_mode: page.colour_mode(),
+        width_px: page.width,
+        height_px: page.height,
+    };
+    let ocr_image = profile.ocr_enabled.then(|| working_copy(&page, dpi.1.round() as u32));
+    Ok(PreparedPage { page, measurements, ocr_image, warnings })
+}
+
+/// The page as 8-bit samples for tesseract.
+pub fn working_copy(page: &Page, ppi: u32) -> OcrImage {
+    let high = |v: &[u16]| v.iter().map(|s| (s >> 8) as u8).collect::<Vec<u8>>();
+    let (bytes_per_pixel, data) = match &page.raster {
+        Raster::Bilevel(bits) => (1, unpack_bilevel(bits, page.width as usize)),
+        Raster::Gray8(v) => (1, v.clone()),
+        Raster::Gray16(v) => (1, high(v)),
+        Raster::Rgb8(v) => (3, v.clone()),
+        Raster::Rgb16(v) => (3, high(v)),
+    };
+    OcrImage { width: page.width, height: page.height, bytes_per_pixel, data, ppi }
+}
+
+fn unpack_bilevel(bits: &[u8], width: usize) -> Vec<u8> {
+    let stride = width.div_ceil(8);
+    bits.chunks_exact(stride)
+        .flat_map(|row| (0..width).map(move |x| if row[x / 8] & (0x80 >> (x % 8)) != 0 { 255 } else { 0 }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::pack_bilevel;
+
+    fn page(dpi: Option<(f64, f64)>) -> Page {
+        Page { width: 9, height: 1, dpi, raster: Raster::Bilevel(vec![0x80, 0x80]), passthrough: None, notes: vec![] }
+    }
+
+    #[test]
+    fn missing_resolution_is_assumed_or_refused() {
+        let standard = crate::profile::load("standard").unwrap();
+        let p = prepare(page(None), &standard).unwrap();
+        assert!(p.measurements.dpi_assumed);
+        assert_eq!(p.measurements.dpi, (300.0, 300.0));
+        assert!(p.warnings[0].contains("assumed 300 dpi"));
+        let strict = crate::profile::load("strict").unwrap();
+        let err = prepare(page(None), &strict).err().unwrap();
+        assert!(err.to_string().contains("assume_dpi"));
+        assert!(!prepare(page(Some((200.0, 200.0))), &strict).unwrap().measurements.dpi_assumed);
+    }
+
+    #[test]
+    fn bilevel_unpacks_to_grey() {
+        let grey = vec![255, 0, 0, 255, 0, 0, 0, 0, 255];
+        assert_eq!(unpack_bilevel(&pack_bilevel(&grey, 9), 9), grey);
+    }
+}

@@ -1,0 +1,253 @@
+//! Scan profiles: `profiles/*.toml` → a validated [`Profile`].
+//!
+//! A profile is what an operator chooses per document class (resolution policy, OCR languages,
+//! signature algorithm). The bundled profiles are compiled into the binary so `scanwerk` works from
+//! any directory; a path selects a profile file instead. Unknown keys are rejected, and every
+//! problem is reported at once with the file it came from, before any page is read.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::seal::hash::sha256_hex;
+
+/// The profiles shipped in `profiles/`, by name.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("standard", include_str!("../profiles/standard.toml")),
+    ("strict", include_str!("../profiles/strict.toml")),
+    ("image-only", include_str!("../profiles/image-only.toml")),
+];
+
+/// The profile used when neither the command line nor the batch sheet names one.
+pub const DEFAULT: &str = "standard";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error(
+        "unknown profile {name:?}: bundled profiles are {}; or give a path to a .toml file",
+        bundled_names().join(", ")
+    )]
+    Unknown { name: String },
+    #[error("cannot read profile {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("profile {origin} is not valid:\n{}", problems.join("\n"))]
+    Invalid { origin: String, problems: Vec<String> },
+}
+
+/// A validated scan profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Profile id (`id` key); recorded in the protocol.
+    pub id: String,
+    /// Profile version (`version` key); recorded in the protocol.
+    pub version: String,
+    /// One line for `scanwerk profiles`.
+    pub description: String,
+    /// Where the profile came from: `bundled:NAME` or the file path.
+    pub origin: String,
+    /// SHA-256 (hex) of the profile file bytes, so the protocol names exactly what ran.
+    pub sha256: String,
+    /// Resolution given to images whose file has none; `None` refuses such files. Default: none.
+    pub assume_dpi: Option<f64>,
+    /// Whether pages are OCR'd at all. Default: true.
+    pub ocr_enabled: bool,
+    /// Tesseract languages, joined with `+` for the engine. Default: `["deu", "eng"]`.
+    pub languages: Vec<String>,
+    /// Signature algorithm over the manifest. Default and only value so far: ECDSA P-256.
+    pub signature: SignatureAlgorithm,
+    /// Signing key (PKCS#8, PEM or DER) when `--key` is not given. Relative to the profile file.
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureAlgorithm {
+    EcdsaP256Sha256,
+}
+
+impl SignatureAlgorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    id: String,
+    version: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    input: RawInput,
+    #[serde(default)]
+    ocr: RawOcr,
+    #[serde(default)]
+    seal: RawSeal,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    assume_dpi: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOcr {
+    enabled: Option<bool>,
+    languages: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeal {
+    signature: Option<String>,
+    key: Option<PathBuf>,
+}
+
+/// Names of the bundled profiles.
+pub fn bundled_names() -> Vec<&'static str> {
+    BUNDLED.iter().map(|(name, _)| *name).collect()
+}
+
+/// Loads a profile by bundled name, or from a file when `spec` is a path to one.
+pub fn load(spec: &str) -> Result<Profile, ProfileError> {
+    if let Some((_, text)) = BUNDLED.iter().find(|(name, _)| *name == spec) {
+        return parse(text, &format!("bundled:{spec}"), None);
+    }
+    let path = Path::new(spec);
+    if !path.exists() && !spec.contains('/') && !spec.ends_with(".toml") {
+        return Err(ProfileError::Unknown { name: spec.to_string() });
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string(), path.parent())
+}
+
+/// Parses and validates profile text; `base` resolves relative key paths.
+pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<Profile, ProfileError> {
+    let invalid = |problems: Vec<String>| ProfileError::Invalid {
+        origin: origin.to_string(),
+        problems,
+    };
+    let raw: RawProfile = toml::from_str(text).map_err(|e| invalid(vec![describe_toml_error(text, &e)]))?;
+    let mut problems = Vec::new();
+    let profile = validate(raw, origin, text, base, &mut problems);
+    if problems.is_empty() {
+        Ok(profile)
+    } else {
+        Err(invalid(problems))
+    }
+}
+
+fn validate(raw: RawProfile, origin: &str, text: &str, base: Option<&Path>, problems: &mut Vec<String>) -> Profile {
+    if raw.id.trim().is_empty() {
+        problems.push("  id: must not be empty".into());
+    }
+    if let Some(dpi) = raw.input.assume_dpi
+        && !(50.0..=2400.0).contains(&dpi)
+    {
+        problems.push(format!("  input.assume_dpi = {dpi}: must lie between 50 and 2400"));
+    }
+    let languages = raw.ocr.languages.unwrap_or_else(|| vec!["deu".into(), "eng".into()]);
+    if languages.is_empty() {
+        problems.push("  ocr.languages: name at least one tesseract language, e.g. [\"deu\"]".into());
+    }
+    for lang in &languages {
+        if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            problems.push(format!("  ocr.languages: {lang:?} is not a tesseract language name"));
+        }
+    }
+    let signature = match raw.seal.signature.as_deref() {
+        None | Some("ecdsa-p256") => SignatureAlgorithm::EcdsaP256Sha256,
+        Some(other) => {
+            problems.push(format!("  seal.signature = {other:?}: supported is \"ecdsa-p256\""));
+            SignatureAlgorithm::EcdsaP256Sha256
+        }
+    };
+    let key = raw.seal.key.map(|k| match base {
+        Some(dir) if k.is_relative() => dir.join(k),
+        _ => k,
+    });
+    Profile {
+        id: raw.id,
+        version: raw.version,
+        description: raw.description,
+        origin: origin.to_string(),
+        sha256: sha256_hex(text.as_bytes()),
+        assume_dpi: raw.input.assume_dpi,
+        ocr_enabled: raw.ocr.enabled.unwrap_or(true),
+        languages,
+        signature,
+        key,
+    }
+}
+
+/// Turns a TOML error into one line naming the line number and, for unknown keys, the key.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = error.message().trim().replace('\n', " ");
+    match line {
+        Some(line) => format!("  line {line}: {message}"),
+        None => format!("  {message}"),
+    }
+}
+
+impl Profile {
+    /// The tesseract language string, e.g. `deu+eng`.
+    pub fn language_spec(&self) -> String {
+        self.languages.join("+")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_profiles_are_valid() {
+        for name in bundled_names() {
+            let profile = load(name).unwrap();
+            assert_eq!(profile.id, name);
+            assert_eq!(profile.sha256.len(), 64);
+        }
+    }
+
+    #[test]
+    fn standard_is_300_dpi_deu_eng() {
+        let p = load("standard").unwrap();
+        assert_eq!(p.assume_dpi, Some(300.0));
+        assert_eq!(p.language_spec(), "deu+eng");
+        assert!(p.ocr_enabled);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_line() {
+        let text = "id = \"x\"\nversion = \"1\"\n[ocr]\nlanguagez = [\"deu\"]\n";
+        let err = parse(text, "my.toml", None).unwrap_err().to_string();
+        assert!(err.contains("my.toml"), "{err}");
+        assert!(err.contains("languagez"), "{err}");
+        assert!(err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn all_problems_are_listed_at_once() {
+        let text = "id = \"\"\nversion = \"1\"\n[input]\nassume_dpi = 5\n[ocr]\nlanguages = []\n[seal]\nsignature = \"rsa\"\n";
+        let err = parse(text, "bad.toml", None).unwrap_err().to_string();
+        for needle in ["id:", "assume_dpi", "ocr.languages", "seal.signature"] {
+            assert!(err.contains(needle), "missing {needle} in {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_bundled() {
+        let err = load("nonesuch").unwrap_err().to_string();
+        assert!(err.contains("standard"), "{err}");
+    }
+}
