@@ -1,7 +1,233 @@
+//! scanwerk: replacement scanning (TR-RESISCAN) from raw scanner images to sealed PDF archives.
+//!
+//! A batch folder goes through read → prepare → recognize → compose → seal → publish; each stage
+//! is a module named after it (see `DESIGN.md`). This file holds the validated [`Config`], built
+//! once from the command line, the batch sheet and the profile, and [`ingest`], which runs one
+//! batch through the stages and publishes it atomically, or publishes nothing.
+
+pub mod archive;
 pub mod batch;
 pub mod decode;
 pub mod ocr;
 pub mod pdfa;
+pub mod pipeline;
 pub mod prepare;
 pub mod profile;
+pub mod protocol;
 pub mod seal;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use archive::{ArchiveError, Staging};
+use batch::Batch;
+use pipeline::{DocumentFailure, PipelineError};
+use profile::Profile;
+use protocol::{to_json, Completeness, Protocol, ProfileRef, Software};
+use seal::{Manifest, ManifestEntry, SigningKey};
+
+/// What the operator asked for, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub batch_dir: PathBuf,
+    pub archive: PathBuf,
+    /// Profile name or file; default: the batch sheet's, else `standard`.
+    pub profile: Option<String>,
+    /// Signing key; default: the profile's `seal.key`.
+    pub key: Option<PathBuf>,
+    /// Worker threads; default: the number of cores.
+    pub threads: Option<usize>,
+}
+
+/// A validated ingest configuration, built once and passed down by reference.
+pub struct Config {
+    pub batch: Batch,
+    /// Archive folder the batch is published into.
+    pub archive: PathBuf,
+    pub profile: Profile,
+    pub key: SigningKey,
+    /// Worker threads, at least 1.
+    pub threads: usize,
+    /// Responsible operator and where the name came from (`batch.toml` or `user`).
+    pub operator: (String, &'static str),
+}
+
+/// Every configuration problem found, listed together.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the batch:\n{}", problems.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    pub fn new(opts: &IngestOptions) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let batch = Batch::open(&opts.batch_dir).map_err(|e| problems.push(format!("{e:#}"))).ok();
+        let spec = opts
+            .profile
+            .clone()
+            .or_else(|| batch.as_ref().and_then(|b| b.sheet.profile.clone()))
+            .unwrap_or_else(|| profile::DEFAULT.to_string());
+        let profile = profile::load(&spec).map_err(|e| problems.push(e.to_string())).ok();
+        let key_path = opts.key.clone().or_else(|| profile.as_ref().and_then(|p| p.key.clone()));
+        let key = match &key_path {
+            Some(path) => SigningKey::load(path).map_err(|e| problems.push(e.to_string())).ok(),
+            None => {
+                problems.push(
+                    "no signing key: give --key FILE or set seal.key in the profile \
+                     (make one with `scanwerk keygen --out DIR`)"
+                        .into(),
+                );
+                None
+            }
+        };
+        if let Err(e) = std::fs::metadata(&opts.archive).and_then(|m| {
+            if m.is_dir() { Ok(()) } else { Err(std::io::Error::other("not a directory")) }
+        }) {
+            problems.push(format!("archive folder {}: {e}; create it first", opts.archive.display()));
+        }
+        if opts.threads == Some(0) {
+            problems.push("--threads must be at least 1".into());
+        }
+        match (batch, profile, key, problems.is_empty()) {
+            (Some(batch), Some(profile), Some(key), true) => {
+                let operator = match &batch.sheet.operator {
+                    Some(name) => (name.clone(), "batch.toml"),
+                    None => (current_user(), "user"),
+                };
+                let threads = opts.threads.unwrap_or_else(default_threads);
+                Ok(Config { batch, archive: opts.archive.clone(), profile, key, threads, operator })
+            }
+            _ => Err(ConfigError { problems }),
+        }
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        // SAFETY: getuid has no preconditions and cannot fail.
+        .unwrap_or_else(|_| format!("uid {}", unsafe { libc::getuid() }))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("signing failed: {0}")]
+    Sign(#[from] seal::sign::KeyError),
+    #[error(
+        "{} of {} documents failed; nothing was published and the input is untouched:\n{}",
+        failures.len(), total,
+        failures.iter().flat_map(|f| f.errors.iter().map(move |e| format!("- {}: {e}", f.document))).collect::<Vec<_>>().join("\n")
+    )]
+    DocumentsFailed { failures: Vec<DocumentFailure>, total: usize },
+}
+
+/// What a successful ingest published.
+#[derive(Debug)]
+pub struct IngestReport {
+    pub batch_id: String,
+    pub published: PathBuf,
+    pub documents: usize,
+    pub pages: usize,
+    pub warnings: Vec<String>,
+    pub key_fingerprint: String,
+}
+
+/// Runs one batch through every stage and publishes it, or publishes nothing.
+pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
+    let started = protocol::now_rfc3339();
+    let staging = Staging::create(&config.archive, &config.batch.id)?;
+    let output = pipeline::run(&config.batch, &config.profile, config.threads, &staging)?;
+    if !output.failures.is_empty() {
+        let total = config.batch.documents.len();
+        return Err(IngestError::DocumentsFailed { failures: output.failures, total });
+    }
+    let protocol = batch_protocol(config, started, output.documents, output.pages);
+    staging.write_file("protocol.json", &to_json(&protocol))?;
+    let manifest = seal_staging(&staging, config, &protocol)?;
+    let published = staging.publish()?;
+    Ok(IngestReport {
+        batch_id: config.batch.id.clone(),
+        published,
+        documents: protocol.documents.len(),
+        pages: protocol.completeness.pages,
+        warnings: protocol.documents.iter().flat_map(|d| d.warnings.iter().map(|w| format!("{}: {w}", d.id))).chain(protocol.warnings.iter().cloned()).collect(),
+        key_fingerprint: manifest.signature.key_fingerprint,
+    })
+}
+
+fn batch_protocol(config: &Config, started: String, documents: Vec<protocol::DocumentSummary>, pages: usize) -> Protocol {
+    let sheet = &config.batch.sheet;
+    let completeness = Completeness {
+        documents: documents.len(),
+        pages,
+        expected_documents: sheet.expected_documents,
+        expected_pages: sheet.expected_pages,
+        complete: sheet.expected_documents.is_none_or(|n| n == documents.len())
+            && sheet.expected_pages.is_none_or(|n| n == pages),
+    };
+    let mut warnings = Vec::new();
+    if !completeness.complete {
+        warnings.push(format!(
+            "batch sheet expects {} documents / {} pages, received {} / {}",
+            opt(sheet.expected_documents), opt(sheet.expected_pages), documents.len(), pages
+        ));
+    }
+    Protocol {
+        format: protocol::FORMAT.into(),
+        batch_id: config.batch.id.clone(),
+        software: Software::this(),
+        profile: ProfileRef {
+            id: config.profile.id.clone(),
+            version: config.profile.version.clone(),
+            sha256: config.profile.sha256.clone(),
+            origin: config.profile.origin.clone(),
+        },
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        operator: config.operator.0.clone(),
+        operator_source: config.operator.1.into(),
+        started,
+        finished: protocol::now_rfc3339(),
+        signature_key_fingerprint: config.key.public().fingerprint(),
+        metadata: sheet.metadata.clone(),
+        completeness,
+        documents,
+        warnings,
+    }
+}
+
+fn opt(n: Option<usize>) -> String {
+    n.map_or("?".into(), |n| n.to_string())
+}
+
+/// Lists every staged file in the manifest, writes it and its signature.
+fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<Manifest, IngestError> {
+    let mut files = Vec::new();
+    for doc in &protocol.documents {
+        for rel in [doc.pdf.clone(), format!("documents/{}.json", doc.id)] {
+            files.push(entry(staging.dir(), &rel)?);
+        }
+    }
+    files.push(entry(staging.dir(), "protocol.json")?);
+    let public = config.key.public();
+    let manifest = Manifest::new(&config.batch.id, config.profile.signature.name(), &public, files);
+    let bytes = manifest.to_bytes();
+    staging.write_file(verify::MANIFEST, &bytes)?;
+    staging.write_file(verify::SIGNATURE, &config.key.sign(&bytes)?)?;
+    Ok(manifest)
+}
+
+/// Hashes a staged file from disk, so the manifest states what is really there.
+fn entry(dir: &Path, rel: &str) -> Result<ManifestEntry, ArchiveError> {
+    let path = dir.join(rel);
+    let digests = seal::Digests::of_file(&path).map_err(|source| ArchiveError::Write { path, source })?;
+    Ok(ManifestEntry { path: rel.into(), digests })
+}

@@ -5,6 +5,7 @@
 
 use std::io::Cursor;
 
+use tiff::decoder::ifd::Value;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::tags::{PhotometricInterpretation, Tag};
 use tiff::ColorType;
@@ -101,8 +102,8 @@ fn raster(
 
 /// XResolution/YResolution in dpi, honouring ResolutionUnit (2 inch, the default; 3 centimetre).
 fn resolution(d: &mut Decoder<Cursor<&[u8]>>) -> Option<(f64, f64)> {
-    let x = d.get_tag_f64(Tag::XResolution).ok()?;
-    let y = d.get_tag_f64(Tag::YResolution).unwrap_or(x);
+    let x = rational(d, Tag::XResolution)?;
+    let y = rational(d, Tag::YResolution).unwrap_or(x);
     let unit = d.find_tag_unsigned::<u16>(Tag::ResolutionUnit).ok().flatten().unwrap_or(2);
     let scale = match unit {
         2 => 1.0,
@@ -110,4 +111,16 @@ fn resolution(d: &mut Decoder<Cursor<&[u8]>>) -> Option<(f64, f64)> {
         _ => return None,
     };
     (x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite()).then_some((x * scale, y * scale))
+}
+
+/// A RATIONAL (or plain number) tag as f64; tiff's own `get_tag_f64` refuses rationals.
+fn rational(d: &mut Decoder<Cursor<&[u8]>>, tag: Tag) -> Option<f64> {
+    match d.find_tag(tag).ok()?? {
+        Value::Rational(n, den) if den != 0 => Some(f64::from(n) / f64::from(den)),
+        Value::Float(v) => Some(f64::from(v)),
+        Value::Double(v) => Some(v),
+        Value::Short(v) => Some(f64::from(v)),
+        Value::Unsigned(v) => Some(f64::from(v)),
+        _ => None,
+    }
 }

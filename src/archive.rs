@@ -1,0 +1,181 @@
+//! Archive: staging a batch inside the archive folder and publishing it by one atomic rename.
+//!
+//! Everything is written into `<archive>/.staging-<batch>-<pid>` on the archive's own filesystem;
+//! every file and directory is fsynced, then the folder is renamed to `<archive>/<batch>` with
+//! `RENAME_NOREPLACE`, so an archive system sees either nothing or the whole batch, and a batch
+//! that was published once is never overwritten. A staging folder that is dropped unpublished is
+//! removed.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::seal::hash::HashingWriter;
+use crate::seal::Digests;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("archive folder {path} is not usable: {source}; create it or check its permissions")]
+    Unusable { path: PathBuf, source: std::io::Error },
+    #[error("batch {batch} is already published at {path}; give the batch a new id in batch.toml")]
+    AlreadyPublished { batch: String, path: PathBuf },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// A batch folder under construction inside the archive.
+pub struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    batch: String,
+    published: bool,
+}
+
+/// A file being written into the staging folder, hashed on the way.
+pub type StagedFile = HashingWriter<BufWriter<File>>;
+
+impl Staging {
+    /// Creates the staging folder; refuses early if the batch is already published.
+    pub fn create(archive: &Path, batch: &str) -> Result<Staging, ArchiveError> {
+        let unusable = |source| ArchiveError::Unusable { path: archive.to_path_buf(), source };
+        let meta = std::fs::metadata(archive).map_err(unusable)?;
+        if !meta.is_dir() {
+            return Err(unusable(std::io::Error::other("not a directory")));
+        }
+        let target = archive.join(batch);
+        if target.exists() {
+            return Err(ArchiveError::AlreadyPublished { batch: batch.into(), path: target });
+        }
+        let dir = archive.join(format!(".staging-{batch}-{}", std::process::id()));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(unusable)?;
+        }
+        std::fs::create_dir_all(dir.join("documents")).map_err(unusable)?;
+        Ok(Staging { dir, target, batch: batch.into(), published: false })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn write_err(&self, rel: &str) -> impl Fn(std::io::Error) -> ArchiveError {
+        let path = self.dir.join(rel);
+        move |source| ArchiveError::Write { path: path.clone(), source }
+    }
+
+    /// Opens `rel` (e.g. `documents/x.pdf`) for writing.
+    pub fn create_file(&self, rel: &str) -> Result<StagedFile, ArchiveError> {
+        let file = File::create(self.dir.join(rel)).map_err(self.write_err(rel))?;
+        Ok(HashingWriter::new(BufWriter::with_capacity(1 << 20, file)))
+    }
+
+    /// Flushes and fsyncs a staged file, returning its digests.
+    pub fn close_file(&self, rel: &str, staged: StagedFile) -> Result<Digests, ArchiveError> {
+        let (buffered, digests) = staged.finish();
+        let file = buffered.into_inner().map_err(|e| self.write_err(rel)(e.into_error()))?;
+        file.sync_all().map_err(self.write_err(rel))?;
+        Ok(digests)
+    }
+
+    /// Writes a whole file and returns its digests.
+    pub fn write_file(&self, rel: &str, bytes: &[u8]) -> Result<Digests, ArchiveError> {
+        let mut staged = self.create_file(rel)?;
+        staged.write_all(bytes).map_err(self.write_err(rel))?;
+        self.close_file(rel, staged)
+    }
+
+    /// Removes a file that turned out not to belong to the batch (a failed document).
+    pub fn discard_file(&self, rel: &str) {
+        let _ = std::fs::remove_file(self.dir.join(rel));
+    }
+
+    /// Makes the batch visible at `<archive>/<batch>` in one step; returns that path.
+    pub fn publish(mut self) -> Result<PathBuf, ArchiveError> {
+        for dir in [self.dir.join("documents"), self.dir.clone()] {
+            sync_dir(&dir).map_err(|source| ArchiveError::Write { path: dir.clone(), source })?;
+        }
+        rename_noreplace(&self.dir, &self.target).map_err(|source| match source.raw_os_error() {
+            Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => ArchiveError::AlreadyPublished {
+                batch: self.batch.clone(),
+                path: self.target.clone(),
+            },
+            _ => ArchiveError::Write { path: self.target.clone(), source },
+        })?;
+        self.published = true;
+        let archive = self.target.parent().unwrap_or(Path::new("."));
+        sync_dir(archive).map_err(|source| ArchiveError::Write { path: archive.into(), source })?;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// `renameat2(..., RENAME_NOREPLACE)`: fails with EEXIST instead of replacing `to`.
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both paths are valid NUL-terminated strings that live across the call.
+    let rc = unsafe {
+        libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::RENAME_NOREPLACE)
+    };
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("scanwerk-archive-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn publish_is_all_or_nothing_and_once() {
+        let archive = temp("once");
+        let staging = Staging::create(&archive, "b1").unwrap();
+        let d = staging.write_file("protocol.json", b"{}").unwrap();
+        assert_eq!(d, Digests::of(b"{}"));
+        assert!(!archive.join("b1").exists(), "not visible before publish");
+        let published = staging.publish().unwrap();
+        assert_eq!(std::fs::read(published.join("protocol.json")).unwrap(), b"{}");
+        assert!(matches!(Staging::create(&archive, "b1"), Err(ArchiveError::AlreadyPublished { .. })));
+        let entries: Vec<_> = std::fs::read_dir(&archive).unwrap().collect();
+        assert_eq!(entries.len(), 1, "no staging left behind");
+        std::fs::remove_dir_all(&archive).unwrap();
+    }
+
+    #[test]
+    fn dropped_staging_leaves_nothing() {
+        let archive = temp("drop");
+        {
+            let staging = Staging::create(&archive, "b2").unwrap();
+            staging.write_file("documents/x.pdf", b"%PDF").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(&archive).unwrap().count(), 0);
+        std::fs::remove_dir_all(&archive).unwrap();
+    }
+
+    #[test]
+    fn rename_never_replaces() {
+        let archive = temp("race");
+        let staging = Staging::create(&archive, "b3").unwrap();
+        std::fs::create_dir(archive.join("b3")).unwrap();
+        assert!(matches!(staging.publish(), Err(ArchiveError::AlreadyPublished { .. })));
+        std::fs::remove_dir_all(&archive).unwrap();
+    }
+}

@@ -1,0 +1,175 @@
+//! Command line: clap arguments → library calls → documented exit codes. Nothing else.
+//!
+//! Exit codes: 0 success; 1 a batch or verification failed (documents failed, nothing published;
+//! or a published batch does not verify); 2 usage, profile, key or batch-sheet error, found before
+//! any page is read; 3 the archive folder is not writable or the batch is already published.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use scanwerk::{archive::ArchiveError, profile, seal, verify, Config, IngestError, IngestOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "scanwerk", version, about = "Replacement scanning: scanner images in, sealed searchable PDFs out")]
+#[command(after_help = "Exit codes: 0 ok; 1 batch failed or does not verify; 2 usage/profile/key error; 3 archive not writable or batch already published")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Turn a batch folder of scanner images into a sealed batch in the archive.
+    Ingest {
+        /// Batch folder: each file is a document, each sub-folder a document of its images.
+        batch_dir: PathBuf,
+        /// Archive folder the batch is published into (must exist).
+        #[arg(long)]
+        archive: PathBuf,
+        /// Profile name (see `scanwerk profiles`) or path to a profile file. Default: the batch
+        /// sheet's profile, else "standard".
+        #[arg(long)]
+        profile: Option<String>,
+        /// Signing key (PKCS#8 PEM). Default: the profile's seal.key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Worker threads. Default: the number of cores.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Re-check a published batch: hashes, signature, documents.
+    Verify {
+        /// The published batch folder, <archive>/<batch-id>.
+        batch: PathBuf,
+        /// Public key (PEM) the signature must come from.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+    },
+    /// Make an ECDSA P-256 signing key: signing-key.pem (0600) and signing-key.pub.pem.
+    Keygen {
+        /// Folder for the key files (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List the bundled profiles.
+    Profiles,
+}
+
+const OK: u8 = 0;
+const FAILED: u8 = 1;
+const USAGE: u8 = 2;
+const ARCHIVE: u8 = 3;
+
+pub fn run(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Command::Ingest { batch_dir, archive, profile, key, threads } => {
+            ingest(IngestOptions { batch_dir, archive, profile, key, threads })
+        }
+        Command::Verify { batch, trust } => verify(&batch, trust),
+        Command::Keygen { out } => keygen(&out),
+        Command::Profiles => profiles(),
+    };
+    ExitCode::from(code)
+}
+
+fn ingest(opts: IngestOptions) -> u8 {
+    let config = match Config::new(&opts) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
+    eprintln!(
+        "scanwerk: batch {} ({} documents), profile {} {}, {} threads",
+        config.batch.id,
+        config.batch.documents.len(),
+        config.profile.id,
+        config.profile.version,
+        config.threads
+    );
+    match scanwerk::ingest(&config) {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!(
+                "published batch {}: {} documents, {} pages -> {}",
+                report.batch_id,
+                report.documents,
+                report.pages,
+                report.published.display()
+            );
+            println!("signed with key {}", report.key_fingerprint);
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                IngestError::Archive(ArchiveError::Write { .. } | ArchiveError::Unusable { .. })
+                | IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => ARCHIVE,
+                IngestError::Pipeline(scanwerk::pipeline::PipelineError::Archive(_)) => ARCHIVE,
+                IngestError::Pipeline(scanwerk::pipeline::PipelineError::Ocr(_)) => USAGE,
+                IngestError::DocumentsFailed { .. } | IngestError::Sign(_) => FAILED,
+            }
+        }
+    }
+}
+
+fn verify(batch: &std::path::Path, trust: Option<PathBuf>) -> u8 {
+    let trusted = match trust.map(|p| seal::TrustedKey::load(&p)).transpose() {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
+    let report = verify::verify(batch, trusted.as_ref());
+    for problem in &report.problems {
+        eprintln!("FAIL {problem}");
+    }
+    let key = report.key_fingerprint.as_deref().unwrap_or("unknown");
+    let pin = if report.pinned { "trusted key" } else { "key recorded in the manifest (not pinned; use --trust)" };
+    if report.ok() {
+        println!(
+            "OK {}: {} files, {} documents verified; signed by {pin} {key}",
+            batch.display(),
+            report.files_checked,
+            report.documents_checked
+        );
+        OK
+    } else {
+        eprintln!("{}: {} problem(s)", batch.display(), report.problems.len());
+        FAILED
+    }
+}
+
+fn keygen(out: &std::path::Path) -> u8 {
+    match seal::sign::keygen(out) {
+        Ok(files) => {
+            println!("private key: {} (mode 0600)", files.private.display());
+            println!("public key:  {}", files.public.display());
+            println!("fingerprint: {}", files.fingerprint);
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            USAGE
+        }
+    }
+}
+
+fn profiles() -> u8 {
+    for name in profile::bundled_names() {
+        match profile::load(name) {
+            Ok(p) => println!("{:<12} {:<8} {}", p.id, p.version, p.description),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return FAILED;
+            }
+        }
+    }
+    OK
+}

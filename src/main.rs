@@ -1,0 +1,27 @@
+//! The `scanwerk` binary: parse arguments, run the command, return its exit code.
+
+mod cli;
+
+use std::os::unix::process::CommandExt;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    single_threaded_tesseract();
+    cli::run(cli::Cli::parse())
+}
+
+/// Tesseract must run single-threaded per engine; parallelism comes from pages. OpenMP (libgomp,
+/// loaded with libtesseract) reads `OMP_THREAD_LIMIT` when the library is loaded, before `main`,
+/// so setting it now is too late: the process re-executes itself once with it set.
+fn single_threaded_tesseract() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some_and(|v| v == "1") {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
+    eprintln!("warning: could not re-execute with OMP_THREAD_LIMIT=1 ({err}); OCR may oversubscribe cores");
+}

@@ -1,0 +1,395 @@
+//! Pipeline: read → prepare → recognize → compose, with pages in parallel and documents in order.
+//!
+//! One reader thread reads and hashes each input file (before anything decodes it) and turns it
+//! into page jobs; N workers, each owning one tesseract engine, decode, prepare, OCR and encode
+//! pages; the calling thread composes the PDFs in page order. Every job carries a sequence number
+//! and the composer returns a slot for each one it finishes, so at most `slots` pages are in
+//! memory however large the batch. Failures travel as values: a bad page fails its document, not
+//! the run. `threads == 1` runs the same functions in one thread.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use crossbeam_channel::bounded;
+
+use crate::archive::{ArchiveError, StagedFile, Staging};
+use crate::batch::Batch;
+use crate::decode::{self, SourceFile};
+use crate::ocr::{Engine, OcrError, Recognition};
+use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage};
+use crate::prepare;
+use crate::profile::Profile;
+use crate::protocol::{to_json, DocumentRecord, DocumentSummary, PageRecord, SourceRecord, FORMAT};
+use crate::seal::Digests;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Ocr(#[from] OcrError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// A document that could not be produced, and why (names the file and page).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentFailure {
+    pub document: String,
+    pub errors: Vec<String>,
+}
+
+/// What the pipeline produced in the staging folder.
+#[derive(Debug, Default)]
+pub struct PipelineOutput {
+    pub documents: Vec<DocumentSummary>,
+    pub failures: Vec<DocumentFailure>,
+    pub pages: usize,
+}
+
+/// A unit of work, numbered in batch order.
+struct Job {
+    seq: u64,
+    doc: usize,
+    work: Work,
+}
+
+enum Work {
+    Page { source: Arc<SourceFile>, index: u32, number: u32 },
+    /// All pages of the document were issued; carries its source records.
+    End(Vec<SourceRecord>),
+    /// The document cannot be read at all.
+    Failed(String),
+}
+
+/// A job's result, in the job's sequence position.
+struct Done {
+    seq: u64,
+    doc: usize,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Page(Box<FinishedPage>),
+    PageFailed(String),
+    End(Vec<SourceRecord>),
+    Failed(String),
+}
+
+struct FinishedPage {
+    record: PageRecord,
+    image: PdfImage,
+    recognition: Option<Recognition>,
+}
+
+/// Runs the batch through all page stages into `staging`.
+pub fn run(batch: &Batch, profile: &Profile, threads: usize, staging: &Staging) -> Result<PipelineOutput, PipelineError> {
+    let threads = threads.max(1);
+    let mut engines = Vec::new();
+    if profile.ocr_enabled {
+        for _ in 0..threads {
+            engines.push(Some(Engine::new(&profile.language_spec())?));
+        }
+    } else {
+        engines.resize_with(threads, || None);
+    }
+    let mut composer = Composer::new(batch, staging);
+    if threads == 1 {
+        let mut engine = engines.pop().flatten();
+        for job in Jobs::new(batch) {
+            composer.accept(work(job, engine.as_mut(), profile))?;
+        }
+    } else {
+        run_parallel(batch, profile, engines, &mut composer)?;
+    }
+    Ok(composer.output)
+}
+
+fn run_parallel(
+    batch: &Batch,
+    profile: &Profile,
+    engines: Vec<Option<Engine>>,
+    composer: &mut Composer,
+) -> Result<(), PipelineError> {
+    let slots = 2 * engines.len() + 2;
+    let (job_tx, job_rx) = bounded::<Job>(slots);
+    let (done_tx, done_rx) = bounded::<Done>(slots);
+    let (slot_tx, slot_rx) = bounded::<()>(slots);
+    (0..slots).for_each(|_| slot_tx.send(()).expect("channel has room"));
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for job in Jobs::new(batch) {
+                if slot_rx.recv().is_err() || job_tx.send(job).is_err() {
+                    return;
+                }
+            }
+        });
+        for mut engine in engines {
+            let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+            scope.spawn(move || {
+                for job in job_rx {
+                    if done_tx.send(work(job, engine.as_mut(), profile)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        for done in done_rx {
+            pending.insert(done.seq, done);
+            while let Some(done) = pending.remove(&next) {
+                composer.accept(done)?;
+                next += 1;
+                let _ = slot_tx.send(());
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The reader: documents → files (read and hashed once) → page jobs, lazily, in batch order.
+struct Jobs<'a> {
+    batch: &'a Batch,
+    doc: usize,
+    file: usize,
+    number: u32,
+    seq: u64,
+    sources: Vec<SourceRecord>,
+    queue: VecDeque<Job>,
+}
+
+impl<'a> Jobs<'a> {
+    fn new(batch: &'a Batch) -> Self {
+        Jobs { batch, doc: 0, file: 0, number: 0, seq: 0, sources: Vec::new(), queue: VecDeque::new() }
+    }
+
+    fn push(&mut self, work: Work) {
+        self.queue.push_back(Job { seq: self.seq, doc: self.doc, work });
+        self.seq += 1;
+    }
+
+    /// Queues the jobs of the next file, or the end of the current document.
+    fn advance(&mut self) {
+        let document = &self.batch.documents[self.doc];
+        let Some(path) = document.files.get(self.file) else {
+            let sources = std::mem::take(&mut self.sources);
+            self.push(Work::End(sources));
+            self.next_document();
+            return;
+        };
+        let rel = self.batch.relative(path);
+        match read_source(path, &rel) {
+            Ok((source, pages)) => {
+                self.sources.push(SourceRecord {
+                    path: rel,
+                    format: format!("{:?}", source.format).to_lowercase(),
+                    pages,
+                    digests: source.digests.clone(),
+                });
+                let source = Arc::new(source);
+                for index in 0..pages {
+                    self.number += 1;
+                    let number = self.number;
+                    self.push(Work::Page { source: Arc::clone(&source), index, number });
+                }
+                self.file += 1;
+            }
+            Err(message) => {
+                self.push(Work::Failed(message));
+                self.next_document();
+            }
+        }
+    }
+
+    fn next_document(&mut self) {
+        self.doc += 1;
+        self.file = 0;
+        self.number = 0;
+        self.sources.clear();
+    }
+}
+
+impl Iterator for Jobs<'_> {
+    type Item = Job;
+
+    fn next(&mut self) -> Option<Job> {
+        while self.queue.is_empty() && self.doc < self.batch.documents.len() {
+            self.advance();
+        }
+        self.queue.pop_front()
+    }
+}
+
+/// Reads a file once, hashes it, tells its format and counts its pages.
+fn read_source(path: &std::path::Path, rel: &str) -> Result<(SourceFile, u32), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
+    let digests = Digests::of(&bytes);
+    let format = decode::sniff(&bytes).ok_or_else(|| format!("{rel}: {}", decode::DecodeError::UnknownFormat))?;
+    let pages = decode::page_count(format, &bytes).map_err(|e| format!("{rel}: {e}"))?;
+    let source = SourceFile { rel: rel.to_string(), path: path.to_path_buf(), bytes: Arc::new(bytes), format, digests };
+    Ok((source, pages))
+}
+
+/// The worker stage: decode, prepare, recognise and encode one page.
+fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile) -> Done {
+    let outcome = match job.work {
+        Work::Page { source, index, number } => match process_page(&source, index, number, engine, profile) {
+            Ok(page) => Outcome::Page(Box::new(page)),
+            Err(message) => Outcome::PageFailed(message),
+        },
+        Work::End(sources) => Outcome::End(sources),
+        Work::Failed(message) => Outcome::Failed(message),
+    };
+    Done { seq: job.seq, doc: job.doc, outcome }
+}
+
+fn process_page(
+    source: &SourceFile,
+    index: u32,
+    number: u32,
+    engine: Option<&mut Engine>,
+    profile: &Profile,
+) -> Result<FinishedPage, String> {
+    let at = |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
+    let page = decode::decode_page(source, index).map_err(|e| at("decode", &e))?;
+    let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
+    let recognition = match (engine, &prepared.ocr_image) {
+        (Some(engine), Some(image)) => Some(engine.recognize(image).map_err(|e| at("ocr", &e))?),
+        _ => None,
+    };
+    let image = PdfImage::encode(&prepared.page);
+    let m = &prepared.measurements;
+    let record = PageRecord {
+        number,
+        source: source.rel.clone(),
+        source_page: index + 1,
+        width_px: m.width_px,
+        height_px: m.height_px,
+        dpi: [m.dpi.0, m.dpi.1],
+        dpi_assumed: m.dpi_assumed,
+        colour_mode: m.colour_mode.to_string(),
+        image_encoding: format!("{:?}", image.encoding).to_lowercase(),
+        words: recognition.as_ref().map_or(0, |r| r.words().count()),
+        mean_confidence: recognition.as_ref().and_then(Recognition::mean_confidence),
+        warnings: prepared.warnings,
+    };
+    Ok(FinishedPage { record, image, recognition })
+}
+
+/// The compose stage: writes each document's PDF and JSON as its pages arrive in order.
+struct Composer<'a> {
+    batch: &'a Batch,
+    staging: &'a Staging,
+    open: Option<OpenDocument>,
+    output: PipelineOutput,
+}
+
+struct OpenDocument {
+    doc: usize,
+    writer: Option<DocumentWriter<StagedFile>>,
+    pages: Vec<PageRecord>,
+    errors: Vec<String>,
+}
+
+impl<'a> Composer<'a> {
+    fn new(batch: &'a Batch, staging: &'a Staging) -> Self {
+        Composer { batch, staging, open: None, output: PipelineOutput::default() }
+    }
+
+    fn pdf_path(&self, doc: usize) -> String {
+        format!("documents/{}.pdf", self.batch.documents[doc].id)
+    }
+
+    fn accept(&mut self, done: Done) -> Result<(), ArchiveError> {
+        match done.outcome {
+            Outcome::Page(page) => self.add_page(done.doc, *page),
+            Outcome::PageFailed(message) => {
+                self.document(done.doc)?.errors.push(message);
+                Ok(())
+            }
+            Outcome::End(sources) => self.finish(done.doc, sources),
+            Outcome::Failed(message) => {
+                self.document(done.doc)?.errors.push(message);
+                self.finish(done.doc, Vec::new())
+            }
+        }
+    }
+
+    /// The open document `doc`, opening it (and its PDF file) on first use.
+    fn document(&mut self, doc: usize) -> Result<&mut OpenDocument, ArchiveError> {
+        if self.open.as_ref().is_none_or(|o| o.doc != doc) {
+            let rel = self.pdf_path(doc);
+            let file = self.staging.create_file(&rel)?;
+            let info = DocumentInfo {
+                title: self.batch.documents[doc].id.clone(),
+                producer: format!("scanwerk {}", env!("CARGO_PKG_VERSION")),
+            };
+            let writer = DocumentWriter::create(file, info).map_err(write_err(self.staging, &rel))?;
+            self.open = Some(OpenDocument { doc, writer: Some(writer), pages: Vec::new(), errors: Vec::new() });
+        }
+        Ok(self.open.as_mut().expect("just opened"))
+    }
+
+    fn add_page(&mut self, doc: usize, page: FinishedPage) -> Result<(), ArchiveError> {
+        let rel = self.pdf_path(doc);
+        let staging = self.staging;
+        let open = self.document(doc)?;
+        if !open.errors.is_empty() {
+            return Ok(());
+        }
+        let writer = open.writer.as_mut().expect("writer lives until finish");
+        let content = PageContent {
+            image: page.image,
+            dpi: (page.record.dpi[0], page.record.dpi[1]),
+            recognition: page.recognition.as_ref(),
+        };
+        writer.add_page(content).map_err(write_err(staging, &rel))?;
+        open.pages.push(page.record);
+        Ok(())
+    }
+
+    fn finish(&mut self, doc: usize, sources: Vec<SourceRecord>) -> Result<(), ArchiveError> {
+        let mut open = match self.open.take() {
+            Some(open) if open.doc == doc => open,
+            _ => return Ok(()),
+        };
+        let rel = self.pdf_path(doc);
+        let id = self.batch.documents[doc].id.clone();
+        let writer = open.writer.take().expect("writer lives until finish");
+        if !open.errors.is_empty() {
+            drop(writer);
+            self.staging.discard_file(&rel);
+            self.output.failures.push(DocumentFailure { document: id, errors: open.errors });
+            return Ok(());
+        }
+        let file = writer.finish().map_err(write_err(self.staging, &rel))?;
+        let pdf_digests = self.staging.close_file(&rel, file)?;
+        let record = DocumentRecord {
+            format: FORMAT.into(),
+            batch_id: self.batch.id.clone(),
+            document_id: id.clone(),
+            pdf: rel.clone(),
+            pdf_digests,
+            page_count: open.pages.len(),
+            mean_confidence: DocumentRecord::weighted_confidence(&open.pages),
+            sources,
+            pages: open.pages,
+        };
+        self.staging.write_file(&format!("documents/{id}.json"), &to_json(&record))?;
+        self.output.pages += record.page_count;
+        self.output.documents.push(DocumentSummary {
+            id,
+            pdf: rel,
+            pages: record.page_count,
+            mean_confidence: record.mean_confidence,
+            warnings: record.pages.iter().flat_map(|p| p.warnings.iter().map(|w| format!("page {}: {w}", p.number))).collect(),
+            sources: record.sources,
+        });
+        Ok(())
+    }
+}
+
+fn write_err<'s>(staging: &'s Staging, rel: &str) -> impl Fn(std::io::Error) -> ArchiveError + 's {
+    let path = staging.dir().join(rel);
+    move |source| ArchiveError::Write { path: path.clone(), source }
+}

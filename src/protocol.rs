@@ -1,0 +1,189 @@
+//! The scan protocol: what was scanned, how, by whom and with what result, as archives read it.
+//!
+//! `protocol.json` describes the batch (the seed of the TR-RESISCAN transfer note); each
+//! `documents/<id>.json` describes one document: its source files with their hashes, every page
+//! with its measurements and OCR result, and the hashes of its PDF. Document records hold no clock
+//! times, so they are byte-identical across re-runs; the batch protocol records real times.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::seal::Digests;
+
+/// Format tag written into every JSON file.
+pub const FORMAT: &str = "scanwerk/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Software {
+    pub name: String,
+    pub version: String,
+}
+
+impl Software {
+    pub fn this() -> Software {
+        Software { name: "scanwerk".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProfileRef {
+    pub id: String,
+    pub version: String,
+    /// SHA-256 of the profile file as it was read.
+    pub sha256: String,
+    /// `bundled:NAME` or the file path.
+    pub origin: String,
+}
+
+/// One input file of a document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// Relative to the batch folder.
+    pub path: String,
+    pub format: String,
+    pub pages: u32,
+    #[serde(flatten)]
+    pub digests: Digests,
+}
+
+/// One page of a document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// 1-based page number in the document.
+    pub number: u32,
+    /// Source file (relative path) and 1-based page within it.
+    pub source: String,
+    pub source_page: u32,
+    pub width_px: u32,
+    pub height_px: u32,
+    pub dpi: [f64; 2],
+    pub dpi_assumed: bool,
+    pub colour_mode: String,
+    /// How the image is embedded: `jpeg` (original bytes) or `flate` (lossless).
+    pub image_encoding: String,
+    pub words: usize,
+    pub mean_confidence: Option<f32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// `documents/<id>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub format: String,
+    pub batch_id: String,
+    pub document_id: String,
+    /// Relative path of the PDF in the batch folder.
+    pub pdf: String,
+    pub pdf_digests: Digests,
+    pub page_count: usize,
+    pub mean_confidence: Option<f32>,
+    pub sources: Vec<SourceRecord>,
+    pub pages: Vec<PageRecord>,
+}
+
+impl DocumentRecord {
+    /// Mean of the page confidences, weighted by words.
+    pub fn weighted_confidence(pages: &[PageRecord]) -> Option<f32> {
+        let (sum, n) = pages.iter().fold((0.0f64, 0usize), |(s, n), p| match p.mean_confidence {
+            Some(c) => (s + f64::from(c) * p.words as f64, n + p.words),
+            None => (s, n),
+        });
+        (n > 0).then(|| (sum / n as f64) as f32)
+    }
+}
+
+/// A document as the batch protocol summarises it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DocumentSummary {
+    pub id: String,
+    pub pdf: String,
+    pub pages: usize,
+    pub mean_confidence: Option<f32>,
+    pub sources: Vec<SourceRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Expected versus received counts, from the batch sheet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Completeness {
+    pub documents: usize,
+    pub pages: usize,
+    pub expected_documents: Option<usize>,
+    pub expected_pages: Option<usize>,
+    pub complete: bool,
+}
+
+/// `protocol.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Protocol {
+    pub format: String,
+    pub batch_id: String,
+    pub software: Software,
+    pub profile: ProfileRef,
+    pub host: String,
+    /// Responsible operator: from the batch sheet, else the user running scanwerk.
+    pub operator: String,
+    /// `batch.toml` or `user`: where the operator's name came from.
+    pub operator_source: String,
+    /// RFC 3339, UTC.
+    pub started: String,
+    pub finished: String,
+    pub signature_key_fingerprint: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    pub completeness: Completeness,
+    pub documents: Vec<DocumentSummary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Pretty JSON with a trailing newline, as every scanwerk JSON file is written.
+pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("protocol types serialise");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Now, as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("zero is valid");
+    now.format(&time::format_description::well_known::Rfc3339).expect("formats")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(words: usize, conf: Option<f32>) -> PageRecord {
+        PageRecord {
+            number: 1,
+            source: "a.tif".into(),
+            source_page: 1,
+            width_px: 1,
+            height_px: 1,
+            dpi: [300.0, 300.0],
+            dpi_assumed: false,
+            colour_mode: "gray8".into(),
+            image_encoding: "flate".into(),
+            words,
+            mean_confidence: conf,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn confidence_weighted_by_words() {
+        let pages = [page(3, Some(90.0)), page(1, Some(50.0)), page(0, None)];
+        assert_eq!(DocumentRecord::weighted_confidence(&pages), Some(80.0));
+        assert_eq!(DocumentRecord::weighted_confidence(&[page(0, None)]), None);
+    }
+
+    #[test]
+    fn time_is_rfc3339_utc() {
+        let t = now_rfc3339();
+        assert!(t.ends_with('Z') && t.len() == 20, "{t}");
+    }
+}
