@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
-  poppler-utils qpdf
+  poppler-utils qpdf openssl time
 )
 
 missing=()

@@ -12,8 +12,8 @@ use std::io::{BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::seal::hash::HashingWriter;
 use crate::seal::Digests;
+use crate::seal::hash::HashingWriter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -39,21 +39,32 @@ pub type StagedFile = HashingWriter<BufWriter<File>>;
 impl Staging {
     /// Creates the staging folder; refuses early if the batch is already published.
     pub fn create(archive: &Path, batch: &str) -> Result<Staging, ArchiveError> {
-        let unusable = |source| ArchiveError::Unusable { path: archive.to_path_buf(), source };
+        let unusable = |source| ArchiveError::Unusable {
+            path: archive.to_path_buf(),
+            source,
+        };
         let meta = std::fs::metadata(archive).map_err(unusable)?;
         if !meta.is_dir() {
             return Err(unusable(std::io::Error::other("not a directory")));
         }
         let target = archive.join(batch);
         if target.exists() {
-            return Err(ArchiveError::AlreadyPublished { batch: batch.into(), path: target });
+            return Err(ArchiveError::AlreadyPublished {
+                batch: batch.into(),
+                path: target,
+            });
         }
         let dir = archive.join(format!(".staging-{batch}-{}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(unusable)?;
         }
         std::fs::create_dir_all(dir.join("documents")).map_err(unusable)?;
-        Ok(Staging { dir, target, batch: batch.into(), published: false })
+        Ok(Staging {
+            dir,
+            target,
+            batch: batch.into(),
+            published: false,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -62,7 +73,10 @@ impl Staging {
 
     fn write_err(&self, rel: &str) -> impl Fn(std::io::Error) -> ArchiveError {
         let path = self.dir.join(rel);
-        move |source| ArchiveError::Write { path: path.clone(), source }
+        move |source| ArchiveError::Write {
+            path: path.clone(),
+            source,
+        }
     }
 
     /// Opens `rel` (e.g. `documents/x.pdf`) for writing.
@@ -74,7 +88,9 @@ impl Staging {
     /// Flushes and fsyncs a staged file, returning its digests.
     pub fn close_file(&self, rel: &str, staged: StagedFile) -> Result<Digests, ArchiveError> {
         let (buffered, digests) = staged.finish();
-        let file = buffered.into_inner().map_err(|e| self.write_err(rel)(e.into_error()))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| self.write_err(rel)(e.into_error()))?;
         file.sync_all().map_err(self.write_err(rel))?;
         Ok(digests)
     }
@@ -94,18 +110,27 @@ impl Staging {
     /// Makes the batch visible at `<archive>/<batch>` in one step; returns that path.
     pub fn publish(mut self) -> Result<PathBuf, ArchiveError> {
         for dir in [self.dir.join("documents"), self.dir.clone()] {
-            sync_dir(&dir).map_err(|source| ArchiveError::Write { path: dir.clone(), source })?;
+            sync_dir(&dir).map_err(|source| ArchiveError::Write {
+                path: dir.clone(),
+                source,
+            })?;
         }
         rename_noreplace(&self.dir, &self.target).map_err(|source| match source.raw_os_error() {
             Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => ArchiveError::AlreadyPublished {
                 batch: self.batch.clone(),
                 path: self.target.clone(),
             },
-            _ => ArchiveError::Write { path: self.target.clone(), source },
+            _ => ArchiveError::Write {
+                path: self.target.clone(),
+                source,
+            },
         })?;
         self.published = true;
         let archive = self.target.parent().unwrap_or(Path::new("."));
-        sync_dir(archive).map_err(|source| ArchiveError::Write { path: archive.into(), source })?;
+        sync_dir(archive).map_err(|source| ArchiveError::Write {
+            path: archive.into(),
+            source,
+        })?;
         Ok(self.target.clone())
     }
 }
@@ -128,9 +153,19 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     let (from, to) = (c(from)?, c(to)?);
     // SAFETY: both paths are valid NUL-terminated strings that live across the call.
     let rc = unsafe {
-        libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::RENAME_NOREPLACE)
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
     };
-    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +188,10 @@ mod tests {
         assert!(!archive.join("b1").exists(), "not visible before publish");
         let published = staging.publish().unwrap();
         assert_eq!(std::fs::read(published.join("protocol.json")).unwrap(), b"{}");
-        assert!(matches!(Staging::create(&archive, "b1"), Err(ArchiveError::AlreadyPublished { .. })));
+        assert!(matches!(
+            Staging::create(&archive, "b1"),
+            Err(ArchiveError::AlreadyPublished { .. })
+        ));
         let entries: Vec<_> = std::fs::read_dir(&archive).unwrap().collect();
         assert_eq!(entries.len(), 1, "no staging left behind");
         std::fs::remove_dir_all(&archive).unwrap();
@@ -175,7 +213,10 @@ mod tests {
         let archive = temp("race");
         let staging = Staging::create(&archive, "b3").unwrap();
         std::fs::create_dir(archive.join("b3")).unwrap();
-        assert!(matches!(staging.publish(), Err(ArchiveError::AlreadyPublished { .. })));
+        assert!(matches!(
+            staging.publish(),
+            Err(ArchiveError::AlreadyPublished { .. })
+        ));
         std::fs::remove_dir_all(&archive).unwrap();
     }
 }

@@ -21,7 +21,9 @@ pub enum BatchError {
     Sheet { path: PathBuf, message: String },
     #[error("{path}: folders inside a document folder are not allowed; move its images up one level")]
     Nested { path: PathBuf },
-    #[error("batch folder {path} holds no documents; put one image file or one folder of images per document in it")]
+    #[error(
+        "batch folder {path} holds no documents; put one image file or one folder of images per document in it"
+    )]
     Empty { path: PathBuf },
     #[error("{path}: document folder holds no images")]
     EmptyDocument { path: PathBuf },
@@ -72,18 +74,29 @@ impl Batch {
         let mut documents = Vec::new();
         let mut taken = HashSet::new();
         for path in entries {
-            let files = if path.is_dir() { document_folder(&path)? } else { vec![path.clone()] };
+            let files = if path.is_dir() {
+                document_folder(&path)?
+            } else {
+                vec![path.clone()]
+            };
             let id = unique_id(&path, &mut taken);
             documents.push(DocumentSource { id, files });
         }
         if documents.is_empty() {
-            return Err(BatchError::Empty { path: dir.to_path_buf() });
+            return Err(BatchError::Empty {
+                path: dir.to_path_buf(),
+            });
         }
         let id = match &sheet.id {
             Some(id) => sanitize(id),
             None => sanitize(&file_name(dir)),
         };
-        Ok(Batch { id, dir: dir.to_path_buf(), sheet, documents })
+        Ok(Batch {
+            id,
+            dir: dir.to_path_buf(),
+            sheet,
+            documents,
+        })
     }
 
     /// Path of `file` relative to the batch folder, `/`-separated, for metadata.
@@ -110,7 +123,10 @@ fn read_sheet(dir: &Path) -> Result<BatchSheet, BatchError> {
 
 /// Entries of `dir` in natural name order.
 fn list(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
-    let read_err = |source| BatchError::Read { path: dir.to_path_buf(), source };
+    let read_err = |source| BatchError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut paths = std::fs::read_dir(dir)
         .map_err(read_err)?
         .map(|e| e.map(|e| e.path()))
@@ -127,7 +143,9 @@ fn document_folder(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
         return Err(BatchError::Nested { path: nested.clone() });
     }
     if files.is_empty() {
-        return Err(BatchError::EmptyDocument { path: dir.to_path_buf() });
+        return Err(BatchError::EmptyDocument {
+            path: dir.to_path_buf(),
+        });
     }
     Ok(files)
 }
@@ -138,7 +156,9 @@ fn is_reserved(path: &Path) -> bool {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// A document id from a file or folder name: the stem, or the whole name if the stem is taken.
@@ -146,7 +166,9 @@ fn unique_id(path: &Path, taken: &mut HashSet<String>) -> String {
     let stem = if path.is_dir() {
         file_name(path)
     } else {
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
     };
     let mut id = sanitize(&stem);
     if taken.contains(&id) {
@@ -165,7 +187,13 @@ fn unique_id(path: &Path, taken: &mut HashSet<String>) -> String {
 pub fn sanitize(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let s = s.trim_start_matches('.').to_string();
     if s.is_empty() { "unnamed".into() } else { s }
@@ -186,7 +214,10 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         let digits = |s: &str| s.starts_with(|c: char| c.is_ascii_digit());
         let order = if digits(ra) && digits(rb) {
             let (ta, tb) = (ra.trim_start_matches('0'), rb.trim_start_matches('0'));
-            ta.len().cmp(&tb.len()).then(ta.cmp(tb)).then(ra.len().cmp(&rb.len()))
+            ta.len()
+                .cmp(&tb.len())
+                .then(ta.cmp(tb))
+                .then(ra.len().cmp(&rb.len()))
         } else {
             ra.cmp(rb)
         };
@@ -227,7 +258,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("scanwerk-batch-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("akte")).unwrap();
-        for f in ["akte/p10.png", "akte/p2.png", "brief.tif", "brief.png", ".hidden", "READY"] {
+        for f in [
+            "akte/p10.png",
+            "akte/p2.png",
+            "brief.tif",
+            "brief.png",
+            ".hidden",
+            "READY",
+        ] {
             std::fs::write(dir.join(f), b"x").unwrap();
         }
         std::fs::write(dir.join(SHEET), "id = \"B 1\"\noperator = \"Erika Muster\"\n").unwrap();

@@ -9,11 +9,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use scanwerk::{archive::ArchiveError, profile, seal, verify, Config, IngestError, IngestOptions};
+use scanwerk::{Config, IngestError, IngestOptions, archive::ArchiveError, profile, seal, verify};
 
 #[derive(Debug, Parser)]
-#[command(name = "scanwerk", version, about = "Replacement scanning: scanner images in, sealed searchable PDFs out")]
-#[command(after_help = "Exit codes: 0 ok; 1 batch failed or does not verify; 2 usage/profile/key error; 3 archive not writable or batch already published")]
+#[command(
+    name = "scanwerk",
+    version,
+    about = "Replacement scanning: scanner images in, sealed searchable PDFs out"
+)]
+#[command(
+    after_help = "Exit codes: 0 ok; 1 batch failed or does not verify; 2 usage/profile/key error; 3 archive not writable or batch already published"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,9 +70,19 @@ const ARCHIVE: u8 = 3;
 
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
-        Command::Ingest { batch_dir, archive, profile, key, threads } => {
-            ingest(IngestOptions { batch_dir, archive, profile, key, threads })
-        }
+        Command::Ingest {
+            batch_dir,
+            archive,
+            profile,
+            key,
+            threads,
+        } => ingest(IngestOptions {
+            batch_dir,
+            archive,
+            profile,
+            key,
+            threads,
+        }),
         Command::Verify { batch, trust } => verify(&batch, trust),
         Command::Keygen { out } => keygen(&out),
         Command::Profiles => profiles(),
@@ -131,7 +147,11 @@ fn verify(batch: &std::path::Path, trust: Option<PathBuf>) -> u8 {
         eprintln!("FAIL {problem}");
     }
     let key = report.key_fingerprint.as_deref().unwrap_or("unknown");
-    let pin = if report.pinned { "trusted key" } else { "key recorded in the manifest (not pinned; use --trust)" };
+    let pin = if report.pinned {
+        "trusted key"
+    } else {
+        "key recorded in the manifest (not pinned; use --trust)"
+    };
     if report.ok() {
         println!(
             "OK {}: {} files, {} documents verified; signed by {pin} {key}",

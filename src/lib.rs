@@ -23,7 +23,7 @@ use archive::{ArchiveError, Staging};
 use batch::Batch;
 use pipeline::{DocumentFailure, PipelineError};
 use profile::Profile;
-use protocol::{to_json, Completeness, Protocol, ProfileRef, Software};
+use protocol::{Completeness, ProfileRef, Protocol, Software, to_json};
 use seal::{Manifest, ManifestEntry, SigningKey};
 
 /// What the operator asked for, before validation.
@@ -62,16 +62,25 @@ pub struct ConfigError {
 impl Config {
     pub fn new(opts: &IngestOptions) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let batch = Batch::open(&opts.batch_dir).map_err(|e| problems.push(format!("{e:#}"))).ok();
+        let batch = Batch::open(&opts.batch_dir)
+            .map_err(|e| problems.push(format!("{e:#}")))
+            .ok();
         let spec = opts
             .profile
             .clone()
             .or_else(|| batch.as_ref().and_then(|b| b.sheet.profile.clone()))
             .unwrap_or_else(|| profile::DEFAULT.to_string());
-        let profile = profile::load(&spec).map_err(|e| problems.push(e.to_string())).ok();
-        let key_path = opts.key.clone().or_else(|| profile.as_ref().and_then(|p| p.key.clone()));
+        let profile = profile::load(&spec)
+            .map_err(|e| problems.push(e.to_string()))
+            .ok();
+        let key_path = opts
+            .key
+            .clone()
+            .or_else(|| profile.as_ref().and_then(|p| p.key.clone()));
         let key = match &key_path {
-            Some(path) => SigningKey::load(path).map_err(|e| problems.push(e.to_string())).ok(),
+            Some(path) => SigningKey::load(path)
+                .map_err(|e| problems.push(e.to_string()))
+                .ok(),
             None => {
                 problems.push(
                     "no signing key: give --key FILE or set seal.key in the profile \
@@ -82,9 +91,16 @@ impl Config {
             }
         };
         if let Err(e) = std::fs::metadata(&opts.archive).and_then(|m| {
-            if m.is_dir() { Ok(()) } else { Err(std::io::Error::other("not a directory")) }
+            if m.is_dir() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("not a directory"))
+            }
         }) {
-            problems.push(format!("archive folder {}: {e}; create it first", opts.archive.display()));
+            problems.push(format!(
+                "archive folder {}: {e}; create it first",
+                opts.archive.display()
+            ));
         }
         if opts.threads == Some(0) {
             problems.push("--threads must be at least 1".into());
@@ -96,7 +112,14 @@ impl Config {
                     None => (current_user(), "user"),
                 };
                 let threads = opts.threads.unwrap_or_else(default_threads);
-                Ok(Config { batch, archive: opts.archive.clone(), profile, key, threads, operator })
+                Ok(Config {
+                    batch,
+                    archive: opts.archive.clone(),
+                    profile,
+                    key,
+                    threads,
+                    operator,
+                })
             }
             _ => Err(ConfigError { problems }),
         }
@@ -127,7 +150,10 @@ pub enum IngestError {
         failures.len(), total,
         failures.iter().flat_map(|f| f.errors.iter().map(move |e| format!("- {}: {e}", f.document))).collect::<Vec<_>>().join("\n")
     )]
-    DocumentsFailed { failures: Vec<DocumentFailure>, total: usize },
+    DocumentsFailed {
+        failures: Vec<DocumentFailure>,
+        total: usize,
+    },
 }
 
 /// What a successful ingest published.
@@ -148,7 +174,10 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
     let output = pipeline::run(&config.batch, &config.profile, config.threads, &staging)?;
     if !output.failures.is_empty() {
         let total = config.batch.documents.len();
-        return Err(IngestError::DocumentsFailed { failures: output.failures, total });
+        return Err(IngestError::DocumentsFailed {
+            failures: output.failures,
+            total,
+        });
     }
     let protocol = batch_protocol(config, started, output.documents, output.pages);
     staging.write_file("protocol.json", &to_json(&protocol))?;
@@ -159,12 +188,22 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
         published,
         documents: protocol.documents.len(),
         pages: protocol.completeness.pages,
-        warnings: protocol.documents.iter().flat_map(|d| d.warnings.iter().map(|w| format!("{}: {w}", d.id))).chain(protocol.warnings.iter().cloned()).collect(),
+        warnings: protocol
+            .documents
+            .iter()
+            .flat_map(|d| d.warnings.iter().map(|w| format!("{}: {w}", d.id)))
+            .chain(protocol.warnings.iter().cloned())
+            .collect(),
         key_fingerprint: manifest.signature.key_fingerprint,
     })
 }
 
-fn batch_protocol(config: &Config, started: String, documents: Vec<protocol::DocumentSummary>, pages: usize) -> Protocol {
+fn batch_protocol(
+    config: &Config,
+    started: String,
+    documents: Vec<protocol::DocumentSummary>,
+    pages: usize,
+) -> Protocol {
     let sheet = &config.batch.sheet;
     let completeness = Completeness {
         documents: documents.len(),
@@ -178,7 +217,10 @@ fn batch_protocol(config: &Config, started: String, documents: Vec<protocol::Doc
     if !completeness.complete {
         warnings.push(format!(
             "batch sheet expects {} documents / {} pages, received {} / {}",
-            opt(sheet.expected_documents), opt(sheet.expected_pages), documents.len(), pages
+            opt(sheet.expected_documents),
+            opt(sheet.expected_pages),
+            documents.len(),
+            pages
         ));
     }
     Protocol {
@@ -229,5 +271,8 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
 fn entry(dir: &Path, rel: &str) -> Result<ManifestEntry, ArchiveError> {
     let path = dir.join(rel);
     let digests = seal::Digests::of_file(&path).map_err(|source| ArchiveError::Write { path, source })?;
-    Ok(ManifestEntry { path: rel.into(), digests })
+    Ok(ManifestEntry {
+        path: rel.into(),
+        digests,
+    })
 }

@@ -9,7 +9,8 @@ use std::ffi::CString;
 
 use tesseract_plumbing::TessBaseApi;
 
-use crate::prepare::OcrImage;
+use crate::prepare::{OcrImage, OcrPixels};
+use leptonica_plumbing::Pix;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
@@ -68,7 +69,13 @@ impl Recognition {
         let lines: Vec<String> = self
             .lines
             .iter()
-            .map(|l| l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "))
+            .map(|l| {
+                l.words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
         lines.join("\n")
     }
@@ -82,21 +89,37 @@ pub struct Engine {
 impl Engine {
     /// Loads the languages (e.g. `deu+eng`) once; reuse the engine for every page.
     pub fn new(languages: &str) -> Result<Engine, OcrError> {
-        let init = || OcrError::Init { languages: languages.to_string() };
+        let init = || OcrError::Init {
+            languages: languages.to_string(),
+        };
         let lang = CString::new(languages).map_err(|_| init())?;
         let mut api = TessBaseApi::create();
         api.init_2(None, Some(&lang)).map_err(|_| init())?;
+        // The C API defaults to one uniform block; the tesseract CLI (and any multi-column page)
+        // needs automatic page segmentation.
+        api.set_page_seg_mode(tesseract_sys::TessPageSegMode_PSM_AUTO);
         // Tesseract's own diagnostics would interleave with ours on stderr.
         let _ = api.set_variable(c"debug_file", c"/dev/null");
         Ok(Engine { api })
     }
 
     pub fn recognize(&mut self, image: &OcrImage) -> Result<Recognition, OcrError> {
-        let bpp = image.bytes_per_pixel as i32;
-        let stride = image.width as i32 * bpp;
-        self.api
-            .set_image(&image.data, image.width as i32, image.height as i32, bpp, stride)
-            .map_err(|e| OcrError::Image(format!("{e:?}")))?;
+        match &image.pixels {
+            OcrPixels::Samples {
+                bytes_per_pixel,
+                data,
+            } => {
+                let bpp = i32::from(*bytes_per_pixel);
+                let stride = image.width as i32 * bpp;
+                self.api
+                    .set_image(data, image.width as i32, image.height as i32, bpp, stride)
+                    .map_err(|e| OcrError::Image(format!("{e:?}")))?;
+            }
+            OcrPixels::Jpeg(bytes) => {
+                let pix = Pix::read_mem(bytes).map_err(|e| OcrError::Image(format!("leptonica: {e:?}")))?;
+                self.api.set_image_2(&pix);
+            }
+        }
         self.api.set_source_resolution(image.ppi as i32);
         self.api.recognize().map_err(|_| OcrError::Recognise)?;
         let tsv = self.api.get_tsv_text(0).map_err(|_| OcrError::Recognise)?;
@@ -121,12 +144,19 @@ pub fn parse_tsv(tsv: &str) -> Recognition {
             bottom: num(7) + num(9),
         };
         match cols[0] {
-            "4" => lines.push(Line { bbox, words: Vec::new() }),
+            "4" => lines.push(Line {
+                bbox,
+                words: Vec::new(),
+            }),
             "5" => {
                 let text = cols[11].trim();
                 let confidence = cols[10].trim().parse::<f32>().unwrap_or(0.0).clamp(0.0, 100.0);
                 if let (false, Some(line)) = (text.is_empty(), lines.last_mut()) {
-                    line.words.push(Word { text: text.to_string(), bbox, confidence });
+                    line.words.push(Word {
+                        text: text.to_string(),
+                        bbox,
+                        confidence,
+                    });
                 }
             }
             _ => {}
@@ -140,7 +170,8 @@ pub fn parse_tsv(tsv: &str) -> Recognition {
 mod tests {
     use super::*;
 
-    const TSV: &str = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext
+    const TSV: &str =
+        "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext
 1\t1\t0\t0\t0\t0\t0\t0\t640\t480\t-1\t
 4\t1\t1\t1\t1\t0\t36\t92\t580\t24\t-1\t
 5\t1\t1\t1\t1\t1\t36\t92\t60\t24\t96.5\tGrüße
@@ -154,7 +185,15 @@ mod tests {
         let r = parse_tsv(TSV);
         assert_eq!(r.lines.len(), 1, "empty line dropped");
         assert_eq!(r.text(), "Grüße aus");
-        assert_eq!(r.lines[0].words[1].bbox, BBox { left: 100, top: 92, right: 150, bottom: 116 });
+        assert_eq!(
+            r.lines[0].words[1].bbox,
+            BBox {
+                left: 100,
+                top: 92,
+                right: 150,
+                bottom: 116
+            }
+        );
         assert_eq!(r.mean_confidence(), Some(93.25));
     }
 }

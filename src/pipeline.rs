@@ -19,7 +19,7 @@ use crate::ocr::{Engine, OcrError, Recognition};
 use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage};
 use crate::prepare;
 use crate::profile::Profile;
-use crate::protocol::{to_json, DocumentRecord, DocumentSummary, PageRecord, SourceRecord, FORMAT};
+use crate::protocol::{DocumentRecord, DocumentSummary, FORMAT, PageRecord, SourceRecord, to_json};
 use crate::seal::Digests;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,11 @@ struct Job {
 }
 
 enum Work {
-    Page { source: Arc<SourceFile>, index: u32, number: u32 },
+    Page {
+        source: Arc<SourceFile>,
+        index: u32,
+        number: u32,
+    },
     /// All pages of the document were issued; carries its source records.
     End(Vec<SourceRecord>),
     /// The document cannot be read at all.
@@ -81,7 +85,12 @@ struct FinishedPage {
 }
 
 /// Runs the batch through all page stages into `staging`.
-pub fn run(batch: &Batch, profile: &Profile, threads: usize, staging: &Staging) -> Result<PipelineOutput, PipelineError> {
+pub fn run(
+    batch: &Batch,
+    profile: &Profile,
+    threads: usize,
+    staging: &Staging,
+) -> Result<PipelineOutput, PipelineError> {
     let threads = threads.max(1);
     let mut engines = Vec::new();
     if profile.ocr_enabled {
@@ -160,11 +169,23 @@ struct Jobs<'a> {
 
 impl<'a> Jobs<'a> {
     fn new(batch: &'a Batch) -> Self {
-        Jobs { batch, doc: 0, file: 0, number: 0, seq: 0, sources: Vec::new(), queue: VecDeque::new() }
+        Jobs {
+            batch,
+            doc: 0,
+            file: 0,
+            number: 0,
+            seq: 0,
+            sources: Vec::new(),
+            queue: VecDeque::new(),
+        }
     }
 
     fn push(&mut self, work: Work) {
-        self.queue.push_back(Job { seq: self.seq, doc: self.doc, work });
+        self.queue.push_back(Job {
+            seq: self.seq,
+            doc: self.doc,
+            work,
+        });
         self.seq += 1;
     }
 
@@ -190,7 +211,11 @@ impl<'a> Jobs<'a> {
                 for index in 0..pages {
                     self.number += 1;
                     let number = self.number;
-                    self.push(Work::Page { source: Arc::clone(&source), index, number });
+                    self.push(Work::Page {
+                        source: Arc::clone(&source),
+                        index,
+                        number,
+                    });
                 }
                 self.file += 1;
             }
@@ -224,23 +249,38 @@ impl Iterator for Jobs<'_> {
 fn read_source(path: &std::path::Path, rel: &str) -> Result<(SourceFile, u32), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
     let digests = Digests::of(&bytes);
-    let format = decode::sniff(&bytes).ok_or_else(|| format!("{rel}: {}", decode::DecodeError::UnknownFormat))?;
+    let format =
+        decode::sniff(&bytes).ok_or_else(|| format!("{rel}: {}", decode::DecodeError::UnknownFormat))?;
     let pages = decode::page_count(format, &bytes).map_err(|e| format!("{rel}: {e}"))?;
-    let source = SourceFile { rel: rel.to_string(), path: path.to_path_buf(), bytes: Arc::new(bytes), format, digests };
+    let source = SourceFile {
+        rel: rel.to_string(),
+        path: path.to_path_buf(),
+        bytes: Arc::new(bytes),
+        format,
+        digests,
+    };
     Ok((source, pages))
 }
 
 /// The worker stage: decode, prepare, recognise and encode one page.
 fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile) -> Done {
     let outcome = match job.work {
-        Work::Page { source, index, number } => match process_page(&source, index, number, engine, profile) {
+        Work::Page {
+            source,
+            index,
+            number,
+        } => match process_page(&source, index, number, engine, profile) {
             Ok(page) => Outcome::Page(Box::new(page)),
             Err(message) => Outcome::PageFailed(message),
         },
         Work::End(sources) => Outcome::End(sources),
         Work::Failed(message) => Outcome::Failed(message),
     };
-    Done { seq: job.seq, doc: job.doc, outcome }
+    Done {
+        seq: job.seq,
+        doc: job.doc,
+        outcome,
+    }
 }
 
 fn process_page(
@@ -250,7 +290,8 @@ fn process_page(
     engine: Option<&mut Engine>,
     profile: &Profile,
 ) -> Result<FinishedPage, String> {
-    let at = |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
+    let at =
+        |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
     let page = decode::decode_page(source, index).map_err(|e| at("decode", &e))?;
     let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
     let recognition = match (engine, &prepared.ocr_image) {
@@ -273,7 +314,11 @@ fn process_page(
         mean_confidence: recognition.as_ref().and_then(Recognition::mean_confidence),
         warnings: prepared.warnings,
     };
-    Ok(FinishedPage { record, image, recognition })
+    Ok(FinishedPage {
+        record,
+        image,
+        recognition,
+    })
 }
 
 /// The compose stage: writes each document's PDF and JSON as its pages arrive in order.
@@ -293,7 +338,12 @@ struct OpenDocument {
 
 impl<'a> Composer<'a> {
     fn new(batch: &'a Batch, staging: &'a Staging) -> Self {
-        Composer { batch, staging, open: None, output: PipelineOutput::default() }
+        Composer {
+            batch,
+            staging,
+            open: None,
+            output: PipelineOutput::default(),
+        }
     }
 
     fn pdf_path(&self, doc: usize) -> String {
@@ -325,7 +375,12 @@ impl<'a> Composer<'a> {
                 producer: format!("scanwerk {}", env!("CARGO_PKG_VERSION")),
             };
             let writer = DocumentWriter::create(file, info).map_err(write_err(self.staging, &rel))?;
-            self.open = Some(OpenDocument { doc, writer: Some(writer), pages: Vec::new(), errors: Vec::new() });
+            self.open = Some(OpenDocument {
+                doc,
+                writer: Some(writer),
+                pages: Vec::new(),
+                errors: Vec::new(),
+            });
         }
         Ok(self.open.as_mut().expect("just opened"))
     }
@@ -359,7 +414,10 @@ impl<'a> Composer<'a> {
         if !open.errors.is_empty() {
             drop(writer);
             self.staging.discard_file(&rel);
-            self.output.failures.push(DocumentFailure { document: id, errors: open.errors });
+            self.output.failures.push(DocumentFailure {
+                document: id,
+                errors: open.errors,
+            });
             return Ok(());
         }
         let file = writer.finish().map_err(write_err(self.staging, &rel))?;
@@ -375,14 +433,19 @@ impl<'a> Composer<'a> {
             sources,
             pages: open.pages,
         };
-        self.staging.write_file(&format!("documents/{id}.json"), &to_json(&record))?;
+        self.staging
+            .write_file(&format!("documents/{id}.json"), &to_json(&record))?;
         self.output.pages += record.page_count;
         self.output.documents.push(DocumentSummary {
             id,
             pdf: rel,
             pages: record.page_count,
             mean_confidence: record.mean_confidence,
-            warnings: record.pages.iter().flat_map(|p| p.warnings.iter().map(|w| format!("page {}: {w}", p.number))).collect(),
+            warnings: record
+                .pages
+                .iter()
+                .flat_map(|p| p.warnings.iter().map(|w| format!("page {}: {w}", p.number)))
+                .collect(),
             sources: record.sources,
         });
         Ok(())
@@ -391,5 +454,8 @@ impl<'a> Composer<'a> {
 
 fn write_err<'s>(staging: &'s Staging, rel: &str) -> impl Fn(std::io::Error) -> ArchiveError + 's {
     let path = staging.dir().join(rel);
-    move |source| ArchiveError::Write { path: path.clone(), source }
+    move |source| ArchiveError::Write {
+        path: path.clone(),
+        source,
+    }
 }

@@ -119,7 +119,9 @@ pub fn load(spec: &str) -> Result<Profile, ProfileError> {
     }
     let path = Path::new(spec);
     if !path.exists() && !spec.contains('/') && !spec.ends_with(".toml") {
-        return Err(ProfileError::Unknown { name: spec.to_string() });
+        return Err(ProfileError::Unknown {
+            name: spec.to_string(),
+        });
     }
     let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
         path: path.to_path_buf(),
@@ -144,28 +146,43 @@ pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<Profile, P
     }
 }
 
-fn validate(raw: RawProfile, origin: &str, text: &str, base: Option<&Path>, problems: &mut Vec<String>) -> Profile {
+fn validate(
+    raw: RawProfile,
+    origin: &str,
+    text: &str,
+    base: Option<&Path>,
+    problems: &mut Vec<String>,
+) -> Profile {
     if raw.id.trim().is_empty() {
         problems.push("  id: must not be empty".into());
     }
     if let Some(dpi) = raw.input.assume_dpi
         && !(50.0..=2400.0).contains(&dpi)
     {
-        problems.push(format!("  input.assume_dpi = {dpi}: must lie between 50 and 2400"));
+        problems.push(format!(
+            "  input.assume_dpi = {dpi}: must lie between 50 and 2400"
+        ));
     }
-    let languages = raw.ocr.languages.unwrap_or_else(|| vec!["deu".into(), "eng".into()]);
+    let languages = raw
+        .ocr
+        .languages
+        .unwrap_or_else(|| vec!["deu".into(), "eng".into()]);
     if languages.is_empty() {
         problems.push("  ocr.languages: name at least one tesseract language, e.g. [\"deu\"]".into());
     }
     for lang in &languages {
         if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            problems.push(format!("  ocr.languages: {lang:?} is not a tesseract language name"));
+            problems.push(format!(
+                "  ocr.languages: {lang:?} is not a tesseract language name"
+            ));
         }
     }
     let signature = match raw.seal.signature.as_deref() {
         None | Some("ecdsa-p256") => SignatureAlgorithm::EcdsaP256Sha256,
         Some(other) => {
-            problems.push(format!("  seal.signature = {other:?}: supported is \"ecdsa-p256\""));
+            problems.push(format!(
+                "  seal.signature = {other:?}: supported is \"ecdsa-p256\""
+            ));
             SignatureAlgorithm::EcdsaP256Sha256
         }
     };

@@ -22,7 +22,10 @@ pub struct Software {
 
 impl Software {
     pub fn this() -> Software {
-        Software { name: "scanwerk".into(), version: env!("CARGO_PKG_VERSION").into() }
+        Software {
+            name: "scanwerk".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -86,10 +89,12 @@ pub struct DocumentRecord {
 impl DocumentRecord {
     /// Mean of the page confidences, weighted by words.
     pub fn weighted_confidence(pages: &[PageRecord]) -> Option<f32> {
-        let (sum, n) = pages.iter().fold((0.0f64, 0usize), |(s, n), p| match p.mean_confidence {
-            Some(c) => (s + f64::from(c) * p.words as f64, n + p.words),
-            None => (s, n),
-        });
+        let (sum, n) = pages
+            .iter()
+            .fold((0.0f64, 0usize), |(s, n), p| match p.mean_confidence {
+                Some(c) => (s + f64::from(c) * p.words as f64, n + p.words),
+                None => (s, n),
+            });
         (n > 0).then(|| (sum / n as f64) as f32)
     }
 }
@@ -149,8 +154,11 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Now, as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("zero is valid");
-    now.format(&time::format_description::well_known::Rfc3339).expect("formats")
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("zero is valid");
+    now.format(&time::format_description::well_known::Rfc3339)
+        .expect("formats")
 }
 
 #[cfg(test)]

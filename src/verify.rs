@@ -43,13 +43,19 @@ impl VerifyReport {
     }
 
     fn problem(&mut self, file: &str, message: impl Into<String>) {
-        self.problems.push(Problem { file: file.into(), message: message.into() });
+        self.problems.push(Problem {
+            file: file.into(),
+            message: message.into(),
+        });
     }
 }
 
 /// Verifies the batch at `dir`; with `trust`, the signature must come from that key.
 pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
-    let mut report = VerifyReport { pinned: trust.is_some(), ..Default::default() };
+    let mut report = VerifyReport {
+        pinned: trust.is_some(),
+        ..Default::default()
+    };
     let Some((manifest, manifest_bytes)) = read_manifest(dir, &mut report) else {
         return report;
     };
@@ -57,14 +63,20 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
     let mut listed = BTreeSet::new();
     for entry in &manifest.files {
         if !is_plain_relative(&entry.path) {
-            report.problem(&entry.path, "path leaves the batch folder; the manifest is not trustworthy");
+            report.problem(
+                &entry.path,
+                "path leaves the batch folder; the manifest is not trustworthy",
+            );
             continue;
         }
         listed.insert(entry.path.clone());
         match Digests::of_file(&dir.join(&entry.path)) {
             Ok(actual) if actual == entry.digests => report.files_checked += 1,
             Ok(actual) => report.problem(&entry.path, mismatch(&entry.digests, &actual)),
-            Err(e) => report.problem(&entry.path, format!("listed in the manifest but cannot be read: {e}")),
+            Err(e) => report.problem(
+                &entry.path,
+                format!("listed in the manifest but cannot be read: {e}"),
+            ),
         }
     }
     for rel in files_under(dir) {
@@ -73,7 +85,10 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
         }
     }
     check_protocol(dir, &manifest, &mut report);
-    for rel in listed.iter().filter(|p| p.starts_with("documents/") && p.ends_with(".json")) {
+    for rel in listed
+        .iter()
+        .filter(|p| p.starts_with("documents/") && p.ends_with(".json"))
+    {
         check_document(dir, rel, &manifest, &mut report);
     }
     report
@@ -89,7 +104,13 @@ fn read_manifest(dir: &Path, report: &mut VerifyReport) -> Option<(Manifest, Vec
     Some((manifest, bytes))
 }
 
-fn check_signature(dir: &Path, manifest: &Manifest, bytes: &[u8], trust: Option<&TrustedKey>, report: &mut VerifyReport) {
+fn check_signature(
+    dir: &Path,
+    manifest: &Manifest,
+    bytes: &[u8],
+    trust: Option<&TrustedKey>,
+    report: &mut VerifyReport,
+) {
     let Some(signer) = manifest.signer() else {
         report.problem(MANIFEST, "records no valid P-256 public key");
         return;
@@ -122,7 +143,13 @@ fn check_protocol(dir: &Path, manifest: &Manifest, report: &mut VerifyReport) {
     let rel = "protocol.json";
     match std::fs::read(dir.join(rel)).map(|b| serde_json::from_slice::<Protocol>(&b)) {
         Ok(Ok(protocol)) if protocol.batch_id == manifest.batch_id => {}
-        Ok(Ok(protocol)) => report.problem(rel, format!("names batch {:?}, the manifest {:?}", protocol.batch_id, manifest.batch_id)),
+        Ok(Ok(protocol)) => report.problem(
+            rel,
+            format!(
+                "names batch {:?}, the manifest {:?}",
+                protocol.batch_id, manifest.batch_id
+            ),
+        ),
         Ok(Err(e)) => report.problem(rel, format!("is not a valid protocol: {e}")),
         Err(e) => report.problem(rel, format!("cannot be read: {e}")),
     }
@@ -135,19 +162,32 @@ fn check_document(dir: &Path, rel: &str, manifest: &Manifest, report: &mut Verif
         Err(e) => return report.problem(rel, format!("cannot be read: {e}")),
     };
     if !manifest.files.iter().any(|f| f.path == record.pdf) || !is_plain_relative(&record.pdf) {
-        return report.problem(rel, format!("names PDF {}, which the manifest does not list", record.pdf));
+        return report.problem(
+            rel,
+            format!("names PDF {}, which the manifest does not list", record.pdf),
+        );
     }
     let pdf_path = dir.join(&record.pdf);
     match Digests::of_file(&pdf_path) {
         Ok(actual) if actual == record.pdf_digests => {}
-        Ok(actual) => report.problem(&record.pdf, format!("differs from its document record {rel}: {}", mismatch(&record.pdf_digests, &actual))),
+        Ok(actual) => report.problem(
+            &record.pdf,
+            format!(
+                "differs from its document record {rel}: {}",
+                mismatch(&record.pdf_digests, &actual)
+            ),
+        ),
         Err(_) => return,
     }
     match lopdf::Document::load(&pdf_path) {
         Ok(doc) if doc.get_pages().len() == record.page_count => report.documents_checked += 1,
         Ok(doc) => report.problem(
             &record.pdf,
-            format!("has {} pages, its record {rel} says {}", doc.get_pages().len(), record.page_count),
+            format!(
+                "has {} pages, its record {rel} says {}",
+                doc.get_pages().len(),
+                record.page_count
+            ),
         ),
         Err(e) => report.problem(&record.pdf, format!("cannot be opened as PDF: {e}")),
     }
@@ -162,7 +202,10 @@ fn mismatch(expected: &Digests, actual: &Digests) -> String {
 }
 
 fn is_plain_relative(rel: &str) -> bool {
-    !rel.is_empty() && Path::new(rel).components().all(|c| matches!(c, Component::Normal(_)))
+    !rel.is_empty()
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// All files below `dir`, relative and `/`-separated.
@@ -170,7 +213,9 @@ fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use super::{DecodeError, Format, Page, Passthrough, Raster};
 
 fn corrupt(e: impl std::fmt::Display) -> DecodeError {
-    DecodeError::Corrupt { format: Format::Jpeg, detail: e.to_string() }
+    DecodeError::Corrupt {
+        format: Format::Jpeg,
+        detail: e.to_string(),
+    }
 }
 
 /// What the marker segments say.
@@ -45,7 +48,10 @@ pub fn decode(bytes: &Arc<Vec<u8>>) -> Result<Page, DecodeError> {
         height: header.height,
         dpi: header.jfif_dpi.or(header.exif_dpi),
         raster,
-        passthrough: Some(Passthrough::Jpeg { bytes: Arc::clone(bytes), components: header.components }),
+        passthrough: Some(Passthrough::Jpeg {
+            bytes: Arc::clone(bytes),
+            components: header.components,
+        }),
         notes: Vec::new(),
     })
 }
@@ -63,7 +69,9 @@ fn read_header(bytes: &[u8]) -> Result<Header, DecodeError> {
             continue;
         }
         let len = u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]) as usize;
-        let body = bytes.get(pos + 4..pos + 2 + len).ok_or_else(|| corrupt("truncated marker segment"))?;
+        let body = bytes
+            .get(pos + 4..pos + 2 + len)
+            .ok_or_else(|| corrupt("truncated marker segment"))?;
         match marker {
             0xE0 => header.jfif_dpi = jfif_density(body),
             0xE1 => header.exif_dpi = exif_resolution(body),
@@ -109,11 +117,23 @@ fn exif_resolution(body: &[u8]) -> Option<(f64, f64)> {
         b"II" => false,
         _ => return None,
     };
-    let u16_at = |o: usize| tiff.get(o..o + 2).map(|b| if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) });
+    let u16_at = |o: usize| {
+        tiff.get(o..o + 2).map(|b| {
+            if big {
+                u16::from_be_bytes([b[0], b[1]])
+            } else {
+                u16::from_le_bytes([b[0], b[1]])
+            }
+        })
+    };
     let u32_at = |o: usize| {
         tiff.get(o..o + 4).map(|b| {
             let a = [b[0], b[1], b[2], b[3]];
-            if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+            if big {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a)
+            }
         })
     };
     let ifd = u32_at(4)? as usize;

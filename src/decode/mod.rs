@@ -211,7 +211,9 @@ mod tests {
 
     #[test]
     fn pack_bilevel_pads_rows() {
-        let gray = [0, 255, 255, 0, 0, 0, 0, 0, 255, /* row 2 */ 255, 0, 0, 0, 0, 0, 0, 0, 0];
+        let gray = [
+            0, 255, 255, 0, 0, 0, 0, 0, 255, /* row 2 */ 255, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
         let packed = pack_bilevel(&gray, 9);
         assert_eq!(packed, vec![0b0110_0000, 0b1000_0000, 0b1000_0000, 0]);
     }
@@ -221,7 +223,10 @@ mod tests {
         assert_eq!(over_white8(0, 0), 255);
         assert_eq!(over_white8(0, 255), 0);
         assert_eq!(over_white8(100, 255), 100);
-        assert_eq!(flatten8(&[10, 20, 30, 255, 0, 0, 0, 0], 4), vec![10, 20, 30, 255, 255, 255]);
+        assert_eq!(
+            flatten8(&[10, 20, 30, 255, 0, 0, 0, 0], 4),
+            vec![10, 20, 30, 255, 255, 255]
+        );
         assert_eq!(over_white16(0, 0), 65535);
     }
 
@@ -236,13 +241,26 @@ mod tests {
             notes: vec![],
         };
         assert_eq!(page.simplified().raster, Raster::Bilevel(vec![0b0100_0000]));
-        let grey = Page { raster: Raster::Rgb8(vec![7, 7, 7, 9, 9, 9]), ..empty() };
+        let grey = Page {
+            raster: Raster::Rgb8(vec![7, 7, 7, 9, 9, 9]),
+            ..empty()
+        };
         assert_eq!(grey.simplified().raster, Raster::Gray8(vec![7, 9]));
-        let colour = Page { raster: Raster::Rgb8(vec![7, 8, 7, 9, 9, 9]), ..empty() };
+        let colour = Page {
+            raster: Raster::Rgb8(vec![7, 8, 7, 9, 9, 9]),
+            ..empty()
+        };
         assert!(matches!(colour.simplified().raster, Raster::Rgb8(_)));
     }
 
     fn empty() -> Page {
-        Page { width: 2, height: 1, dpi: None, raster: Raster::Gray8(vec![]), passthrough: None, notes: vec![] }
+        Page {
+            width: 2,
+            height: 1,
+            dpi: None,
+            raster: Raster::Gray8(vec![]),
+            passthrough: None,
+            notes: vec![],
+        }
     }
 }

@@ -7,10 +7,13 @@ use std::io::Cursor;
 
 use ::png::{ColorType, Decoder, Transformations, Unit};
 
-use super::{flatten8, flatten16, DecodeError, Format, Page, Raster, flattened};
+use super::{DecodeError, Format, Page, Raster, flatten8, flatten16, flattened};
 
 fn corrupt(e: impl std::fmt::Display) -> DecodeError {
-    DecodeError::Corrupt { format: Format::Png, detail: e.to_string() }
+    DecodeError::Corrupt {
+        format: Format::Png,
+        detail: e.to_string(),
+    }
 }
 
 pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
@@ -26,12 +29,18 @@ pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
         _ => None,
     });
     let (colour, depth) = reader.output_color_type();
-    let size = reader.output_buffer_size().ok_or_else(|| corrupt("image too large"))?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| corrupt("image too large"))?;
     let mut buf = vec![0u8; size];
     let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
     buf.truncate(frame.buffer_size());
     let wide = depth == ::png::BitDepth::Sixteen;
-    let samples16 = || buf.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>();
+    let samples16 = || {
+        buf.chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect::<Vec<_>>()
+    };
     let mut notes = Vec::new();
     let raster = match (colour, wide) {
         (ColorType::Grayscale, false) => Raster::Gray8(buf),
@@ -39,10 +48,19 @@ pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
         (ColorType::Rgb, false) => Raster::Rgb8(buf),
         (ColorType::Rgb, true) => Raster::Rgb16(samples16()),
         (ColorType::GrayscaleAlpha, false) => flattened(&mut notes, Raster::Gray8(flatten8(&buf, 2))),
-        (ColorType::GrayscaleAlpha, true) => flattened(&mut notes, Raster::Gray16(flatten16(&samples16(), 2))),
+        (ColorType::GrayscaleAlpha, true) => {
+            flattened(&mut notes, Raster::Gray16(flatten16(&samples16(), 2)))
+        }
         (ColorType::Rgba, false) => flattened(&mut notes, Raster::Rgb8(flatten8(&buf, 4))),
         (ColorType::Rgba, true) => flattened(&mut notes, Raster::Rgb16(flatten16(&samples16(), 4))),
         (ColorType::Indexed, _) => return Err(corrupt("palette was not expanded")),
     };
-    Ok(Page { width, height, dpi, raster, passthrough: None, notes })
+    Ok(Page {
+        width,
+        height,
+        dpi,
+        raster,
+        passthrough: None,
+        notes,
+    })
 }

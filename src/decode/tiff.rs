@@ -5,15 +5,18 @@
 
 use std::io::Cursor;
 
+use tiff::ColorType;
 use tiff::decoder::ifd::Value;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::tags::{PhotometricInterpretation, Tag};
-use tiff::ColorType;
 
-use super::{flatten8, flatten16, DecodeError, Format, Page, Raster, flattened};
+use super::{DecodeError, Format, Page, Raster, flatten8, flatten16, flattened};
 
 fn corrupt(e: impl std::fmt::Display) -> DecodeError {
-    DecodeError::Corrupt { format: Format::Tiff, detail: e.to_string() }
+    DecodeError::Corrupt {
+        format: Format::Tiff,
+        detail: e.to_string(),
+    }
 }
 
 fn open(bytes: &[u8]) -> Result<Decoder<Cursor<&[u8]>>, DecodeError> {
@@ -33,10 +36,11 @@ pub fn page_count(bytes: &[u8]) -> Result<u32, DecodeError> {
 pub fn decode(bytes: &[u8], index: u32) -> Result<Page, DecodeError> {
     let mut d = open(bytes)?;
     if index > 0 {
-        d.seek_to_image(index as usize).map_err(|_| DecodeError::NoSuchPage {
-            index,
-            count: page_count(bytes).unwrap_or(0),
-        })?;
+        d.seek_to_image(index as usize)
+            .map_err(|_| DecodeError::NoSuchPage {
+                index,
+                count: page_count(bytes).unwrap_or(0),
+            })?;
     }
     let (width, height) = d.dimensions().map_err(corrupt)?;
     let colour = d.colortype().map_err(corrupt)?;
@@ -49,7 +53,14 @@ pub fn decode(bytes: &[u8], index: u32) -> Result<Page, DecodeError> {
     let data = d.read_image().map_err(corrupt)?;
     let mut notes = Vec::new();
     let raster = raster(colour, data, white_is_zero, &mut notes)?;
-    Ok(Page { width, height, dpi, raster, passthrough: None, notes })
+    Ok(Page {
+        width,
+        height,
+        dpi,
+        raster,
+        passthrough: None,
+        notes,
+    })
 }
 
 fn raster(
@@ -104,7 +115,11 @@ fn raster(
 fn resolution(d: &mut Decoder<Cursor<&[u8]>>) -> Option<(f64, f64)> {
     let x = rational(d, Tag::XResolution)?;
     let y = rational(d, Tag::YResolution).unwrap_or(x);
-    let unit = d.find_tag_unsigned::<u16>(Tag::ResolutionUnit).ok().flatten().unwrap_or(2);
+    let unit = d
+        .find_tag_unsigned::<u16>(Tag::ResolutionUnit)
+        .ok()
+        .flatten()
+        .unwrap_or(2);
     let scale = match unit {
         2 => 1.0,
         3 => 2.54,

@@ -81,7 +81,9 @@ fn be32(out: &mut Vec<u8>, v: u32) {
 }
 
 fn i16s(out: &mut Vec<u8>, values: &[i16]) {
-    values.iter().for_each(|v| out.extend_from_slice(&v.to_be_bytes()));
+    values
+        .iter()
+        .for_each(|v| out.extend_from_slice(&v.to_be_bytes()));
 }
 
 /// The `.notdef` box outline, as (x, y) corners in clockwise order.

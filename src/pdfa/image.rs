@@ -6,8 +6,8 @@
 
 use std::io::Write;
 
-use flate2::{write::ZlibEncoder, Compression};
-use lopdf::{dictionary, Object, Stream};
+use flate2::{Compression, write::ZlibEncoder};
+use lopdf::{Object, Stream, dictionary};
 
 use crate::decode::{Page, Passthrough, Raster};
 
@@ -56,7 +56,11 @@ impl PdfImage {
     }
 
     pub fn into_object(self) -> Object {
-        let colour_space = if self.components == 1 { "DeviceGray" } else { "DeviceRGB" };
+        let colour_space = if self.components == 1 {
+            "DeviceGray"
+        } else {
+            "DeviceRGB"
+        };
         let filter = match self.encoding {
             Encoding::Jpeg => "DCTDecode",
             Encoding::Flate => "FlateDecode",

@@ -12,7 +12,7 @@ mod writer;
 
 use std::io::{self, Write};
 
-use lopdf::{dictionary, Object, ObjectId, Stream};
+use lopdf::{Object, ObjectId, Stream, dictionary};
 
 pub use image::PdfImage;
 use text::{GlyphTable, Placement};
@@ -85,14 +85,20 @@ impl<W: Write> DocumentWriter<W> {
             height_pt,
         };
         if let Some(recognition) = page.recognition {
-            ops.push_str(&text::content(recognition, placement, &mut self.glyphs, FONT_NAME));
+            ops.push_str(&text::content(
+                recognition,
+                placement,
+                &mut self.glyphs,
+                FONT_NAME,
+            ));
         }
         let mut resources = dictionary! { "XObject" => dictionary! { "Im0" => image_id } };
         if ops.contains(" Tf\n") {
             resources.set("Font", dictionary! { FONT_NAME => FONT });
         }
         self.file.write(image_id, &page.image.into_object())?;
-        self.file.write(content_id, &flate_stream(dictionary! {}, ops.as_bytes()))?;
+        self.file
+            .write(content_id, &flate_stream(dictionary! {}, ops.as_bytes()))?;
         let page_dict = dictionary! {
             "Type" => "Page",
             "Parent" => PAGES,
@@ -165,10 +171,17 @@ impl<W: Write> DocumentWriter<W> {
         self.file.write(FONT, &Object::Dictionary(type0))?;
         self.file.write(CID_FONT, &Object::Dictionary(cid_font))?;
         self.file.write(DESCRIPTOR, &Object::Dictionary(descriptor))?;
-        self.file.write(FONT_FILE, &flate_stream(dictionary! { "Length1" => program_len }, &program))?;
+        self.file.write(
+            FONT_FILE,
+            &flate_stream(dictionary! { "Length1" => program_len }, &program),
+        )?;
         let cmap = text::to_unicode(&self.glyphs);
-        self.file.write(TO_UNICODE, &flate_stream(dictionary! {}, cmap.as_bytes()))?;
-        self.file.write(CID_TO_GID, &flate_stream(dictionary! {}, &text::cid_to_gid(&self.glyphs)))
+        self.file
+            .write(TO_UNICODE, &flate_stream(dictionary! {}, cmap.as_bytes()))?;
+        self.file.write(
+            CID_TO_GID,
+            &flate_stream(dictionary! {}, &text::cid_to_gid(&self.glyphs)),
+        )
     }
 }
 
@@ -182,7 +195,10 @@ fn text_string(s: &str) -> Object {
     let bytes = if s.is_ascii() {
         s.as_bytes().to_vec()
     } else {
-        [0xFE, 0xFF].into_iter().chain(s.encode_utf16().flat_map(u16::to_be_bytes)).collect()
+        [0xFE, 0xFF]
+            .into_iter()
+            .chain(s.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect()
     };
     Object::String(bytes, lopdf::StringFormat::Literal)
 }
@@ -198,7 +214,9 @@ mod tests {
     use crate::ocr::parse_tsv;
 
     fn sample(words: &str) -> Vec<u8> {
-        let tsv = format!("4\t1\t1\t1\t1\t0\t10\t10\t80\t20\t-1\t\n5\t1\t1\t1\t1\t1\t10\t10\t80\t20\t95\t{words}\n");
+        let tsv = format!(
+            "4\t1\t1\t1\t1\t0\t10\t10\t80\t20\t-1\t\n5\t1\t1\t1\t1\t1\t10\t10\t80\t20\t95\t{words}\n"
+        );
         let recognition = parse_tsv(&tsv);
         let image = PdfImage {
             width: 100,
@@ -208,9 +226,16 @@ mod tests {
             encoding: image::Encoding::Flate,
             data: image::deflate(&[200u8; 5000]),
         };
-        let info = DocumentInfo { title: "Test ä".into(), producer: "scanwerk test".into() };
+        let info = DocumentInfo {
+            title: "Test ä".into(),
+            producer: "scanwerk test".into(),
+        };
         let mut w = DocumentWriter::create(Vec::new(), info).unwrap();
-        let page = PageContent { image, dpi: (100.0, 50.0), recognition: Some(&recognition) };
+        let page = PageContent {
+            image,
+            dpi: (100.0, 50.0),
+            recognition: Some(&recognition),
+        };
         w.add_page(page).unwrap();
         w.finish().unwrap()
     }
@@ -222,7 +247,11 @@ mod tests {
         assert_eq!(doc.get_pages().len(), 1);
         let page = doc.get_object(doc.get_pages()[&1]).unwrap().as_dict().unwrap();
         let media = page.get(b"MediaBox").unwrap().as_array().unwrap();
-        assert_eq!(media[2].as_float().unwrap(), 72.0, "100 px at 100 dpi is one inch");
+        assert_eq!(
+            media[2].as_float().unwrap(),
+            72.0,
+            "100 px at 100 dpi is one inch"
+        );
         assert_eq!(media[3].as_float().unwrap(), 72.0);
         assert!(doc.trailer.get(b"ID").is_ok());
     }

@@ -24,7 +24,9 @@ impl GlyphTable {
         if let Some(&cid) = self.cids.get(&c) {
             return Some(cid);
         }
-        let cid = u16::try_from(self.chars.len() + 1).ok().filter(|&cid| cid < u16::MAX)?;
+        let cid = u16::try_from(self.chars.len() + 1)
+            .ok()
+            .filter(|&cid| cid < u16::MAX)?;
         self.cids.insert(c, cid);
         self.chars.push(c);
         Some(cid)
@@ -58,7 +60,7 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
         let size = box_h / (f64::from(font::ASCENT) / 1000.0 + descent);
         let baseline = at.height_pt - f64::from(line.bbox.bottom) * at.scale_y + descent * size;
         let _ = writeln!(ops, "/{font_name} {size:.2} Tf");
-        for word in &line.words {
+        for (i, word) in line.words.iter().enumerate() {
             let codes: String = word
                 .text
                 .chars()
@@ -72,7 +74,17 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
             let width = f64::from(word.bbox.right.saturating_sub(word.bbox.left)).max(1.0) * at.scale_x;
             let stretch = 100.0 * width / (n as f64 * advance * size);
             let x = f64::from(word.bbox.left) * at.scale_x;
-            let _ = writeln!(ops, "{stretch:.2} Tz 1 0 0 1 {x:.2} {baseline:.2} Tm <{codes}> Tj");
+            let _ = writeln!(
+                ops,
+                "{stretch:.2} Tz 1 0 0 1 {x:.2} {baseline:.2} Tm <{codes}> Tj"
+            );
+            // An explicit space spanning the gap to the next word, so text extraction never
+            // runs two words together however narrow the gap.
+            if let (Some(next), Some(space)) = (line.words.get(i + 1), glyphs.cid(' ')) {
+                let gap = f64::from(next.bbox.left.saturating_sub(word.bbox.right)).max(1.0) * at.scale_x;
+                let stretch = 100.0 * gap / (advance * size);
+                let _ = writeln!(ops, "{stretch:.2} Tz <{space:04X}> Tj");
+            }
         }
     }
     ops.push_str("ET\n");
@@ -91,7 +103,11 @@ pub fn to_unicode(glyphs: &GlyphTable) -> String {
         let _ = writeln!(cmap, "{} beginbfchar", chars.len());
         for (i, c) in chars.iter().enumerate() {
             let cid = block * 100 + i + 1;
-            let utf16: String = c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("{u:04X}")).collect();
+            let utf16: String = c
+                .encode_utf16(&mut [0; 2])
+                .iter()
+                .map(|u| format!("{u:04X}"))
+                .collect();
             let _ = writeln!(cmap, "<{cid:04X}> <{utf16}>");
         }
         cmap.push_str("endbfchar\n");
@@ -131,11 +147,18 @@ mod tests {
     fn words_are_placed_on_their_boxes() {
         let tsv = "4\t1\t1\t1\t1\t0\t100\t200\t300\t50\t-1\t\n5\t1\t1\t1\t1\t1\t100\t200\t100\t50\t95\tab\n";
         let mut g = GlyphTable::default();
-        let at = Placement { scale_x: 0.5, scale_y: 0.5, height_pt: 500.0 };
+        let at = Placement {
+            scale_x: 0.5,
+            scale_y: 0.5,
+            height_pt: 500.0,
+        };
         let ops = content(&parse_tsv(tsv), at, &mut g, "F1");
         // Line box 50 px = 25 pt tall: size 25; baseline 500 - 125 + 5; word 2 glyphs × 12.5 pt = 50 pt wide.
         assert!(ops.contains("/F1 25.00 Tf"), "{ops}");
-        assert!(ops.contains("200.00 Tz 1 0 0 1 50.00 380.00 Tm <00010002> Tj"), "{ops}");
+        assert!(
+            ops.contains("200.00 Tz 1 0 0 1 50.00 380.00 Tm <00010002> Tj"),
+            "{ops}"
+        );
         assert!(ops.starts_with("BT\n3 Tr"));
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use lopdf::{dictionary, Object, ObjectId};
+use lopdf::{Object, ObjectId, dictionary};
 use sha2::{Digest, Sha256};
 
 /// `%PDF-1.7` and a comment of four bytes above 127, marking the file as binary (ISO 19005-2 6.1.2).
@@ -22,7 +22,12 @@ pub struct PdfFile<W: Write> {
 
 impl<W: Write> PdfFile<W> {
     pub fn start(out: W) -> io::Result<Self> {
-        let mut file = PdfFile { out, position: 0, digest: Sha256::new(), offsets: BTreeMap::new() };
+        let mut file = PdfFile {
+            out,
+            position: 0,
+            digest: Sha256::new(),
+            offsets: BTreeMap::new(),
+        };
         file.emit(HEADER)?;
         Ok(file)
     }

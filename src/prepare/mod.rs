@@ -2,9 +2,12 @@
 //!
 //! Nothing here changes the page image that goes into the PDF. The resolution comes from the file,
 //! or from the profile's `assume_dpi` (recorded as a warning), or the page is refused. The OCR
-//! working copy is 8-bit grey or RGB, the forms tesseract takes directly.
+//! working copy is 8-bit grey or RGB, the forms tesseract takes directly, or for a JPEG the
+//! original bytes for leptonica to decode.
 
-use crate::decode::{Page, Raster};
+use std::sync::Arc;
+
+use crate::decode::{Page, Passthrough, Raster};
 use crate::profile::Profile;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,15 +21,22 @@ pub enum PrepareError {
     BadResolution { dpi: f64 },
 }
 
-/// The 8-bit image tesseract reads, at the page's resolution.
+/// The image tesseract reads, at the page's resolution.
 #[derive(Debug, Clone)]
 pub struct OcrImage {
     pub width: u32,
     pub height: u32,
-    /// 1 (grey) or 3 (RGB).
-    pub bytes_per_pixel: u8,
-    pub data: Vec<u8>,
     pub ppi: u32,
+    pub pixels: OcrPixels,
+}
+
+#[derive(Debug, Clone)]
+pub enum OcrPixels {
+    /// 8-bit samples, 1 (grey) or 3 (RGB) per pixel.
+    Samples { bytes_per_pixel: u8, data: Vec<u8> },
+    /// The scanner's JPEG, decoded by leptonica as the tesseract CLI does: JPEG decoders differ
+    /// by a grey level here and there, which is enough to move OCR word breaks.
+    Jpeg(Arc<Vec<u8>>),
 }
 
 /// What preparation found out about a page.
@@ -54,10 +64,17 @@ pub fn prepare(page: Page, profile: &Profile) -> Result<PreparedPage, PrepareErr
     let (dpi, dpi_assumed) = match (page.dpi, profile.assume_dpi) {
         (Some(dpi), _) => (dpi, false),
         (None, Some(assumed)) => {
-            warnings.push(format!("no resolution in the file; assumed {assumed} dpi (profile {})", profile.id));
+            warnings.push(format!(
+                "no resolution in the file; assumed {assumed} dpi (profile {})",
+                profile.id
+            ));
             ((assumed, assumed), true)
         }
-        (None, None) => return Err(PrepareError::NoResolution { profile: profile.id.clone() }),
+        (None, None) => {
+            return Err(PrepareError::NoResolution {
+                profile: profile.id.clone(),
+            });
+        }
     };
     for value in [dpi.0, dpi.1] {
         if !(10.0..=10_000.0).contains(&value) {
@@ -71,27 +88,52 @@ pub fn prepare(page: Page, profile: &Profile) -> Result<PreparedPage, PrepareErr
         width_px: page.width,
         height_px: page.height,
     };
-    let ocr_image = profile.ocr_enabled.then(|| working_copy(&page, dpi.1.round() as u32));
-    Ok(PreparedPage { page, measurements, ocr_image, warnings })
+    let ocr_image = profile
+        .ocr_enabled
+        .then(|| working_copy(&page, dpi.1.round() as u32));
+    Ok(PreparedPage {
+        page,
+        measurements,
+        ocr_image,
+        warnings,
+    })
 }
 
-/// The page as 8-bit samples for tesseract.
+/// The page as tesseract should read it.
 pub fn working_copy(page: &Page, ppi: u32) -> OcrImage {
     let high = |v: &[u16]| v.iter().map(|s| (s >> 8) as u8).collect::<Vec<u8>>();
-    let (bytes_per_pixel, data) = match &page.raster {
-        Raster::Bilevel(bits) => (1, unpack_bilevel(bits, page.width as usize)),
-        Raster::Gray8(v) => (1, v.clone()),
-        Raster::Gray16(v) => (1, high(v)),
-        Raster::Rgb8(v) => (3, v.clone()),
-        Raster::Rgb16(v) => (3, high(v)),
+    let samples = |bytes_per_pixel, data| OcrPixels::Samples {
+        bytes_per_pixel,
+        data,
     };
-    OcrImage { width: page.width, height: page.height, bytes_per_pixel, data, ppi }
+    let pixels = match (&page.passthrough, &page.raster) {
+        (Some(Passthrough::Jpeg { bytes, .. }), _) => OcrPixels::Jpeg(Arc::clone(bytes)),
+        (None, Raster::Bilevel(bits)) => samples(1, unpack_bilevel(bits, page.width as usize)),
+        (None, Raster::Gray8(v)) => samples(1, v.clone()),
+        (None, Raster::Gray16(v)) => samples(1, high(v)),
+        (None, Raster::Rgb8(v)) => samples(3, v.clone()),
+        (None, Raster::Rgb16(v)) => samples(3, high(v)),
+    };
+    OcrImage {
+        width: page.width,
+        height: page.height,
+        ppi,
+        pixels,
+    }
 }
 
 fn unpack_bilevel(bits: &[u8], width: usize) -> Vec<u8> {
     let stride = width.div_ceil(8);
     bits.chunks_exact(stride)
-        .flat_map(|row| (0..width).map(move |x| if row[x / 8] & (0x80 >> (x % 8)) != 0 { 255 } else { 0 }))
+        .flat_map(|row| {
+            (0..width).map(move |x| {
+                if row[x / 8] & (0x80 >> (x % 8)) != 0 {
+                    255
+                } else {
+                    0
+                }
+            })
+        })
         .collect()
 }
 
@@ -101,7 +143,14 @@ mod tests {
     use crate::decode::pack_bilevel;
 
     fn page(dpi: Option<(f64, f64)>) -> Page {
-        Page { width: 9, height: 1, dpi, raster: Raster::Bilevel(vec![0x80, 0x80]), passthrough: None, notes: vec![] }
+        Page {
+            width: 9,
+            height: 1,
+            dpi,
+            raster: Raster::Bilevel(vec![0x80, 0x80]),
+            passthrough: None,
+            notes: vec![],
+        }
     }
 
     #[test]
@@ -114,7 +163,12 @@ mod tests {
         let strict = crate::profile::load("strict").unwrap();
         let err = prepare(page(None), &strict).err().unwrap();
         assert!(err.to_string().contains("assume_dpi"));
-        assert!(!prepare(page(Some((200.0, 200.0))), &strict).unwrap().measurements.dpi_assumed);
+        assert!(
+            !prepare(page(Some((200.0, 200.0))), &strict)
+                .unwrap()
+                .measurements
+                .dpi_assumed
+        );
     }
 
     #[test]

@@ -69,7 +69,10 @@ pub struct HashingWriter<W: Write> {
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
-        HashingWriter { inner, hasher: Hasher::default() }
+        HashingWriter {
+            inner,
+            hasher: Hasher::default(),
+        }
     }
 
     pub fn finish(self) -> (W, Digests) {
@@ -95,10 +98,12 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -108,7 +113,10 @@ mod tests {
     #[test]
     fn known_vectors() {
         let d = Digests::of(b"abc");
-        assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            d.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert!(d.sha512.starts_with("ddaf35a193617aba"));
         assert_eq!(d.bytes, 3);
     }

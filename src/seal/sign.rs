@@ -16,8 +16,8 @@ use super::hash::sha256_hex;
 /// DER prefix of a P-256 SubjectPublicKeyInfo: algorithm id-ecPublicKey + prime256v1, then the
 /// BIT STRING header for a 65-byte uncompressed point.
 const SPKI_P256_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
+    0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,10 @@ pub struct TrustedKey {
 
 impl SigningKey {
     pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read { path: path.into(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+            path: path.into(),
+            source,
+        })?;
         let der = pem_decode(&bytes, "PRIVATE KEY").unwrap_or(bytes);
         let rng = SystemRandom::new();
         let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &der, &rng)
@@ -82,7 +85,10 @@ impl TrustedKey {
 
     /// Reads a PEM or DER public key.
     pub fn load(path: &Path) -> Result<TrustedKey, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read { path: path.into(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+            path: path.into(),
+            source,
+        })?;
         let der = pem_decode(&bytes, "PUBLIC KEY").unwrap_or(bytes);
         TrustedKey::from_spki(&der).ok_or(KeyError::NotP256Public { path: path.into() })
     }
@@ -144,7 +150,11 @@ pub fn keygen(dir: &Path) -> Result<KeyFiles, KeyError> {
         .map_err(write_err(&private))?;
     let key = SigningKey::load(&private)?.public();
     std::fs::write(&public, key.to_pem()).map_err(write_err(&public))?;
-    Ok(KeyFiles { private, public, fingerprint: key.fingerprint() })
+    Ok(KeyFiles {
+        private,
+        public,
+        fingerprint: key.fingerprint(),
+    })
 }
 
 fn pem_encode(der: &[u8], label: &str) -> String {
@@ -168,7 +178,6 @@ fn pem_decode(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
     let body: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
-
 
 #[cfg(test)]
 mod tests {

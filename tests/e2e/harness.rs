@@ -1,0 +1,257 @@
+//! Test harness: temp dirs, keys, running the binary, word recall, the shared real-scan batch.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_scanwerk");
+
+/// `../shared/realscans`, relative to the project.
+pub fn realscans() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realscans")
+}
+
+pub fn project(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A fresh, empty temp directory that is removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("scanwerk-e2e-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+
+    /// Creates and returns a sub-directory.
+    pub fn dir(&self, rel: &str) -> PathBuf {
+        let d = self.0.join(rel);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct Keys {
+    pub private: PathBuf,
+    pub public: PathBuf,
+}
+
+pub fn keygen(dir: &Path) -> Keys {
+    let out = scanwerk(&["keygen", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "keygen: {}", stderr(&out));
+    Keys {
+        private: dir.join("signing-key.pem"),
+        public: dir.join("signing-key.pub.pem"),
+    }
+}
+
+pub fn scanwerk(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("scanwerk runs")
+}
+
+pub fn ingest(batch: &Path, archive: &Path, key: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "ingest",
+        batch.to_str().unwrap(),
+        "--archive",
+        archive.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    scanwerk(&args)
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn tool(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is installed by scripts/setup.sh: {e}"))
+}
+
+pub fn pdftotext(pdf: &Path) -> String {
+    let out = tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert!(
+        out.status.success(),
+        "pdftotext {}: {}",
+        pdf.display(),
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Words for recall: words hyphenated across a line end joined (pdftotext joins them, the
+/// tesseract CLI and most ground truth do not), split on whitespace, trimmed of surrounding
+/// punctuation, non-empty. The same rule applies to every text compared.
+fn words(text: &str) -> Vec<String> {
+    dehyphenate(text)
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn dehyphenate(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let trimmed = line.trim_end();
+        let hyphenated = trimmed.len() > 1
+            && trimmed.ends_with('-')
+            && trimmed[..trimmed.len() - 1].ends_with(|c: char| c.is_alphabetic());
+        if hyphenated {
+            out.push_str(&trimmed[..trimmed.len() - 1]);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Share of ground-truth words (as a multiset) that occur in `text`.
+pub fn word_recall(ground_truth: &str, text: &str) -> f64 {
+    let truth = words(ground_truth);
+    let mut found: HashMap<String, usize> = HashMap::new();
+    for w in words(text) {
+        *found.entry(w).or_default() += 1;
+    }
+    let hits = truth
+        .iter()
+        .filter(|w| match found.get_mut(*w) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        })
+        .count();
+    hits as f64 / truth.len().max(1) as f64
+}
+
+/// The real scans named in issue 2, with their ground truth (relative to realscans).
+pub const REAL_BATCH: &[(&str, &str)] = &[
+    (
+        "tesseract-ocr-test/eurotext.tif",
+        "tesseract-ocr-test/eurotext.txt",
+    ),
+    (
+        "tesseract-ocr-test/8087_054.3B.tif",
+        "tesseract-ocr-test/8087_054.3B.txt",
+    ),
+    ("ocrmypdf/linn.png", "ocrmypdf/linn.txt"),
+    (
+        "dinglehopper/lorem-ipsum-scan-1.png",
+        "dinglehopper/lorem-ipsum-scan-1.gt.txt",
+    ),
+    (
+        "paperless-ngx/multi-page-images.tiff",
+        "paperless-ngx/multi-page-images.gt.txt",
+    ),
+    ("pytesseract/test.jpg", "tesseract-ocr-test/phototest.txt"),
+    ("naps2/word_p2.jpg", "naps2/word_p2.gt.txt"),
+];
+
+/// The real-scan batch, ingested once per test run and shared by the tests that only read it.
+pub struct Published {
+    pub batch: TempDir,
+    _archive: TempDir,
+    pub keys: Keys,
+    pub dir: PathBuf,
+    _keydir: TempDir,
+}
+
+pub fn real_published() -> &'static Published {
+    static PUBLISHED: OnceLock<Published> = OnceLock::new();
+    PUBLISHED.get_or_init(|| {
+        let batch = TempDir::new("realbatch");
+        for (image, _) in REAL_BATCH {
+            let src = realscans().join(image);
+            std::fs::copy(
+                &src,
+                batch.join(Path::new(image).file_name().unwrap().to_str().unwrap()),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        }
+        std::fs::write(
+            batch.join("batch.toml"),
+            "id = \"real-1\"\noperator = \"Test Operator\"\n",
+        )
+        .unwrap();
+        let keydir = TempDir::new("realkeys");
+        let keys = keygen(keydir.path());
+        let archive = TempDir::new("realarchive");
+        let out = ingest(batch.path(), archive.path(), &keys.private, &[]);
+        assert!(out.status.success(), "ingest failed: {}", stderr(&out));
+        let dir = archive.join("real-1");
+        Published {
+            batch,
+            _archive: archive,
+            keys,
+            dir,
+            _keydir: keydir,
+        }
+    })
+}
+
+/// Copies a directory tree (for tampering with a copy of a published batch).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// All files below `dir`, relative, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            out.extend(files(&path).into_iter().map(|f| format!("{name}/{f}")));
+        } else {
+            out.push(name);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn word_recall_counts_multiset_hits() {
+    assert_eq!(word_recall("der Hund, der Hund", "der Hund bellt"), 0.5);
+    assert_eq!(word_recall("Grüße aus Köln", "Grüße aus Köln."), 1.0);
+    assert_eq!(word_recall("Grüße", "Grusse"), 0.0);
+    assert_eq!(word_recall("Austri-\nans are", "Austrians\nare"), 1.0);
+}

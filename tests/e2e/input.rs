@@ -1,0 +1,209 @@
+//! Input handling: bad files fail their document with a message naming file and page, nothing is
+//! published and the input is untouched; configuration errors stop before any page is read.
+
+use crate::harness::*;
+
+fn keys() -> (TempDir, Keys) {
+    let dir = TempDir::new("inputkeys");
+    let keys = keygen(dir.path());
+    (dir, keys)
+}
+
+#[test]
+fn damaged_file_fails_its_document_and_publishes_nothing() {
+    let (_k, keys) = keys();
+    let batch = TempDir::new("badbatch");
+    std::fs::copy(
+        project("testdata/demo-batch/bescheid.png"),
+        batch.join("good.png"),
+    )
+    .unwrap();
+    let png = std::fs::read(project("testdata/demo-batch/bescheid.png")).unwrap();
+    std::fs::write(batch.join("truncated.png"), &png[..png.len() / 3]).unwrap();
+    std::fs::write(batch.join("notes.txt"), "not an image").unwrap();
+    let before = files(batch.path());
+    let archive = TempDir::new("badarchive");
+    let out = ingest(batch.path(), archive.path(), &keys.private, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("truncated.png, page 1: decode:"), "{err}");
+    assert!(err.contains("notes.txt: not a TIFF, PNG or JPEG"), "{err}");
+    assert!(err.contains("nothing was published"), "{err}");
+    assert!(
+        files(archive.path()).is_empty(),
+        "archive must stay empty: {:?}",
+        files(archive.path())
+    );
+    assert_eq!(files(batch.path()), before, "input untouched");
+}
+
+#[test]
+fn strict_profile_refuses_images_without_resolution() {
+    let (_k, keys) = keys();
+    let batch = TempDir::new("nodpi");
+    std::fs::copy(
+        realscans().join("paperless-ngx/simple-no-dpi.png"),
+        batch.join("simple-no-dpi.png"),
+    )
+    .unwrap();
+    let archive = TempDir::new("nodpiarchive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", "strict"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("simple-no-dpi.png, page 1: prepare:") && err.contains("assume_dpi"),
+        "{err}"
+    );
+    // The standard profile assumes 300 dpi and records it.
+    let out = ingest(batch.path(), archive.path(), &keys.private, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("assumed 300 dpi"));
+    let dir = std::fs::read_dir(archive.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("documents/simple-no-dpi.json")).unwrap()).unwrap();
+    assert_eq!(record["pages"][0]["dpi_assumed"], true);
+}
+
+#[test]
+fn profile_with_unknown_key_is_refused_naming_key_and_file() {
+    let (_k, keys) = keys();
+    let dir = TempDir::new("badprofile");
+    let profile = dir.join("custom.toml");
+    std::fs::write(
+        &profile,
+        "id = \"custom\"\nversion = \"1\"\n[ocr]\nlanguage = [\"deu\"]\n",
+    )
+    .unwrap();
+    let archive = TempDir::new("badprofilearchive");
+    let out = ingest(
+        &project("testdata/demo-batch"),
+        archive.path(),
+        &keys.private,
+        &["--profile", profile.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("custom.toml") && err.contains("language") && err.contains("line 4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_key_and_archive_are_listed_together() {
+    let out = scanwerk(&[
+        "ingest",
+        project("testdata/demo-batch").to_str().unwrap(),
+        "--archive",
+        "/nonexistent/archive",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no signing key") && err.contains("/nonexistent/archive"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_published_batch_is_never_overwritten() {
+    let (_k, keys) = keys();
+    let archive = TempDir::new("twice");
+    let batch = project("testdata/demo-batch");
+    assert!(
+        ingest(
+            &batch,
+            archive.path(),
+            &keys.private,
+            &["--profile", "image-only"]
+        )
+        .status
+        .success()
+    );
+    let first = std::fs::read(archive.join("demo-2026-001/manifest.json")).unwrap();
+    let out = ingest(
+        &batch,
+        archive.path(),
+        &keys.private,
+        &["--profile", "image-only"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("already published"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(archive.join("demo-2026-001/manifest.json")).unwrap(),
+        first
+    );
+    assert_eq!(
+        files(archive.path())
+            .iter()
+            .filter(|f| f.contains(".staging"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn formats_of_the_input_contract_decode() {
+    // TIFF: G4 bilevel, LZW RGBA, deflate grey; PNG: palette, 1-bit, RGBA; JPEG: grey, RGB.
+    let (_k, keys) = keys();
+    let batch = TempDir::new("formats");
+    let inputs = [
+        "tesseract-ocr-test/phototest.tif",
+        "tesseract-ocr-test/phototestrot.tif",
+        "pytesseract/test.tiff",
+        "tesseract-ocr-test/phototest-rotated-180.png",
+        "ocrmypdf/cardinal-1.png",
+        "tesseract.js/testocr.png",
+        "pytesseract/test-european.jpg",
+        "paperless-ngx/simple.jpg",
+        "naps2/word_p1_rotated.jpg",
+    ];
+    for (i, input) in inputs.iter().enumerate() {
+        let name = std::path::Path::new(input).file_name().unwrap().to_str().unwrap();
+        std::fs::copy(realscans().join(input), batch.join(&format!("{i}-{name}"))).unwrap();
+    }
+    let archive = TempDir::new("formatsarchive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", "image-only"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = std::fs::read_dir(archive.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(scanwerk(&["verify", dir.to_str().unwrap()]).status.success());
+    let pdfs = files(&dir.join("documents"))
+        .into_iter()
+        .filter(|f| f.ends_with(".pdf"))
+        .count();
+    assert_eq!(pdfs, inputs.len());
+    // The PNG behind a .jpg name is read as PNG, and RGBA pages are flattened and recorded.
+    let rotated: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("documents/8-word_p1_rotated.json")).unwrap())
+            .unwrap();
+    assert_eq!(rotated["sources"][0]["format"], "png");
+    let rgba: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("documents/1-phototestrot.json")).unwrap()).unwrap();
+    assert!(
+        rgba["pages"][0]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("alpha"),
+        "{rgba}"
+    );
+}
