@@ -123,7 +123,9 @@ fn run_parallel(
     let (done_tx, done_rx) = bounded::<Done>(slots);
     let (slot_tx, slot_rx) = bounded::<()>(slots);
     (0..slots).for_each(|_| slot_tx.send(()).expect("channel has room"));
-    std::thread::scope(|scope| {
+    // Every channel end is moved into the scope, so an early error return drops them all before
+    // the scope joins: the reader and workers then see closed channels and stop.
+    std::thread::scope(move |scope| {
         scope.spawn(move || {
             for job in Jobs::new(batch) {
                 if slot_rx.recv().is_err() || job_tx.send(job).is_err() {
@@ -141,7 +143,7 @@ fn run_parallel(
                 }
             });
         }
-        drop(done_tx);
+        drop((job_rx, done_tx));
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
         for done in done_rx {
@@ -457,5 +459,72 @@ fn write_err<'s>(staging: &'s Staging, rel: &str) -> impl Fn(std::io::Error) -> 
     move |source| ArchiveError::Write {
         path: path.clone(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Batch {
+        Batch::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo-batch")).unwrap()
+    }
+
+    fn archive(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("scanwerk-pipeline-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn parallel_and_sequential_give_the_same_documents() {
+        let profile = crate::profile::load("image-only").unwrap();
+        let (a, b) = (archive("seq"), archive("par"));
+        let (sa, sb) = (
+            Staging::create(&a, "x").unwrap(),
+            Staging::create(&b, "x").unwrap(),
+        );
+        let one = run(&demo(), &profile, 1, &sa).unwrap();
+        let two = run(&demo(), &profile, 3, &sb).unwrap();
+        assert_eq!(one.pages, 5);
+        let ids = |o: &PipelineOutput| {
+            o.documents
+                .iter()
+                .map(|d| (d.id.clone(), d.pages))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&one), ids(&two));
+        assert_eq!(
+            ids(&one),
+            vec![("akte".into(), 2), ("antrag".into(), 2), ("bescheid".into(), 1)]
+        );
+        for doc in ["akte", "antrag", "bescheid"] {
+            let rel = format!("documents/{doc}.pdf");
+            assert_eq!(
+                std::fs::read(sa.dir().join(&rel)).unwrap(),
+                std::fs::read(sb.dir().join(&rel)).unwrap()
+            );
+        }
+        drop((sa, sb));
+        let _ = std::fs::remove_dir_all(a);
+        let _ = std::fs::remove_dir_all(b);
+    }
+
+    #[test]
+    fn a_write_error_stops_every_thread() {
+        // The staging folder vanishes under the pipeline: composing the first document fails, and
+        // the reader and workers must wind down instead of waiting forever.
+        let profile = crate::profile::load("image-only").unwrap();
+        let dir = archive("vanish");
+        let staging = Staging::create(&dir, "x").unwrap();
+        std::fs::remove_dir_all(staging.dir()).unwrap();
+        let result = run(&demo(), &profile, 2, &staging);
+        assert!(
+            matches!(result, Err(PipelineError::Archive(_))),
+            "{:?}",
+            result.err()
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
