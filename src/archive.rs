@@ -71,7 +71,8 @@ impl Staging {
         &self.dir
     }
 
-    fn write_err(&self, rel: &str) -> impl Fn(std::io::Error) -> ArchiveError {
+    /// Maps an I/O error on staged file `rel` to an error naming its path.
+    pub fn write_err(&self, rel: &str) -> impl Fn(std::io::Error) -> ArchiveError + use<> {
         let path = self.dir.join(rel);
         move |source| ArchiveError::Write {
             path: path.clone(),

@@ -376,7 +376,7 @@ impl<'a> Composer<'a> {
                 title: self.batch.documents[doc].id.clone(),
                 producer: format!("scanwerk {}", env!("CARGO_PKG_VERSION")),
             };
-            let writer = DocumentWriter::create(file, info).map_err(write_err(self.staging, &rel))?;
+            let writer = DocumentWriter::create(file, info).map_err(self.staging.write_err(&rel))?;
             self.open = Some(OpenDocument {
                 doc,
                 writer: Some(writer),
@@ -400,7 +400,7 @@ impl<'a> Composer<'a> {
             dpi: (page.record.dpi[0], page.record.dpi[1]),
             recognition: page.recognition.as_ref(),
         };
-        writer.add_page(content).map_err(write_err(staging, &rel))?;
+        writer.add_page(content).map_err(staging.write_err(&rel))?;
         open.pages.push(page.record);
         Ok(())
     }
@@ -422,7 +422,7 @@ impl<'a> Composer<'a> {
             });
             return Ok(());
         }
-        let file = writer.finish().map_err(write_err(self.staging, &rel))?;
+        let file = writer.finish().map_err(self.staging.write_err(&rel))?;
         let pdf_digests = self.staging.close_file(&rel, file)?;
         let record = DocumentRecord {
             format: FORMAT.into(),
@@ -451,14 +451,6 @@ impl<'a> Composer<'a> {
             sources: record.sources,
         });
         Ok(())
-    }
-}
-
-fn write_err<'s>(staging: &'s Staging, rel: &str) -> impl Fn(std::io::Error) -> ArchiveError + 's {
-    let path = staging.dir().join(rel);
-    move |source| ArchiveError::Write {
-        path: path.clone(),
-        source,
     }
 }
 
