@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 /// Name of the batch sheet inside a batch folder.
 pub const SHEET: &str = "batch.toml";
@@ -29,6 +30,11 @@ pub enum BatchError {
     EmptyDocument { path: PathBuf },
 }
 
+/// Reads a batch sheet date-time: RFC 3339 (`2026-11-20T09:30:00+01:00`).
+fn parse_scanned(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
 /// The batch sheet, `batch.toml`. Every key is optional.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +45,9 @@ pub struct BatchSheet {
     pub operator: Option<String>,
     /// Profile name or path; `--profile` overrides it.
     pub profile: Option<String>,
+    /// When the paper was scanned (RFC 3339); dates every document of the batch. Default: the newest
+    /// modification time among each document's files, which is when the scanner wrote them.
+    pub scanned: Option<String>,
     /// Expected number of documents, checked after reading.
     pub expected_documents: Option<usize>,
     /// Expected number of pages over all documents.
@@ -54,6 +63,9 @@ pub struct DocumentSource {
     pub id: String,
     /// Files in page order, as absolute (or batch-joined) paths.
     pub files: Vec<PathBuf>,
+    /// The document's date: the batch sheet's `scanned`, else its newest file's modification time,
+    /// to the second. Never the clock, so a rerun gives the same PDF bytes.
+    pub date: OffsetDateTime,
 }
 
 /// A batch ready to process.
@@ -69,6 +81,15 @@ impl Batch {
     /// Reads the folder and its sheet; the files themselves are read later, one at a time.
     pub fn open(dir: &Path) -> Result<Batch, BatchError> {
         let sheet = read_sheet(dir)?;
+        let scanned = match &sheet.scanned {
+            None => None,
+            Some(text) => Some(parse_scanned(text).ok_or_else(|| BatchError::Sheet {
+                path: dir.join(SHEET),
+                message: format!(
+                    "scanned = {text:?} is not an RFC 3339 date-time; write it like 2026-11-20T09:30:00+01:00"
+                ),
+            })?),
+        };
         let mut entries = list(dir)?;
         entries.retain(|p| !is_reserved(p));
         let mut documents = Vec::new();
@@ -80,7 +101,8 @@ impl Batch {
                 vec![path.clone()]
             };
             let id = unique_id(&path, &mut taken);
-            documents.push(DocumentSource { id, files });
+            let date = scanned.unwrap_or_else(|| newest_modification(&files));
+            documents.push(DocumentSource { id, files, date });
         }
         if documents.is_empty() {
             return Err(BatchError::Empty {
@@ -148,6 +170,17 @@ fn document_folder(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
         });
     }
     Ok(files)
+}
+
+/// The newest modification time of `files`, to the second (the Unix epoch if none can be read).
+fn newest_modification(files: &[PathBuf]) -> OffsetDateTime {
+    let newest = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .max()
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let date = OffsetDateTime::from(newest);
+    date.replace_nanosecond(0).unwrap_or(date)
 }
 
 fn is_reserved(path: &Path) -> bool {
@@ -274,6 +307,12 @@ mod tests {
         let ids: Vec<_> = batch.documents.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, vec!["akte", "brief", "brief_tif"]);
         assert_eq!(batch.relative(&batch.documents[0].files[0]), "akte/p2.png");
+        std::fs::write(dir.join(SHEET), "scanned = \"2026-11-20T09:30:00+01:00\"\n").unwrap();
+        let dated = Batch::open(&dir).unwrap();
+        assert_eq!(dated.documents[1].date.unix_timestamp(), 1_795_163_400);
+        std::fs::write(dir.join(SHEET), "scanned = \"gestern\"\n").unwrap();
+        let err = Batch::open(&dir).unwrap_err().to_string();
+        assert!(err.contains("RFC 3339") && err.contains("gestern"), "{err}");
         std::fs::write(dir.join(SHEET), "operater = \"x\"\n").unwrap();
         let err = Batch::open(&dir).unwrap_err().to_string();
         assert!(err.contains("operater") && err.contains(SHEET), "{err}");

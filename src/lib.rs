@@ -171,7 +171,13 @@ pub struct IngestReport {
 pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
     let started = protocol::now_rfc3339();
     let staging = Staging::create(&config.archive, &config.batch.id)?;
-    let output = pipeline::run(&config.batch, &config.profile, config.threads, &staging)?;
+    let output = pipeline::run(
+        &config.batch,
+        &config.profile,
+        &config.operator.0,
+        config.threads,
+        &staging,
+    )?;
     if !output.failures.is_empty() {
         let total = config.batch.documents.len();
         return Err(IngestError::DocumentsFailed {

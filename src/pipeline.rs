@@ -88,6 +88,7 @@ struct FinishedPage {
 pub fn run(
     batch: &Batch,
     profile: &Profile,
+    operator: &str,
     threads: usize,
     staging: &Staging,
 ) -> Result<PipelineOutput, PipelineError> {
@@ -100,7 +101,7 @@ pub fn run(
     } else {
         engines.resize_with(threads, || None);
     }
-    let mut composer = Composer::new(batch, staging);
+    let mut composer = Composer::new(batch, profile, operator, staging);
     if threads == 1 {
         let mut engine = engines.pop().flatten();
         for job in Jobs::new(batch) {
@@ -311,7 +312,7 @@ fn process_page(
         dpi: [m.dpi.0, m.dpi.1],
         dpi_assumed: m.dpi_assumed,
         colour_mode: m.colour_mode.to_string(),
-        image_encoding: format!("{:?}", image.encoding).to_lowercase(),
+        image_encoding: image.encoding.label().to_string(),
         words: recognition.as_ref().map_or(0, |r| r.words().count()),
         mean_confidence: recognition.as_ref().and_then(Recognition::mean_confidence),
         warnings: prepared.warnings,
@@ -326,6 +327,8 @@ fn process_page(
 /// The compose stage: writes each document's PDF and JSON as its pages arrive in order.
 struct Composer<'a> {
     batch: &'a Batch,
+    profile: &'a Profile,
+    operator: &'a str,
     staging: &'a Staging,
     open: Option<OpenDocument>,
     output: PipelineOutput,
@@ -339,9 +342,11 @@ struct OpenDocument {
 }
 
 impl<'a> Composer<'a> {
-    fn new(batch: &'a Batch, staging: &'a Staging) -> Self {
+    fn new(batch: &'a Batch, profile: &'a Profile, operator: &'a str, staging: &'a Staging) -> Self {
         Composer {
             batch,
+            profile,
+            operator,
             staging,
             open: None,
             output: PipelineOutput::default(),
@@ -372,10 +377,7 @@ impl<'a> Composer<'a> {
         if self.open.as_ref().is_none_or(|o| o.doc != doc) {
             let rel = self.pdf_path(doc);
             let file = self.staging.create_file(&rel)?;
-            let info = DocumentInfo {
-                title: self.batch.documents[doc].id.clone(),
-                producer: format!("scanwerk {}", env!("CARGO_PKG_VERSION")),
-            };
+            let info = self.document_info(doc);
             let writer = DocumentWriter::create(file, info).map_err(self.staging.write_err(&rel))?;
             self.open = Some(OpenDocument {
                 doc,
@@ -385,6 +387,33 @@ impl<'a> Composer<'a> {
             });
         }
         Ok(self.open.as_mut().expect("just opened"))
+    }
+
+    /// What the PDF's Info dictionary and XMP packet say about document `doc`.
+    fn document_info(&self, doc: usize) -> DocumentInfo {
+        let source = &self.batch.documents[doc];
+        let software = format!("scanwerk {}", env!("CARGO_PKG_VERSION"));
+        let profile = format!("{} {}", self.profile.id, self.profile.version);
+        let transfer_note = format!(
+            "Replacement scan per BSI TR-03138 (TR-RESISCAN): document {doc_id} of batch {batch}, \
+             {files} source file(s), profile {profile}, operator {operator}. The transfer note with \
+             source hashes, measurements and seal is protocol.json beside documents/{doc_id}.json.",
+            doc_id = source.id,
+            batch = self.batch.id,
+            files = source.files.len(),
+            operator = self.operator,
+        );
+        DocumentInfo {
+            title: source.id.clone(),
+            producer: software.clone(),
+            creator_tool: format!("{software} ingest"),
+            date: source.date,
+            batch_id: self.batch.id.clone(),
+            document_id: source.id.clone(),
+            profile,
+            operator: self.operator.to_string(),
+            transfer_note,
+        }
     }
 
     fn add_page(&mut self, doc: usize, page: FinishedPage) -> Result<(), ArchiveError> {
@@ -477,8 +506,8 @@ mod tests {
             Staging::create(&a, "x").unwrap(),
             Staging::create(&b, "x").unwrap(),
         );
-        let one = run(&demo(), &profile, 1, &sa).unwrap();
-        let two = run(&demo(), &profile, 3, &sb).unwrap();
+        let one = run(&demo(), &profile, "tester", 1, &sa).unwrap();
+        let two = run(&demo(), &profile, "tester", 3, &sb).unwrap();
         assert_eq!(one.pages, 5);
         let ids = |o: &PipelineOutput| {
             o.documents
@@ -511,7 +540,7 @@ mod tests {
         let dir = archive("vanish");
         let staging = Staging::create(&dir, "x").unwrap();
         std::fs::remove_dir_all(staging.dir()).unwrap();
-        let result = run(&demo(), &profile, 2, &staging);
+        let result = run(&demo(), &profile, "tester", 2, &staging);
         assert!(
             matches!(result, Err(PipelineError::Archive(_))),
             "{:?}",

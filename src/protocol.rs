@@ -63,7 +63,8 @@ pub struct PageRecord {
     pub dpi: [f64; 2],
     pub dpi_assumed: bool,
     pub colour_mode: String,
-    /// How the image is embedded: `jpeg` (original bytes) or `flate` (lossless).
+    /// How the image is embedded: `jpeg-original`, `ccitt-g4-original`, `png-original` (the
+    /// scanner's bytes, unchanged), or `ccitt-g4` / `flate` (encoded anew, losslessly).
     pub image_encoding: String,
     pub words: usize,
     pub mean_confidence: Option<f32>,

@@ -50,6 +50,25 @@ pub enum Raster {
 pub enum Passthrough {
     /// A baseline or progressive JPEG with 1 (grey) or 3 (YCbCr/RGB) components.
     Jpeg { bytes: Arc<Vec<u8>>, components: u8 },
+    /// A TIFF page stored as a single CCITT Group 4 strip: a complete G4 stream of the page.
+    /// `black_is_1` is set where the TIFF's photometric says 0 is black (PDF's `/BlackIs1`).
+    CcittG4 { data: Vec<u8>, black_is_1: bool },
+    /// A non-interlaced, fully opaque PNG's zlib stream (its IDAT chunks joined), which is PDF
+    /// Flate with PNG predictors as it stands.
+    Png {
+        data: Vec<u8>,
+        bits: u8,
+        colour: PngColour,
+    },
+}
+
+/// Colour of a passed-through PNG stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PngColour {
+    Gray,
+    Rgb,
+    /// Palette of RGB triples.
+    Indexed(Vec<u8>),
 }
 
 /// One decoded page.
@@ -107,6 +126,8 @@ pub fn decode_page(source: &SourceFile, index: u32) -> Result<Page, DecodeError>
 
 impl Page {
     /// Replaces the raster with the smallest lossless form (grey RGB → grey, black/white → bilevel).
+    /// A passed-through PNG stream no longer matching the raster's form is dropped; the raster
+    /// is then encoded anew, losslessly.
     fn simplified(mut self) -> Page {
         if let Raster::Rgb8(rgb) = &self.raster
             && rgb.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2])
@@ -117,6 +138,18 @@ impl Page {
             && gray.iter().all(|&v| v == 0 || v == 255)
         {
             self.raster = Raster::Bilevel(pack_bilevel(gray, self.width as usize));
+        }
+        if let Some(Passthrough::Png { colour, .. }) = &self.passthrough {
+            let still_fits = match (colour, &self.raster) {
+                (_, Raster::Bilevel(_)) => false,
+                (PngColour::Indexed(_), _) => true,
+                (PngColour::Gray, Raster::Gray8(_) | Raster::Gray16(_)) => true,
+                (PngColour::Rgb, Raster::Rgb8(_) | Raster::Rgb16(_)) => true,
+                _ => false,
+            };
+            if !still_fits {
+                self.passthrough = None;
+            }
         }
         self
     }

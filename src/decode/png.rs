@@ -1,13 +1,15 @@
 //! PNG pages: palette, 1/2/4/8/16-bit grey, RGB, with or without alpha (flattened onto white).
 //!
 //! Palette and low-bit images are expanded to 8-bit samples, which keeps every pixel value;
-//! [`super::Page::simplified`] then packs black-and-white images back into one bit.
+//! [`super::Page::simplified`] then packs black-and-white images back into one bit. A PNG that
+//! PDF can carry unchanged (not interlaced, no transparency) also keeps its compressed stream,
+//! which is PDF Flate with PNG predictors as it stands, and its palette.
 
 use std::io::Cursor;
 
 use ::png::{ColorType, Decoder, Transformations, Unit};
 
-use super::{DecodeError, Format, Page, Raster, flatten8, flatten16, flattened};
+use super::{DecodeError, Format, Page, Passthrough, PngColour, Raster, flatten8, flatten16, flattened};
 
 fn corrupt(e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Corrupt {
@@ -60,7 +62,39 @@ pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
         height,
         dpi,
         raster,
-        passthrough: None,
+        passthrough: passthrough(bytes),
         notes,
     })
+}
+
+/// The PNG's own compressed stream, where PDF can take it unchanged: not interlaced, no alpha or
+/// `tRNS` transparency (those pages are flattened onto white and encoded anew).
+fn passthrough(bytes: &[u8]) -> Option<Passthrough> {
+    let mut pos = 8;
+    let (mut header, mut palette, mut data) = (None, None, Vec::new());
+    while pos + 12 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().ok()?) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let body = bytes.get(pos + 8..pos + 8 + len)?;
+        match kind {
+            b"IHDR" if len == 13 => header = Some((body[8], body[9], body[12])),
+            b"PLTE" => palette = Some(body.to_vec()),
+            b"tRNS" => return None,
+            b"IDAT" => data.extend_from_slice(body),
+            b"IEND" => break,
+            _ => {}
+        }
+        pos += 12 + len;
+    }
+    let (bits, colour_type, interlace) = header?;
+    if interlace != 0 || data.is_empty() {
+        return None;
+    }
+    let colour = match colour_type {
+        0 => PngColour::Gray,
+        2 => PngColour::Rgb,
+        3 => PngColour::Indexed(palette.filter(|p| !p.is_empty() && p.len() % 3 == 0)?),
+        _ => return None,
+    };
+    Some(Passthrough::Png { data, bits, colour })
 }

@@ -1,7 +1,8 @@
 //! TIFF pages: multi-page, G4/G3, LZW, Deflate, PackBits, JPEG or uncompressed; bilevel, grey, RGB.
 //!
 //! Photometric WhiteIsZero is turned into PDF's black-is-zero order here, so every later stage sees
-//! one convention.
+//! one convention. A page stored as one CCITT Group 4 strip also keeps that strip, which the PDF
+//! carries unchanged. Alpha, associated or not, is flattened onto white.
 
 use std::io::Cursor;
 
@@ -10,7 +11,7 @@ use tiff::decoder::ifd::Value;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::tags::{PhotometricInterpretation, Tag};
 
-use super::{DecodeError, Format, Page, Raster, flatten8, flatten16, flattened};
+use super::{DecodeError, Format, Page, Passthrough, Raster, flatten8, flatten16, flattened};
 
 fn corrupt(e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Corrupt {
@@ -50,16 +51,57 @@ pub fn decode(bytes: &[u8], index: u32) -> Result<Page, DecodeError> {
         .flatten()
         == Some(PhotometricInterpretation::WhiteIsZero.to_u16());
     let dpi = resolution(&mut d);
+    if d.find_tag_unsigned::<u16>(Tag::FillOrder).ok().flatten() == Some(2) {
+        // The decoder would read such bits in the wrong order and silently garble the page.
+        return Err(DecodeError::Unsupported(
+            "TIFF with FillOrder 2 (least significant bit first) is not supported; \
+             save the scan with the default bit order (FillOrder 1)"
+                .into(),
+        ));
+    }
+    let passthrough = g4_strip(&mut d, bytes);
+    let associated = d
+        .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
+        .ok()
+        .flatten()
+        .is_some_and(|v| v.first() == Some(&1));
     let data = d.read_image().map_err(corrupt)?;
     let mut notes = Vec::new();
-    let raster = raster(colour, data, white_is_zero, &mut notes)?;
+    let raster = raster(colour, data, white_is_zero, associated, &mut notes)?;
     Ok(Page {
         width,
         height,
         dpi,
         raster,
-        passthrough: None,
+        passthrough,
         notes,
+    })
+}
+
+/// The page's CCITT G4 data, if it is one strip (or tile) of it in normal bit order, and so a
+/// complete G4 stream of the page.
+fn g4_strip(d: &mut Decoder<Cursor<&[u8]>>, bytes: &[u8]) -> Option<Passthrough> {
+    let tag = |d: &mut Decoder<Cursor<&[u8]>>, t| d.find_tag_unsigned::<u32>(t).ok().flatten();
+    let compression = tag(d, Tag::Compression)?;
+    let fill_order = tag(d, Tag::FillOrder).unwrap_or(1);
+    // T6Options bit 1 allows uncompressed mode, which PDF's CCITTFaxDecode does not offer.
+    let t6_options = tag(d, Tag::Unknown(293)).unwrap_or(0);
+    if compression != 4 || fill_order != 1 || t6_options & 2 != 0 {
+        return None;
+    }
+    let offsets = d.find_tag_unsigned_vec::<u64>(Tag::StripOffsets).ok().flatten()?;
+    let counts = d
+        .find_tag_unsigned_vec::<u64>(Tag::StripByteCounts)
+        .ok()
+        .flatten()?;
+    let ([offset], [count]) = (offsets.as_slice(), counts.as_slice()) else {
+        return None;
+    };
+    let data = bytes.get(usize::try_from(*offset).ok()?..usize::try_from(offset + count).ok()?)?;
+    let photometric = tag(d, Tag::PhotometricInterpretation)?;
+    Some(Passthrough::CcittG4 {
+        data: data.to_vec(),
+        black_is_1: photometric == u32::from(PhotometricInterpretation::BlackIsZero.to_u16()),
     })
 }
 
@@ -67,8 +109,15 @@ fn raster(
     colour: ColorType,
     data: DecodingResult,
     white_is_zero: bool,
+    associated_alpha: bool,
     notes: &mut Vec<String>,
 ) -> Result<Raster, DecodeError> {
+    // Premultiplied samples are already "colour × alpha": only the paper shows through.
+    let (f8, f16): (fn(&[u8], usize) -> Vec<u8>, fn(&[u16], usize) -> Vec<u16>) = if associated_alpha {
+        (premultiplied8, premultiplied16)
+    } else {
+        (flatten8, flatten16)
+    };
     let invert = |v: &mut Vec<u8>| v.iter_mut().for_each(|b| *b = !*b);
     let raster = match (colour, data) {
         (ColorType::Gray(1), DecodingResult::U8(mut v)) => {
@@ -93,10 +142,24 @@ fn raster(
             Raster::Rgb8(v)
         }
         (ColorType::RGB(16), DecodingResult::U16(v)) => Raster::Rgb16(v),
-        (ColorType::GrayA(8), DecodingResult::U8(v)) => flattened(notes, Raster::Gray8(flatten8(&v, 2))),
-        (ColorType::GrayA(16), DecodingResult::U16(v)) => flattened(notes, Raster::Gray16(flatten16(&v, 2))),
-        (ColorType::RGBA(8), DecodingResult::U8(v)) => flattened(notes, Raster::Rgb8(flatten8(&v, 4))),
-        (ColorType::RGBA(16), DecodingResult::U16(v)) => flattened(notes, Raster::Rgb16(flatten16(&v, 4))),
+        (
+            ColorType::GrayA(8)
+            | ColorType::Multiband {
+                bit_depth: 8,
+                num_samples: 2,
+            },
+            DecodingResult::U8(v),
+        ) => flattened(notes, Raster::Gray8(f8(&v, 2))),
+        (
+            ColorType::GrayA(16)
+            | ColorType::Multiband {
+                bit_depth: 16,
+                num_samples: 2,
+            },
+            DecodingResult::U16(v),
+        ) => flattened(notes, Raster::Gray16(f16(&v, 2))),
+        (ColorType::RGBA(8), DecodingResult::U8(v)) => flattened(notes, Raster::Rgb8(f8(&v, 4))),
+        (ColorType::RGBA(16), DecodingResult::U16(v)) => flattened(notes, Raster::Rgb16(f16(&v, 4))),
         (ColorType::CMYK(_), _) | (ColorType::CMYKA(_), _) => {
             return Err(DecodeError::Unsupported(
                 "CMYK TIFF is not supported; set the scanner to RGB or greyscale".into(),
@@ -109,6 +172,27 @@ fn raster(
         }
     };
     Ok(raster)
+}
+
+/// Flattens premultiplied 8-bit samples onto white: colour + (1 − alpha) × white.
+fn premultiplied8(samples: &[u8], channels: usize) -> Vec<u8> {
+    samples
+        .chunks_exact(channels)
+        .flat_map(|px| {
+            let paper = 255 - px[channels - 1];
+            px[..channels - 1].iter().map(move |&v| v.saturating_add(paper))
+        })
+        .collect()
+}
+
+fn premultiplied16(samples: &[u16], channels: usize) -> Vec<u16> {
+    samples
+        .chunks_exact(channels)
+        .flat_map(|px| {
+            let paper = 65535 - px[channels - 1];
+            px[..channels - 1].iter().map(move |&v| v.saturating_add(paper))
+        })
+        .collect()
 }
 
 /// XResolution/YResolution in dpi, honouring ResolutionUnit (2 inch, the default; 3 centimetre).

@@ -1,24 +1,55 @@
 //! Page images as PDF image XObjects, lossless only.
 //!
-//! A JPEG is embedded with its original bytes (DCTDecode), everything else as Flate over the exact
-//! samples. Bilevel pages keep one bit per pixel. No lossy re-encoding and no JBIG2, ever: the page
-//! image is the evidence.
+//! The scanner's own bytes are embedded wherever PDF can carry them unchanged: a JPEG as
+//! DCTDecode, a TIFF's single CCITT G4 strip as CCITTFaxDecode, a PNG's compressed stream as
+//! FlateDecode with PNG predictors (palette PNGs as `/Indexed`). Everything else is encoded anew
+//! without loss: black-and-white as CCITT G4, checked by decoding it again before it is used,
+//! grey and colour as Flate with per-row PNG predictors. No lossy re-encoding and no JBIG2, ever:
+//! the page image is the evidence. Colour spaces are DeviceGray/DeviceRGB, given meaning by the
+//! document's sRGB output intent; there is no transparency (alpha was flattened in decoding).
 
 use std::io::Write;
 
 use flate2::{Compression, write::ZlibEncoder};
-use lopdf::{Object, Stream, dictionary};
+use lopdf::{Dictionary, Object, Stream, dictionary};
 
-use crate::decode::{Page, Passthrough, Raster};
+use crate::decode::{Page, Passthrough, PngColour, Raster};
 
-/// How the image bytes are encoded in the PDF.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+/// How the image bytes are encoded in the PDF, as recorded in the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
-    /// The scanner's JPEG bytes, unchanged.
-    Jpeg,
-    /// Lossless Flate over the decoded samples.
+    /// The scanner's JPEG bytes, unchanged (DCTDecode).
+    JpegOriginal,
+    /// The TIFF's CCITT G4 strip, unchanged (CCITTFaxDecode).
+    CcittG4Original,
+    /// The PNG's compressed stream, unchanged (FlateDecode with PNG predictors).
+    PngOriginal,
+    /// Black and white encoded as CCITT G4, verified by decoding.
+    CcittG4,
+    /// Samples deflated with PNG predictors.
     Flate,
+}
+
+impl Encoding {
+    /// The name used in the protocol and document JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::JpegOriginal => "jpeg-original",
+            Encoding::CcittG4Original => "ccitt-g4-original",
+            Encoding::PngOriginal => "png-original",
+            Encoding::CcittG4 => "ccitt-g4",
+            Encoding::Flate => "flate",
+        }
+    }
+}
+
+/// The image's colour space.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Colour {
+    Gray,
+    Rgb,
+    /// Palette of RGB triples over DeviceRGB.
+    Indexed(Vec<u8>),
 }
 
 /// An image XObject ready to write: built on a worker thread, written by the composer.
@@ -26,55 +57,190 @@ pub enum Encoding {
 pub struct PdfImage {
     pub width: u32,
     pub height: u32,
-    /// 1 (DeviceGray) or 3 (DeviceRGB).
-    pub components: u8,
+    pub colour: Colour,
     pub bits: u8,
     pub encoding: Encoding,
+    /// `/BlackIs1` for CCITT data.
+    pub black_is_1: bool,
     pub data: Vec<u8>,
 }
 
 impl PdfImage {
     /// Encodes the page losslessly, preferring the scanner's own bytes.
     pub fn encode(page: &Page) -> PdfImage {
-        let base = |bits, encoding, data| PdfImage {
+        let image = |colour, bits, encoding, data| PdfImage {
             width: page.width,
             height: page.height,
-            components: page.components(),
+            colour,
             bits,
             encoding,
+            black_is_1: false,
             data,
         };
-        if let Some(Passthrough::Jpeg { bytes, .. }) = &page.passthrough {
-            return base(8, Encoding::Jpeg, bytes.to_vec());
+        let colour = if page.components() == 1 {
+            Colour::Gray
+        } else {
+            Colour::Rgb
+        };
+        match &page.passthrough {
+            Some(Passthrough::Jpeg { bytes, components }) => {
+                let colour = if *components == 1 {
+                    Colour::Gray
+                } else {
+                    Colour::Rgb
+                };
+                return image(colour, 8, Encoding::JpegOriginal, bytes.to_vec());
+            }
+            Some(Passthrough::CcittG4 { data, black_is_1 }) => {
+                return PdfImage {
+                    black_is_1: *black_is_1,
+                    ..image(Colour::Gray, 1, Encoding::CcittG4Original, data.clone())
+                };
+            }
+            Some(Passthrough::Png { data, bits, colour }) => {
+                let colour = match colour {
+                    PngColour::Gray => Colour::Gray,
+                    PngColour::Rgb => Colour::Rgb,
+                    PngColour::Indexed(palette) => Colour::Indexed(palette.clone()),
+                };
+                return image(colour, *bits, Encoding::PngOriginal, data.clone());
+            }
+            None => {}
         }
+        let w = page.width as usize;
         let be16 = |v: &[u16]| v.iter().flat_map(|s| s.to_be_bytes()).collect::<Vec<u8>>();
         match &page.raster {
-            Raster::Bilevel(d) => base(1, Encoding::Flate, deflate(d)),
-            Raster::Gray8(d) | Raster::Rgb8(d) => base(8, Encoding::Flate, deflate(d)),
-            Raster::Gray16(d) | Raster::Rgb16(d) => base(16, Encoding::Flate, deflate(&be16(d))),
+            Raster::Bilevel(bits) => match g4::encode_verified(bits, page.width, page.height) {
+                Some(data) => image(Colour::Gray, 1, Encoding::CcittG4, data),
+                None => image(
+                    Colour::Gray,
+                    1,
+                    Encoding::Flate,
+                    predicted(bits, w.div_ceil(8), 1),
+                ),
+            },
+            Raster::Gray8(d) => image(colour, 8, Encoding::Flate, predicted(d, w, 1)),
+            Raster::Rgb8(d) => image(colour, 8, Encoding::Flate, predicted(d, w * 3, 3)),
+            Raster::Gray16(d) => image(colour, 16, Encoding::Flate, predicted(&be16(d), w * 2, 2)),
+            Raster::Rgb16(d) => image(colour, 16, Encoding::Flate, predicted(&be16(d), w * 6, 6)),
+        }
+    }
+
+    /// Number of colour components of the image's colour space (1 for Indexed).
+    pub fn components(&self) -> u8 {
+        match self.colour {
+            Colour::Rgb => 3,
+            Colour::Gray | Colour::Indexed(_) => 1,
         }
     }
 
     pub fn into_object(self) -> Object {
-        let colour_space = if self.components == 1 {
-            "DeviceGray"
-        } else {
-            "DeviceRGB"
+        let colour_space = match &self.colour {
+            Colour::Gray => Object::from("DeviceGray"),
+            Colour::Rgb => Object::from("DeviceRGB"),
+            Colour::Indexed(palette) => Object::Array(vec![
+                "Indexed".into(),
+                "DeviceRGB".into(),
+                Object::Integer((palette.len() / 3) as i64 - 1),
+                Object::String(palette.clone(), lopdf::StringFormat::Hexadecimal),
+            ]),
         };
-        let filter = match self.encoding {
-            Encoding::Jpeg => "DCTDecode",
-            Encoding::Flate => "FlateDecode",
-        };
-        let dict = dictionary! {
+        let mut dict = dictionary! {
             "Type" => "XObject",
             "Subtype" => "Image",
             "Width" => self.width,
             "Height" => self.height,
             "ColorSpace" => colour_space,
             "BitsPerComponent" => self.bits,
-            "Filter" => filter,
         };
+        let (filter, parms): (&str, Option<Dictionary>) = match self.encoding {
+            Encoding::JpegOriginal => ("DCTDecode", None),
+            Encoding::CcittG4Original | Encoding::CcittG4 => {
+                let mut parms = dictionary! {
+                    "K" => -1,
+                    "Columns" => self.width,
+                    "Rows" => self.height,
+                };
+                if self.black_is_1 {
+                    parms.set("BlackIs1", true);
+                }
+                ("CCITTFaxDecode", Some(parms))
+            }
+            Encoding::PngOriginal | Encoding::Flate => {
+                let parms = dictionary! {
+                    "Predictor" => 15,
+                    "Colors" => self.components(),
+                    "BitsPerComponent" => self.bits,
+                    "Columns" => self.width,
+                };
+                ("FlateDecode", Some(parms))
+            }
+        };
+        dict.set("Filter", filter);
+        if let Some(parms) = parms {
+            dict.set("DecodeParms", parms);
+        }
         Object::Stream(Stream::new(dict, self.data))
+    }
+}
+
+/// Deflates rows of `stride` bytes, each behind the PNG filter that suits it best (smallest sum
+/// of absolute filtered values, the heuristic libpng uses). `bpp` is bytes per pixel (at least 1).
+pub fn predicted(data: &[u8], stride: usize, bpp: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / stride.max(1));
+    let zero = vec![0u8; stride];
+    let mut candidates: [Vec<u8>; 5] = Default::default();
+    for (i, row) in data.chunks_exact(stride).enumerate() {
+        let up = if i == 0 {
+            &zero[..]
+        } else {
+            &data[(i - 1) * stride..i * stride]
+        };
+        for (kind, c) in candidates.iter_mut().enumerate() {
+            c.clear();
+            c.extend((0..stride).map(|x| {
+                let a = if x >= bpp { row[x - bpp] } else { 0 };
+                let b = up[x];
+                let upper_left = if x >= bpp { up[x - bpp] } else { 0 };
+                let predictor = match kind {
+                    0 => 0,
+                    1 => a,
+                    2 => b,
+                    3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
+                    _ => paeth(a, b, upper_left),
+                };
+                row[x].wrapping_sub(predictor)
+            }));
+        }
+        let cost = |c: &Vec<u8>| {
+            c.iter()
+                .map(|&v| u64::from((v as i8).unsigned_abs()))
+                .sum::<u64>()
+        };
+        let (best, filtered) = candidates
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| cost(c))
+            .expect("five candidates");
+        out.push(best as u8);
+        out.extend_from_slice(filtered);
+    }
+    deflate(&out)
+}
+
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let p = i16::from(a) + i16::from(b) - i16::from(c);
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
     }
 }
 
@@ -83,4 +249,143 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
     let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 4), Compression::default());
     encoder.write_all(data).expect("writing to memory");
     encoder.finish().expect("writing to memory")
+}
+
+/// CCITT Group 4 (T.6) encoding of packed bilevel rows, proven lossless before it is used.
+pub mod g4 {
+    use fax::{Color, VecWriter, decoder, encoder::Encoder};
+
+    /// Encodes `bits` (rows padded to whole bytes, 1 = white) as G4 and decodes the result again;
+    /// `None` if the page is too large for G4's 16-bit sizes or the round trip differs, in which
+    /// case the caller falls back to Flate.
+    pub fn encode_verified(bits: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
+        let (w, h) = (u16::try_from(width).ok()?, u16::try_from(height).ok()?);
+        let stride = (width as usize).div_ceil(8);
+        if w == 0 || h == 0 || bits.len() != stride * height as usize {
+            return None;
+        }
+        let mut encoder = Encoder::new(VecWriter::new());
+        for row in bits.chunks_exact(stride) {
+            let pels = (0..width as usize).map(|x| {
+                if row[x / 8] & (0x80 >> (x % 8)) != 0 {
+                    Color::White
+                } else {
+                    Color::Black
+                }
+            });
+            encoder.encode_line(pels, w).ok()?;
+        }
+        let data = encoder.finish().ok()?.finish();
+        same_pixels(&decode(&data, width, height)?, bits, width).then_some(data)
+    }
+
+    /// Compares packed rows, ignoring the padding bits after the last pixel of each row.
+    pub fn same_pixels(a: &[u8], b: &[u8], width: u32) -> bool {
+        let stride = (width as usize).div_ceil(8);
+        let used = width as usize % 8;
+        let last_mask = if used == 0 { 0xFF } else { 0xFFu8 << (8 - used) };
+        a.len() == b.len()
+            && a.chunks_exact(stride).zip(b.chunks_exact(stride)).all(|(x, y)| {
+                x[..stride - 1] == y[..stride - 1] && (x[stride - 1] ^ y[stride - 1]) & last_mask == 0
+            })
+    }
+
+    /// Decodes G4 data into packed rows (1 = white), `None` if it does not decode to `height` rows.
+    pub fn decode(data: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
+        let (w, h) = (u16::try_from(width).ok()?, u16::try_from(height).ok()?);
+        let stride = (width as usize).div_ceil(8);
+        let mut out = Vec::with_capacity(stride * height as usize);
+        decoder::decode_g4(data.iter().copied(), w, Some(h), |transitions| {
+            let mut row = vec![0u8; stride];
+            for (x, colour) in decoder::pels(transitions, w).enumerate() {
+                if colour == Color::White {
+                    row[x / 8] |= 0x80 >> (x % 8);
+                }
+            }
+            out.extend_from_slice(&row);
+        })?;
+        (out.len() == stride * height as usize).then_some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::read::ZlibDecoder;
+    use std::io::Read;
+
+    fn inflate(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        ZlibDecoder::new(data).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    /// Undoes PNG prediction as a PDF reader does (ISO 32000-1, 7.4.4.4).
+    fn unpredict(filtered: &[u8], stride: usize, bpp: usize) -> Vec<u8> {
+        let mut out: Vec<u8> = Vec::new();
+        for (i, row) in filtered.chunks_exact(stride + 1).enumerate() {
+            let start = out.len();
+            for x in 0..stride {
+                let a = if x >= bpp { out[start + x - bpp] } else { 0 };
+                let b = if i > 0 { out[start - stride + x] } else { 0 };
+                let c = if i > 0 && x >= bpp {
+                    out[start - stride + x - bpp]
+                } else {
+                    0
+                };
+                let p = match row[0] {
+                    0 => 0,
+                    1 => a,
+                    2 => b,
+                    3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
+                    4 => paeth(a, b, c),
+                    f => panic!("filter {f}"),
+                };
+                out.push(row[1 + x].wrapping_add(p));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn predictors_are_lossless() {
+        let (w, h, bpp) = (37usize, 23usize, 3usize);
+        let data: Vec<u8> = (0..w * h * bpp)
+            .map(|i| ((i * 7919) % 251 ^ (i / 97)) as u8)
+            .collect();
+        let encoded = inflate(&predicted(&data, w * bpp, bpp));
+        assert_eq!(unpredict(&encoded, w * bpp, bpp), data);
+        let smooth: Vec<u8> = (0..w * h).map(|i| (i % w) as u8).collect();
+        let encoded = inflate(&predicted(&smooth, w, 1));
+        assert!(
+            encoded.chunks_exact(w + 1).skip(1).all(|r| r[0] != 0),
+            "a gradient gets a filter"
+        );
+        assert_eq!(unpredict(&encoded, w, 1), smooth);
+    }
+
+    #[test]
+    fn g4_round_trips_and_refuses_what_it_cannot_carry() {
+        let (w, h) = (203u32, 61u32);
+        let stride = (w as usize).div_ceil(8);
+        let mut bits = vec![0xFFu8; stride * h as usize];
+        for y in 0..h as usize {
+            for x in 0..w as usize {
+                if (x * x + 3 * y * y) % 17 < 5 || (x > 50 && x < 90 && y % 7 < 3) {
+                    bits[y * stride + x / 8] &= !(0x80 >> (x % 8));
+                }
+            }
+            bits[y * stride + stride - 1] |= 0x1F; // padding bits set, as a decoder would give 1s
+        }
+        let data = g4::encode_verified(&bits, w, h).expect("round trip holds");
+        let decoded = g4::decode(&data, w, h).unwrap();
+        assert!(g4::same_pixels(&decoded, &bits, w), "padding bits are not pixels");
+        let mut flipped = decoded.clone();
+        flipped[stride * 30 + 5] ^= 0x10;
+        assert!(!g4::same_pixels(&flipped, &bits, w), "one pixel differs");
+        assert!(
+            g4::encode_verified(&bits, 70_000, 1).is_none(),
+            "wider than G4 allows"
+        );
+    }
 }

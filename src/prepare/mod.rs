@@ -19,7 +19,21 @@ pub enum PrepareError {
     NoResolution { profile: String },
     #[error("the resolution {dpi:.1} dpi is implausible; rescan or fix the file's resolution tag")]
     BadResolution { dpi: f64 },
+    #[error(
+        "the page would be {width_pt:.1} × {height_pt:.1} pt ({width_px} × {height_px} px at the stated \
+         resolution); PDF/A pages must be at least 3 pt per side: check the image's resolution (dpi)"
+    )]
+    TooSmall {
+        width_pt: f64,
+        height_pt: f64,
+        width_px: u32,
+        height_px: u32,
+    },
 }
+
+/// Smallest page side PDF/A allows, in points (ISO 19005-2 6.1.13); larger pages than its maximum
+/// of 14,400 pt are written with a `/UserUnit` instead of being refused.
+pub const MIN_PAGE_PT: f64 = 3.0;
 
 /// The image tesseract reads, at the page's resolution.
 #[derive(Debug, Clone)]
@@ -81,6 +95,18 @@ pub fn prepare(page: Page, profile: &Profile) -> Result<PreparedPage, PrepareErr
             return Err(PrepareError::BadResolution { dpi: value });
         }
     }
+    let (width_pt, height_pt) = (
+        f64::from(page.width) * 72.0 / dpi.0,
+        f64::from(page.height) * 72.0 / dpi.1,
+    );
+    if width_pt < MIN_PAGE_PT || height_pt < MIN_PAGE_PT {
+        return Err(PrepareError::TooSmall {
+            width_pt,
+            height_pt,
+            width_px: page.width,
+            height_px: page.height,
+        });
+    }
     let measurements = Measurements {
         dpi,
         dpi_assumed,
@@ -108,11 +134,11 @@ pub fn working_copy(page: &Page, ppi: u32) -> OcrImage {
     };
     let pixels = match (&page.passthrough, &page.raster) {
         (Some(Passthrough::Jpeg { bytes, .. }), _) => OcrPixels::Jpeg(Arc::clone(bytes)),
-        (None, Raster::Bilevel(bits)) => samples(1, unpack_bilevel(bits, page.width as usize)),
-        (None, Raster::Gray8(v)) => samples(1, v.clone()),
-        (None, Raster::Gray16(v)) => samples(1, high(v)),
-        (None, Raster::Rgb8(v)) => samples(3, v.clone()),
-        (None, Raster::Rgb16(v)) => samples(3, high(v)),
+        (_, Raster::Bilevel(bits)) => samples(1, unpack_bilevel(bits, page.width as usize)),
+        (_, Raster::Gray8(v)) => samples(1, v.clone()),
+        (_, Raster::Gray16(v)) => samples(1, high(v)),
+        (_, Raster::Rgb8(v)) => samples(3, v.clone()),
+        (_, Raster::Rgb16(v)) => samples(3, high(v)),
     };
     OcrImage {
         width: page.width,
@@ -144,13 +170,23 @@ mod tests {
 
     fn page(dpi: Option<(f64, f64)>) -> Page {
         Page {
-            width: 9,
-            height: 1,
+            width: 90,
+            height: 20,
             dpi,
-            raster: Raster::Bilevel(vec![0x80, 0x80]),
+            raster: Raster::Bilevel(vec![0x80; 12 * 20]),
             passthrough: None,
             notes: vec![],
         }
+    }
+
+    #[test]
+    fn pages_below_three_points_are_refused() {
+        // ISO 19005-2 6.1.13: 90 px at 3000 dpi would be a 2.16 pt wide page.
+        let standard = crate::profile::load("standard").unwrap();
+        let err = prepare(page(Some((3000.0, 300.0))), &standard).err().unwrap();
+        assert!(matches!(err, PrepareError::TooSmall { .. }));
+        assert!(err.to_string().contains("at least 3 pt"), "{err}");
+        assert!(prepare(page(Some((2000.0, 300.0))), &standard).is_ok());
     }
 
     #[test]
