@@ -2,7 +2,8 @@
 //!
 //! Trusts nothing it did not recompute: the manifest signature (against the pinned key if one is
 //! given), every file's size, SHA-256 and SHA-512, that no file is missing or unlisted, that every
-//! document record matches its PDF's hashes, and that each PDF opens with the recorded page count.
+//! document record matches its PDF's hashes, that each PDF opens with the recorded page count, and
+//! that it still has the structure of PDF/A-2b ([`crate::pdfa::conformance`]).
 //! Every problem is reported with the file it concerns; none stops the others from being checked.
 
 use std::collections::BTreeSet;
@@ -179,7 +180,13 @@ fn check_document(dir: &Path, rel: &str, manifest: &Manifest, report: &mut Verif
         ),
         Err(_) => return,
     }
-    match lopdf::Document::load(&pdf_path) {
+    let Ok(bytes) = std::fs::read(&pdf_path) else {
+        return;
+    };
+    for problem in crate::pdfa::conformance::check(&bytes) {
+        report.problem(&record.pdf, format!("is not PDF/A-2b: {problem}"));
+    }
+    match lopdf::Document::load_mem(&bytes) {
         Ok(doc) if doc.get_pages().len() == record.page_count => report.documents_checked += 1,
         Ok(doc) => report.problem(
             &record.pdf,

@@ -1,7 +1,7 @@
 //! TIFF pages: multi-page, G4/G3, LZW, Deflate, PackBits, JPEG or uncompressed; bilevel, grey, RGB.
 //!
-//! Photometric WhiteIsZero is turned into PDF's black-is-zero order here, so every later stage sees
-//! one convention. A page stored as one CCITT Group 4 strip also keeps that strip, which the PDF
+//! Photometric WhiteIsZero is turned into PDF's black-is-zero order by the tiff decoder itself
+//! (`tiff` ≥ 0.11 inverts such samples), so every later stage sees one convention. A page stored as one CCITT Group 4 strip also keeps that strip, which the PDF
 //! carries unchanged. Alpha, associated or not, is flattened onto white.
 
 use std::io::Cursor;
@@ -45,11 +45,6 @@ pub fn decode(bytes: &[u8], index: u32) -> Result<Page, DecodeError> {
     }
     let (width, height) = d.dimensions().map_err(corrupt)?;
     let colour = d.colortype().map_err(corrupt)?;
-    let white_is_zero = d
-        .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
-        .ok()
-        .flatten()
-        == Some(PhotometricInterpretation::WhiteIsZero.to_u16());
     let dpi = resolution(&mut d);
     if d.find_tag_unsigned::<u16>(Tag::FillOrder).ok().flatten() == Some(2) {
         // The decoder would read such bits in the wrong order and silently garble the page.
@@ -67,7 +62,7 @@ pub fn decode(bytes: &[u8], index: u32) -> Result<Page, DecodeError> {
         .is_some_and(|v| v.first() == Some(&1));
     let data = d.read_image().map_err(corrupt)?;
     let mut notes = Vec::new();
-    let raster = raster(colour, data, white_is_zero, associated, &mut notes)?;
+    let raster = raster(colour, data, associated, &mut notes)?;
     Ok(Page {
         width,
         height,
@@ -108,7 +103,6 @@ fn g4_strip(d: &mut Decoder<Cursor<&[u8]>>, bytes: &[u8]) -> Option<Passthrough>
 fn raster(
     colour: ColorType,
     data: DecodingResult,
-    white_is_zero: bool,
     associated_alpha: bool,
     notes: &mut Vec<String>,
 ) -> Result<Raster, DecodeError> {
@@ -118,26 +112,10 @@ fn raster(
     } else {
         (flatten8, flatten16)
     };
-    let invert = |v: &mut Vec<u8>| v.iter_mut().for_each(|b| *b = !*b);
     let raster = match (colour, data) {
-        (ColorType::Gray(1), DecodingResult::U8(mut v)) => {
-            if white_is_zero {
-                invert(&mut v);
-            }
-            Raster::Bilevel(v)
-        }
-        (ColorType::Gray(8), DecodingResult::U8(mut v)) => {
-            if white_is_zero {
-                invert(&mut v);
-            }
-            Raster::Gray8(v)
-        }
-        (ColorType::Gray(16), DecodingResult::U16(mut v)) => {
-            if white_is_zero {
-                v.iter_mut().for_each(|s| *s = !*s);
-            }
-            Raster::Gray16(v)
-        }
+        (ColorType::Gray(1), DecodingResult::U8(v)) => Raster::Bilevel(v),
+        (ColorType::Gray(8), DecodingResult::U8(v)) => Raster::Gray8(v),
+        (ColorType::Gray(16), DecodingResult::U16(v)) => Raster::Gray16(v),
         (ColorType::RGB(8), DecodingResult::U8(v)) | (ColorType::YCbCr(8), DecodingResult::U8(v)) => {
             Raster::Rgb8(v)
         }

@@ -10,6 +10,7 @@
 //! at one page whatever the document's length. Object ids are fixed up front, no clock is read and
 //! the trailer `/ID` comes from the content, so the same input gives the same bytes.
 
+pub mod conformance;
 pub mod font;
 pub mod image;
 pub mod text;
@@ -304,7 +305,7 @@ mod tests {
     use super::*;
     use crate::ocr::parse_tsv;
 
-    fn sample(words: &str) -> Vec<u8> {
+    pub fn sample(words: &str) -> Vec<u8> {
         let tsv = format!(
             "4\t1\t1\t1\t1\t0\t10\t10\t80\t20\t-1\t\n5\t1\t1\t1\t1\t1\t10\t10\t80\t20\t95\t{words}\n"
         );
@@ -329,7 +330,7 @@ mod tests {
         w.finish().unwrap()
     }
 
-    pub fn test_info() -> DocumentInfo {
+    fn test_info() -> DocumentInfo {
         DocumentInfo {
             title: "Test ä".into(),
             producer: "scanwerk test".into(),

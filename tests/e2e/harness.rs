@@ -188,34 +188,75 @@ pub struct Published {
 pub fn real_published() -> &'static Published {
     static PUBLISHED: OnceLock<Published> = OnceLock::new();
     PUBLISHED.get_or_init(|| {
-        let batch = TempDir::new("realbatch");
-        for (image, _) in REAL_BATCH {
-            let src = realscans().join(image);
-            std::fs::copy(
-                &src,
-                batch.join(Path::new(image).file_name().unwrap().to_str().unwrap()),
-            )
-            .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-        }
-        std::fs::write(
-            batch.join("batch.toml"),
-            "id = \"real-1\"\noperator = \"Test Operator\"\n",
-        )
-        .unwrap();
-        let keydir = TempDir::new("realkeys");
-        let keys = keygen(keydir.path());
-        let archive = TempDir::new("realarchive");
-        let out = ingest(batch.path(), archive.path(), &keys.private, &[]);
-        assert!(out.status.success(), "ingest failed: {}", stderr(&out));
-        let dir = archive.join("real-1");
-        Published {
-            batch,
-            _archive: archive,
-            keys,
-            dir,
-            _keydir: keydir,
-        }
+        let images: Vec<&str> = REAL_BATCH.iter().map(|(image, _)| *image).collect();
+        publish("real-1", &images, |image| {
+            Path::new(image)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
     })
+}
+
+/// Every image file in `../shared/realscans` (TIFF, PNG, JPEG), relative, sorted.
+pub fn all_realscan_images() -> Vec<String> {
+    let root = realscans();
+    let mut out: Vec<String> = files(&root)
+        .into_iter()
+        .filter(|f| {
+            let lower = f.to_lowercase();
+            [".png", ".jpg", ".jpeg", ".tif", ".tiff"]
+                .iter()
+                .any(|ext| lower.ends_with(ext))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every realscans image as its own document (named `<folder>__<file>`), ingested once per run.
+pub fn all_published() -> &'static Published {
+    static PUBLISHED: OnceLock<Published> = OnceLock::new();
+    PUBLISHED.get_or_init(|| {
+        let images = all_realscan_images();
+        assert!(images.len() >= 40, "realscans holds its images: {}", images.len());
+        let images: Vec<&str> = images.iter().map(String::as_str).collect();
+        publish("realscans-all", &images, |image| image.replace('/', "__"))
+    })
+}
+
+/// The batch file name a realscans image gets in [`all_published`].
+pub fn all_published_name(image: &str) -> String {
+    image.replace('/', "__")
+}
+
+/// Copies `images` (relative to realscans) into a batch `id` under `name(image)` and ingests it.
+fn publish(id: &str, images: &[&str], name: impl Fn(&str) -> String) -> Published {
+    let batch = TempDir::new(id);
+    for image in images {
+        let src = realscans().join(image);
+        std::fs::copy(&src, batch.join(&name(image))).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    }
+    std::fs::write(
+        batch.join("batch.toml"),
+        format!("id = \"{id}\"\noperator = \"Test Operator\"\nscanned = \"2026-11-20T09:30:00+01:00\"\n"),
+    )
+    .unwrap();
+    let keydir = TempDir::new("keys");
+    let keys = keygen(keydir.path());
+    let archive = TempDir::new("archive");
+    let out = ingest(batch.path(), archive.path(), &keys.private, &[]);
+    assert!(out.status.success(), "ingest of {id} failed: {}", stderr(&out));
+    let dir = archive.join(id);
+    Published {
+        batch,
+        _archive: archive,
+        keys,
+        dir,
+        _keydir: keydir,
+    }
 }
 
 /// Copies a directory tree (for tampering with a copy of a published batch).

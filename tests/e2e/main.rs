@@ -1,7 +1,8 @@
 //! End-to-end tests: the `scanwerk` binary on the demo batch and on real scans, checked with
-//! independent tools (qpdf, pdftotext, pdfimages, openssl) wherever they can prove something.
+//! independent tools (qpdf, pdftotext, pdfimages, pdffonts, exiftool, fontTools, openssl) wherever they can prove something.
 
 mod harness;
 mod ingest;
 mod input;
+mod pdfa;
 mod verify;
