@@ -33,15 +33,19 @@ pub fn decode(bytes: &Arc<Vec<u8>>) -> Result<Page, DecodeError> {
             header.precision
         )));
     }
+    if !matches!(header.components, 1 | 3) {
+        // A CMYK (or other) JPEG would need an ICC-based colour space of its own under PDF/A's
+        // sRGB output intent; refusing it before decoding keeps the message clear.
+        return Err(DecodeError::Unsupported(format!(
+            "JPEG with {} components (CMYK) is not supported; set the scanner to RGB or greyscale",
+            header.components
+        )));
+    }
     let image = image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg).map_err(corrupt)?;
-    let raster = match header.components {
-        1 => Raster::Gray8(image.into_luma8().into_raw()),
-        3 => Raster::Rgb8(image.into_rgb8().into_raw()),
-        n => {
-            return Err(DecodeError::Unsupported(format!(
-                "JPEG with {n} components (CMYK) is not supported; set the scanner to RGB or greyscale"
-            )));
-        }
+    let raster = if header.components == 1 {
+        Raster::Gray8(image.into_luma8().into_raw())
+    } else {
+        Raster::Rgb8(image.into_rgb8().into_raw())
     };
     Ok(Page {
         width: header.width,
@@ -172,6 +176,18 @@ mod tests {
         assert_eq!(jfif_density(&body), Some((300.0, 300.0)));
         body[7] = 0;
         assert_eq!(jfif_density(&body), None);
+    }
+
+    #[test]
+    fn cmyk_jpeg_is_refused_before_decoding() {
+        // SOI, SOF0 (8 bit, 2×2, 4 components), SOS: enough for the header check.
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x14, 8, 0, 2, 0, 2, 4];
+        for id in 1..=4u8 {
+            bytes.extend([id, 0x11, 0]);
+        }
+        bytes.extend([0xFF, 0xDA, 0x00, 0x02]);
+        let err = decode(&Arc::new(bytes)).unwrap_err().to_string();
+        assert!(err.contains("CMYK") && err.contains("RGB or greyscale"), "{err}");
     }
 
     #[test]

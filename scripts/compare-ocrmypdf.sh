@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Output size per batch: scanwerk vs OCRmyPDF 17 `--output-type pdfa-2`, on every image in
+# ../shared/realscans (one document each). Installs what it needs (Debian packages via setup.sh
+# and ghostscript; OCRmyPDF from PyPI into target/ocrmypdf-venv) and writes the record to
+# benches/results/pdf-size-vs-ocrmypdf.md (or $1).
+#
+# Both tools get the same images, languages (deu+eng) and 300 dpi where a file states none.
+# OCRmyPDF runs with its defaults otherwise (optimisation level 1; no jbig2enc is installed, so
+# it does not use JBIG2, which scanwerk never does). Files OCRmyPDF refuses are listed and left
+# out of both totals.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${1:-$ROOT/benches/results/pdf-size-vs-ocrmypdf.md}
+REALSCANS=$ROOT/../shared/realscans
+
+scripts/setup.sh
+if ! command -v gs >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghostscript >/dev/null
+fi
+VENV=$ROOT/target/ocrmypdf-venv
+if [ ! -x "$VENV/bin/ocrmypdf" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "ocrmypdf>=17,<18"
+fi
+cargo build --release -q
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/batch" "$WORK/archive" "$WORK/ocrmypdf" "$WORK/keys"
+(cd "$REALSCANS" && find . -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.tif' -o -iname '*.tiff' \) | sort) |
+  while read -r f; do
+    f=${f#./}
+    cp "$REALSCANS/$f" "$WORK/batch/${f//\//__}"
+  done
+
+target/release/scanwerk keygen --out "$WORK/keys" >/dev/null
+target/release/scanwerk ingest "$WORK/batch" --archive "$WORK/archive" --key "$WORK/keys/signing-key.pem" \
+  --profile standard >/dev/null 2>&1
+DOCS=$WORK/archive/batch/documents
+
+export OMP_THREAD_LIMIT=1
+ls "$WORK/batch" | xargs -P "$(nproc)" -I{} sh -c '
+  f="$1"
+  if "$2/bin/ocrmypdf" -q --output-type pdfa-2 -l deu+eng --image-dpi 300 --jobs 1 \
+       "$3/batch/$f" "$3/ocrmypdf/$f.pdf" 2>"$3/ocrmypdf/$f.err"; then :; else
+    rm -f "$3/ocrmypdf/$f.pdf"
+  fi' _ {} "$VENV" "$WORK"
+
+version=$("$VENV/bin/ocrmypdf" --version)
+python3 - "$DOCS" "$WORK/ocrmypdf" "$version" "$(date -u +%Y-%m-%d)" >"$OUT" <<'PY'
+import json, os, sys
+docs, theirs_dir, version, day = sys.argv[1:5]
+rows, ours_total, theirs_total, refused = [], 0, 0, []
+for name in sorted(os.listdir(docs)):
+    if not name.endswith(".json"):
+        continue
+    record = json.load(open(os.path.join(docs, name)))
+    source = record["sources"][0]["path"]
+    ours = os.path.getsize(os.path.join(docs, name[:-5] + ".pdf"))
+    encoding = " ".join(sorted({p["image_encoding"] for p in record["pages"]}))
+    theirs_pdf = os.path.join(theirs_dir, source + ".pdf")
+    if os.path.exists(theirs_pdf):
+        theirs = os.path.getsize(theirs_pdf)
+        ours_total += ours
+        theirs_total += theirs
+        rows.append(f"| {source} | {encoding} | {ours} | {theirs} | {ours / theirs:.2f} |")
+    else:
+        err = open(os.path.join(theirs_dir, source + ".err")).read().strip().splitlines()
+        refused.append(f"- {source}: {err[-1] if err else 'no output'}")
+        rows.append(f"| {source} | {encoding} | {ours} | refused | – |")
+print(f"# PDF bytes: scanwerk vs OCRmyPDF {version} (--output-type pdfa-2)\n")
+print(f"Recorded by `scripts/compare-ocrmypdf.sh` on {day}: every image in `../shared/realscans` as")
+print("one document, both tools with deu+eng and 300 dpi where a file states none; ratio = scanwerk / OCRmyPDF.\n")
+print("| source | scanwerk encoding | scanwerk bytes | OCRmyPDF bytes | ratio |")
+print("|---|---|---:|---:|---:|")
+print("\n".join(rows))
+print(f"\n**Batch total over the documents both produced: scanwerk {ours_total} bytes, "
+      f"OCRmyPDF {theirs_total} bytes, ratio {ours_total / max(theirs_total, 1):.3f}.**")
+if refused:
+    print("\nOCRmyPDF refused (left out of both totals):\n")
+    print("\n".join(refused))
+PY
+cat "$OUT"
