@@ -55,6 +55,8 @@ pub fn decode(bytes: &Arc<Vec<u8>>) -> Result<Page, DecodeError> {
         passthrough: Some(Passthrough::Jpeg {
             bytes: Arc::clone(bytes),
             components: header.components,
+            colour_transform: None,
+            whole_file: true,
         }),
         notes: Vec::new(),
     })

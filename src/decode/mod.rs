@@ -48,8 +48,17 @@ pub enum Raster {
 /// Original encoded bytes the PDF may embed unchanged.
 #[derive(Debug, Clone)]
 pub enum Passthrough {
-    /// A baseline or progressive JPEG with 1 (grey) or 3 (YCbCr/RGB) components.
-    Jpeg { bytes: Arc<Vec<u8>>, components: u8 },
+    /// A baseline or progressive JPEG with 1 (grey) or 3 (YCbCr/RGB) components: a JPEG file as
+    /// it is, or a TIFF page's single JPEG strip with the TIFF's shared tables put in front.
+    Jpeg {
+        bytes: Arc<Vec<u8>>,
+        components: u8,
+        /// Where the JPEG itself cannot say how its colour is coded: `Some(0)` for RGB samples
+        /// (a TIFF with photometric RGB), the PDF's `/ColorTransform`. `None` for JPEG files.
+        colour_transform: Option<u8>,
+        /// True if `bytes` are the whole input file (a JPEG file), false for a TIFF's strip.
+        whole_file: bool,
+    },
     /// A TIFF page stored as a single CCITT Group 4 strip: a complete G4 stream of the page.
     /// `black_is_1` is set where the TIFF's photometric says 0 is black (PDF's `/BlackIs1`).
     CcittG4 { data: Vec<u8>, black_is_1: bool },

@@ -54,7 +54,7 @@ pub fn decode(bytes: &[u8], index: u32) -> Result<Page, DecodeError> {
                 .into(),
         ));
     }
-    let passthrough = g4_strip(&mut d, bytes);
+    let passthrough = g4_strip(&mut d, bytes).or_else(|| jpeg_strip(&mut d, bytes));
     let associated = d
         .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)
         .ok()
@@ -73,6 +73,60 @@ pub fn decode(bytes: &[u8], index: u32) -> Result<Page, DecodeError> {
     })
 }
 
+/// The page's JPEG data as one JPEG stream, if the page is a single JPEG strip (Compression 7) of
+/// 8-bit grey, RGB or YCbCr: the TIFF's shared `JPEGTables` (quantisation and Huffman tables)
+/// followed by the strip's own segments. Every byte comes from the file; nothing is decoded.
+fn jpeg_strip(d: &mut Decoder<Cursor<&[u8]>>, bytes: &[u8]) -> Option<Passthrough> {
+    let tag = |d: &mut Decoder<Cursor<&[u8]>>, t| d.find_tag_unsigned::<u32>(t).ok().flatten();
+    let samples = tag(d, Tag::SamplesPerPixel).unwrap_or(1);
+    let planar = tag(d, Tag::PlanarConfiguration).unwrap_or(1);
+    let bits = d
+        .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)
+        .ok()
+        .flatten()?;
+    if tag(d, Tag::Compression)? != 7 || planar != 1 || bits.iter().any(|&b| b != 8) {
+        return None;
+    }
+    let photometric = tag(d, Tag::PhotometricInterpretation)?;
+    let (components, colour_transform) = match (samples, photometric) {
+        (1, 1) => (1, None),
+        (3, 2) => (3, Some(0)),
+        (3, 6) => (3, None),
+        _ => return None,
+    };
+    let strip = single_strip(d, bytes)?;
+    if !strip.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let jpeg = match d.find_tag(Tag::JPEGTables).ok().flatten() {
+        None => strip.to_vec(),
+        Some(tables) => {
+            let tables = tables.into_u8_vec().ok()?;
+            let inner = tables.strip_prefix(&[0xFF, 0xD8])?.strip_suffix(&[0xFF, 0xD9])?;
+            [&strip[..2], inner, &strip[2..]].concat()
+        }
+    };
+    Some(Passthrough::Jpeg {
+        bytes: std::sync::Arc::new(jpeg),
+        components,
+        colour_transform,
+        whole_file: false,
+    })
+}
+
+/// The bytes of a page stored as one strip; `None` for several strips or tiles.
+fn single_strip<'b>(d: &mut Decoder<Cursor<&[u8]>>, bytes: &'b [u8]) -> Option<&'b [u8]> {
+    let offsets = d.find_tag_unsigned_vec::<u64>(Tag::StripOffsets).ok().flatten()?;
+    let counts = d
+        .find_tag_unsigned_vec::<u64>(Tag::StripByteCounts)
+        .ok()
+        .flatten()?;
+    let ([offset], [count]) = (offsets.as_slice(), counts.as_slice()) else {
+        return None;
+    };
+    bytes.get(usize::try_from(*offset).ok()?..usize::try_from(offset.checked_add(*count)?).ok()?)
+}
+
 /// The page's CCITT G4 data, if it is one strip (or tile) of it in normal bit order, and so a
 /// complete G4 stream of the page.
 fn g4_strip(d: &mut Decoder<Cursor<&[u8]>>, bytes: &[u8]) -> Option<Passthrough> {
@@ -84,15 +138,7 @@ fn g4_strip(d: &mut Decoder<Cursor<&[u8]>>, bytes: &[u8]) -> Option<Passthrough>
     if compression != 4 || fill_order != 1 || t6_options & 2 != 0 {
         return None;
     }
-    let offsets = d.find_tag_unsigned_vec::<u64>(Tag::StripOffsets).ok().flatten()?;
-    let counts = d
-        .find_tag_unsigned_vec::<u64>(Tag::StripByteCounts)
-        .ok()
-        .flatten()?;
-    let ([offset], [count]) = (offsets.as_slice(), counts.as_slice()) else {
-        return None;
-    };
-    let data = bytes.get(usize::try_from(*offset).ok()?..usize::try_from(offset + count).ok()?)?;
+    let data = single_strip(d, bytes)?;
     let photometric = tag(d, Tag::PhotometricInterpretation)?;
     Some(Passthrough::CcittG4 {
         data: data.to_vec(),

@@ -20,6 +20,8 @@ use crate::decode::{Page, Passthrough, PngColour, Raster};
 pub enum Encoding {
     /// The scanner's JPEG bytes, unchanged (DCTDecode).
     JpegOriginal,
+    /// A TIFF page's JPEG strip, unchanged, behind the TIFF's shared JPEG tables (DCTDecode).
+    TiffJpegOriginal,
     /// The TIFF's CCITT G4 strip, unchanged (CCITTFaxDecode).
     CcittG4Original,
     /// The PNG's compressed stream, unchanged (FlateDecode with PNG predictors).
@@ -35,6 +37,7 @@ impl Encoding {
     pub fn label(self) -> &'static str {
         match self {
             Encoding::JpegOriginal => "jpeg-original",
+            Encoding::TiffJpegOriginal => "tiff-jpeg-original",
             Encoding::CcittG4Original => "ccitt-g4-original",
             Encoding::PngOriginal => "png-original",
             Encoding::CcittG4 => "ccitt-g4",
@@ -62,6 +65,8 @@ pub struct PdfImage {
     pub encoding: Encoding,
     /// `/BlackIs1` for CCITT data.
     pub black_is_1: bool,
+    /// `/ColorTransform` for DCT data whose JPEG does not say it.
+    pub colour_transform: Option<u8>,
     pub data: Vec<u8>,
 }
 
@@ -75,6 +80,7 @@ impl PdfImage {
             bits,
             encoding,
             black_is_1: false,
+            colour_transform: None,
             data,
         };
         let colour = if page.components() == 1 {
@@ -83,13 +89,26 @@ impl PdfImage {
             Colour::Rgb
         };
         match &page.passthrough {
-            Some(Passthrough::Jpeg { bytes, components }) => {
+            Some(Passthrough::Jpeg {
+                bytes,
+                components,
+                colour_transform,
+                whole_file,
+            }) => {
                 let colour = if *components == 1 {
                     Colour::Gray
                 } else {
                     Colour::Rgb
                 };
-                return image(colour, 8, Encoding::JpegOriginal, bytes.to_vec());
+                let encoding = if *whole_file {
+                    Encoding::JpegOriginal
+                } else {
+                    Encoding::TiffJpegOriginal
+                };
+                return PdfImage {
+                    colour_transform: *colour_transform,
+                    ..image(colour, 8, encoding, bytes.to_vec())
+                };
             }
             Some(Passthrough::CcittG4 { data, black_is_1 }) => {
                 return PdfImage {
@@ -154,7 +173,11 @@ impl PdfImage {
             "BitsPerComponent" => self.bits,
         };
         let (filter, parms): (&str, Option<Dictionary>) = match self.encoding {
-            Encoding::JpegOriginal => ("DCTDecode", None),
+            Encoding::JpegOriginal | Encoding::TiffJpegOriginal => (
+                "DCTDecode",
+                self.colour_transform
+                    .map(|t| dictionary! { "ColorTransform" => i64::from(t) }),
+            ),
             Encoding::CcittG4Original | Encoding::CcittG4 => {
                 let mut parms = dictionary! {
                     "K" => -1,

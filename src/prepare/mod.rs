@@ -133,7 +133,16 @@ pub fn working_copy(page: &Page, ppi: u32) -> OcrImage {
         data,
     };
     let pixels = match (&page.passthrough, &page.raster) {
-        (Some(Passthrough::Jpeg { bytes, .. }), _) => OcrPixels::Jpeg(Arc::clone(bytes)),
+        // A JPEG file goes to leptonica as is; a TIFF's JPEG strip (whose colour coding only the
+        // TIFF tags state) is read from the decoded samples instead.
+        (
+            Some(Passthrough::Jpeg {
+                bytes,
+                whole_file: true,
+                ..
+            }),
+            _,
+        ) => OcrPixels::Jpeg(Arc::clone(bytes)),
         (_, Raster::Bilevel(bits)) => samples(1, unpack_bilevel(bits, page.width as usize)),
         (_, Raster::Gray8(v)) => samples(1, v.clone()),
         (_, Raster::Gray16(v)) => samples(1, high(v)),

@@ -152,15 +152,27 @@ fn embedded_images_are_the_input_pixels_and_jpegs_the_input_bytes() {
                 "{}",
                 pdf.display()
             );
+            // A JPEG inside a TIFF decodes a level apart here and there between JPEG decoders
+            // (seen: 1): scanwerk's raster comes from the tiff crate's decoder, poppler and
+            // Pillow use libjpeg. Everything else must match exactly.
+            let jpeg_in_tiff = is_jpeg_in_tiff(&file.bytes, index);
+            let own = rgb16(&input.raster, input.width);
+            let largest = embedded
+                .into_raw()
+                .iter()
+                .zip(&own)
+                .map(|(a, b)| a.abs_diff(*b) / 257)
+                .max()
+                .unwrap_or(0);
             assert!(
-                embedded.into_raw() == rgb16(&input.raster, input.width),
-                "{} page {}: embedded pixels ({encoding}) differ from scanwerk's decoding of the input",
+                largest <= if jpeg_in_tiff { 2 } else { 0 },
+                "{} page {}: embedded pixels ({encoding}) differ from scanwerk's decoding of the input by {largest}",
                 pdf.display(),
                 i + 1
             );
-            // And with an independent decoder of the input (Pillow). Pixels of a JPEG inside a TIFF
-            // depend on the JPEG decoder by a level here and there (seen: 1); all else is exact.
-            let tolerance = if is_jpeg_in_tiff(&file.bytes, index) { 2 } else { 0 };
+            // And with an independent decoder of the input (Pillow): exact, except where scanwerk
+            // had to store its own decoding of a JPEG-in-TIFF page.
+            let tolerance = if jpeg_in_tiff && encoding == "flate" { 2 } else { 0 };
             let script = project("tests/e2e/same_pixels.py");
             let extracted = out.join(&format!("img-{i:03}.png"));
             let same = tool(
