@@ -71,6 +71,13 @@ fn main() {
             let info = DocumentInfo {
                 title: rel.into(),
                 producer: "bench".into(),
+                creator_tool: "bench".into(),
+                date: time::OffsetDateTime::UNIX_EPOCH,
+                batch_id: "bench".into(),
+                document_id: rel.into(),
+                profile: "standard".into(),
+                operator: "bench".into(),
+                transfer_note: String::new(),
             };
             let mut writer = DocumentWriter::create(Vec::new(), info).expect("writer");
             let content = PageContent {

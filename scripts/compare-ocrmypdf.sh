@@ -39,15 +39,25 @@ target/release/scanwerk ingest "$WORK/batch" --archive "$WORK/archive" --key "$W
   --profile standard >/dev/null 2>&1
 DOCS=$WORK/archive/batch/documents
 
+# OCRmyPDF's outputs are cached by input SHA-256 and OCRmyPDF version: a rerun after a scanwerk
+# change only re-measures scanwerk.
+version=$("$VENV/bin/ocrmypdf" --version)
+CACHE=$ROOT/target/ocrmypdf-cache/$version
+mkdir -p "$CACHE"
 export OMP_THREAD_LIMIT=1
 ls "$WORK/batch" | xargs -P "$(nproc)" -I{} sh -c '
-  f="$1"
-  if "$2/bin/ocrmypdf" -q --output-type pdfa-2 -l deu+eng --image-dpi 300 --jobs 1 \
-       "$3/batch/$f" "$3/ocrmypdf/$f.pdf" 2>"$3/ocrmypdf/$f.err"; then :; else
-    rm -f "$3/ocrmypdf/$f.pdf"
-  fi' _ {} "$VENV" "$WORK"
+  f="$1"; hash=$(sha256sum "$3/batch/$f" | cut -c1-64)
+  if [ ! -f "$4/$hash.pdf" ] && [ ! -f "$4/$hash.err" ]; then
+    if "$2/bin/ocrmypdf" -q --output-type pdfa-2 -l deu+eng --image-dpi 300 --jobs 1 \
+         "$3/batch/$f" "$4/$hash.tmp.pdf" 2>"$4/$hash.log"; then
+      mv "$4/$hash.tmp.pdf" "$4/$hash.pdf"
+    else
+      rm -f "$4/$hash.tmp.pdf"; mv "$4/$hash.log" "$4/$hash.err"
+    fi
+  fi
+  if [ -f "$4/$hash.pdf" ]; then cp "$4/$hash.pdf" "$3/ocrmypdf/$f.pdf"; else cp "$4/$hash.err" "$3/ocrmypdf/$f.err"; fi
+  ' _ {} "$VENV" "$WORK" "$CACHE"
 
-version=$("$VENV/bin/ocrmypdf" --version)
 python3 - "$DOCS" "$WORK/ocrmypdf" "$version" "$(date -u +%Y-%m-%d)" >"$OUT" <<'PY'
 import json, os, sys
 docs, theirs_dir, version, day = sys.argv[1:5]

@@ -153,7 +153,8 @@ fn raster(
     notes: &mut Vec<String>,
 ) -> Result<Raster, DecodeError> {
     // Premultiplied samples are already "colour × alpha": only the paper shows through.
-    let (f8, f16): (fn(&[u8], usize) -> Vec<u8>, fn(&[u16], usize) -> Vec<u16>) = if associated_alpha {
+    type Flatten<T> = fn(&[T], usize) -> Vec<T>;
+    let (f8, f16): (Flatten<u8>, Flatten<u16>) = if associated_alpha {
         (premultiplied8, premultiplied16)
     } else {
         (flatten8, flatten16)

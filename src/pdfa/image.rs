@@ -374,7 +374,7 @@ mod tests {
     fn predictors_are_lossless() {
         let (w, h, bpp) = (37usize, 23usize, 3usize);
         let data: Vec<u8> = (0..w * h * bpp)
-            .map(|i| ((i * 7919) % 251 ^ (i / 97)) as u8)
+            .map(|i| (((i * 7919) % 251) ^ (i / 97)) as u8)
             .collect();
         let encoded = inflate(&predicted(&data, w * bpp, bpp));
         assert_eq!(unpredict(&encoded, w * bpp, bpp), data);

@@ -317,6 +317,7 @@ mod tests {
             bits: 8,
             encoding: image::Encoding::Flate,
             black_is_1: false,
+            colour_transform: None,
             data: image::predicted(&[200u8; 5000], 100, 1),
         };
         let info = test_info();
