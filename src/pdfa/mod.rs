@@ -318,6 +318,7 @@ mod tests {
             encoding: image::Encoding::Flate,
             black_is_1: false,
             colour_transform: None,
+            deflated: false,
             data: image::predicted(&[200u8; 5000], 100, 1),
         };
         let info = test_info();

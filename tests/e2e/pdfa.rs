@@ -242,6 +242,18 @@ fn passthrough_keeps_the_scanners_own_encodings() {
         "ccitt-g4",
         "uncompressed bilevel"
     );
+    // A JPEG of mostly blank paper travels Flate-wrapped; the JPEG inside is still the file's bytes
+    // (the pixel test extracts every JPEG with pdfimages -all and compares the bytes).
+    let blank = lopdf::Document::load(pdf_of(&by_name("naps2/blank2.jpg"))).unwrap();
+    let filters: Vec<String> = blank
+        .objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .filter(|s| s.dict.get(b"Subtype").and_then(|v| v.as_name()).ok() == Some(b"Image"))
+        .flat_map(|s| s.dict.get(b"Filter").unwrap().as_array().unwrap().clone())
+        .map(|f| String::from_utf8_lossy(f.as_name().unwrap()).into_owned())
+        .collect();
+    assert_eq!(filters, ["FlateDecode", "DCTDecode"]);
     // The G4 strip is carried byte for byte: pdfimages -all gives back the TIFF's own data.
     let pdf = pdf_of(&by_name("tesseract-ocr-test/8087_054.3B.tif"));
     let out = TempDir::new("ccitt");
