@@ -23,7 +23,7 @@ fi
 
 echo
 echo "Output: $archive/$batch/"
-echo "  documents/*.pdf   searchable PDFs (try: pdftotext $archive/$batch/documents/bescheid.pdf -)"
+echo "  documents/*.pdf   searchable PDF/A-2b files (try: pdftotext $archive/$batch/documents/bescheid.pdf -)"
 echo "  documents/*.json  per-document metadata with hashes"
 echo "  protocol.json     scan protocol; manifest.json + manifest.sig: the seal"
 echo "First lines recovered from bescheid.pdf:"

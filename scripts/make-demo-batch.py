@@ -80,6 +80,7 @@ def main():
         f.write('# Batch sheet of the demo batch (see README: "The batch sheet").\n'
                 'id = "demo-2026-001"\n'
                 'operator = "Erika Mustermann"\n'
+                'scanned = "2026-11-20T09:30:00+01:00"\n'
                 'expected_documents = 3\n'
                 'expected_pages = 5\n\n'
                 '[metadata]\n'

@@ -273,6 +273,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn document_date_is_its_newest_file_to_the_second() {
+        let dir = std::env::temp_dir().join(format!("scanwerk-dates-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let times = [1_795_163_400u64, 1_795_170_000];
+        let mut files = Vec::new();
+        for (i, t) in times.iter().enumerate() {
+            let path = dir.join(format!("p{i}.png"));
+            let file = std::fs::File::create(&path).unwrap();
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(t * 1000 + 700);
+            file.set_modified(when).unwrap();
+            files.push(path);
+        }
+        assert_eq!(newest_modification(&files).unix_timestamp(), 1_795_170_000);
+        assert_eq!(newest_modification(&files).nanosecond(), 0);
+        assert_eq!(newest_modification(&[dir.join("missing")]).unix_timestamp(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn natural_order() {
         let mut names = vec!["p10.tif", "p2.tif", "p1.tif", "p02b.tif", "a.tif"];
         names.sort_by(|a, b| natural_cmp(a, b));
