@@ -81,7 +81,16 @@ fn read_header(bytes: &[u8]) -> Result<Header, DecodeError> {
         match marker {
             0xE0 => header.jfif_dpi = jfif_density(body),
             0xE1 => header.exif_dpi = exif_resolution(body),
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+            0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
+                // Lossless, hierarchical and arithmetic-coded JPEG: PDF's DCTDecode carries only
+                // baseline and progressive Huffman JPEG, so these cannot be passed through.
+                return Err(DecodeError::Unsupported(format!(
+                    "JPEG coding process SOF{} (lossless, hierarchical or arithmetic) cannot be \
+                     embedded unchanged in PDF; save the scan as baseline or progressive JPEG",
+                    marker - 0xC0
+                )));
+            }
+            0xC0..=0xC2 => {
                 if body.len() < 6 {
                     return Err(corrupt("short frame header"));
                 }
@@ -190,6 +199,19 @@ mod tests {
         bytes.extend([0xFF, 0xDA, 0x00, 0x02]);
         let err = decode(&Arc::new(bytes)).unwrap_err().to_string();
         assert!(err.contains("CMYK") && err.contains("RGB or greyscale"), "{err}");
+    }
+
+    #[test]
+    fn only_baseline_and_progressive_jpeg_is_taken() {
+        for (sof, ok) in [(0xC0u8, true), (0xC2, true), (0xC3, false), (0xC9, false)] {
+            let mut bytes = vec![0xFF, 0xD8, 0xFF, sof, 0x00, 0x0B, 8, 0, 2, 0, 2, 1, 1, 0x11, 0];
+            bytes.extend([0xFF, 0xDA, 0x00, 0x02]);
+            let result = read_header(&bytes);
+            assert_eq!(result.is_ok(), ok, "SOF{}", sof - 0xC0);
+            if let Err(e) = result {
+                assert!(e.to_string().contains("baseline or progressive"), "{e}");
+            }
+        }
     }
 
     #[test]

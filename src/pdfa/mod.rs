@@ -363,6 +363,38 @@ mod tests {
     }
 
     #[test]
+    fn pages_beyond_14400_units_keep_their_size_through_user_unit() {
+        // 300 × 50 px at 1 dpi: 21,600 × 3,600 pt, over PDF/A's limit of 14,400 units.
+        let mut w = DocumentWriter::create(Vec::new(), test_info()).unwrap();
+        let image = PdfImage {
+            width: 300,
+            height: 50,
+            colour: image::Colour::Gray,
+            bits: 8,
+            encoding: image::Encoding::Flate,
+            black_is_1: false,
+            colour_transform: None,
+            deflated: false,
+            data: image::predicted(&[200u8; 15_000], 300, 1),
+        };
+        w.add_page(PageContent {
+            image,
+            dpi: (1.0, 1.0),
+            recognition: None,
+        })
+        .unwrap();
+        let bytes = w.finish().unwrap();
+        let doc = lopdf::Document::load_mem(&bytes).unwrap();
+        let page = doc.get_object(doc.get_pages()[&1]).unwrap().as_dict().unwrap();
+        let unit = page.get(b"UserUnit").unwrap().as_float().unwrap();
+        let media = page.get(b"MediaBox").unwrap().as_array().unwrap();
+        assert_eq!(unit, 2.0);
+        assert_eq!(media[2].as_float().unwrap() * unit, 21_600.0);
+        assert_eq!(media[3].as_float().unwrap() * unit, 3_600.0);
+        assert_eq!(conformance::check(&bytes), Vec::<String>::new());
+    }
+
+    #[test]
     fn same_content_same_bytes() {
         assert_eq!(sample("Akte"), sample("Akte"));
         assert_ne!(sample("Akte"), sample("Akten"));
