@@ -84,6 +84,7 @@ fn main() {
                 image: PdfImage::encode(&page),
                 dpi: (300.0, 300.0),
                 recognition: None,
+                upright: Default::default(),
             };
             writer.add_page(content).expect("page");
             writer.finish().expect("finish");

@@ -15,12 +15,13 @@ use crossbeam_channel::bounded;
 use crate::archive::{ArchiveError, StagedFile, Staging};
 use crate::batch::Batch;
 use crate::decode::{self, SourceFile};
-use crate::ocr::{Engine, OcrError, Recognition};
+use crate::ocr::{self, Engine, OcrError, Recognition};
 use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage};
-use crate::prepare;
-use crate::profile::Profile;
+use crate::prepare::{self, geometry::Upright};
+use crate::profile::{Deskew, Profile};
 use crate::protocol::{DocumentRecord, DocumentSummary, FORMAT, PageRecord, SourceRecord, to_json};
 use crate::seal::Digests;
+use crate::seal::hash::sha256_hex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -82,6 +83,7 @@ struct FinishedPage {
     record: PageRecord,
     image: PdfImage,
     recognition: Option<Recognition>,
+    upright: Upright,
 }
 
 /// Runs the batch through all page stages into `staging`.
@@ -297,12 +299,65 @@ fn process_page(
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
     let page = decode::decode_page(source, index).map_err(|e| at("decode", &e))?;
     let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
-    let recognition = match (engine, &prepared.ocr_image) {
-        (Some(engine), Some(image)) => Some(engine.recognize(image).map_err(|e| at("ocr", &e))?),
+    let m = &prepared.measurements;
+    let blank = prepare::blank::measure(
+        &prepare::gray(&prepared.page),
+        m.width_px as usize,
+        m.height_px as usize,
+        m.dpi.1,
+    );
+    let reading = match (engine, &prepared.ocr_image) {
+        (Some(engine), Some(image)) => {
+            Some(ocr::read_page(engine, image, &profile.prepare, blank.blank).map_err(|e| at("ocr", &e))?)
+        }
         _ => None,
     };
-    let image = PdfImage::encode(&prepared.page);
-    let m = &prepared.measurements;
+    let mut page = prepared.page;
+    let mut upright = reading.as_ref().map(|r| r.upright).unwrap_or_default();
+    let mut operations = Vec::new();
+    let orientation = reading.as_ref().and_then(|r| r.orientation.clone());
+    let skew = reading.as_ref().and_then(|r| r.skew);
+    if let Some(o) = orientation.as_ref().filter(|o| o.rotate != 0) {
+        operations.push(format!(
+            "displayed turned by {}° clockwise (/Rotate; found by {}); image unchanged",
+            o.rotate, o.method
+        ));
+    }
+    if let Some(s) = skew.filter(|s| s.corrected) {
+        let straightened = (profile.prepare.deskew == Deskew::Image)
+            .then(|| prepare::deskewed(&page, s.degrees))
+            .flatten();
+        match straightened {
+            Some(straight) => {
+                page = straight;
+                upright.deskew_degrees = 0.0;
+                operations.push(format!(
+                    "image deskewed by {:.2}° (rotated, then encoded losslessly; profile deskew = \"image\")",
+                    s.degrees
+                ));
+            }
+            None => operations.push(format!(
+                "OCR read a copy deskewed by {:.2}°; image unchanged, text layer follows the skew",
+                s.degrees
+            )),
+        }
+    }
+    let image = PdfImage::encode(&page);
+    let recognition = reading.map(|r| r.recognition);
+    let ocr_facts = recognition
+        .as_ref()
+        .map(|r| (r.mean_confidence(), r.words().count()));
+    let (flags, needs_review) = prepare::quality::assess(
+        &prepare::quality::PageFacts {
+            dpi: m.dpi,
+            colour_mode: m.colour_mode,
+            blank: &blank,
+            orientation: orientation.as_ref(),
+            skew: skew.as_ref(),
+            ocr: ocr_facts,
+        },
+        profile,
+    );
     let record = PageRecord {
         number,
         source: source.rel.clone(),
@@ -313,14 +368,23 @@ fn process_page(
         dpi_assumed: m.dpi_assumed,
         colour_mode: m.colour_mode.to_string(),
         image_encoding: image.encoding.label().to_string(),
-        words: recognition.as_ref().map_or(0, |r| r.words().count()),
-        mean_confidence: recognition.as_ref().and_then(Recognition::mean_confidence),
+        words: ocr_facts.map_or(0, |(_, n)| n),
+        mean_confidence: ocr_facts.and_then(|(c, _)| c),
+        pdf_page: None,
+        image_sha256: sha256_hex(&image.data),
+        orientation,
+        skew,
+        blank,
+        operations,
+        flags,
+        needs_review,
         warnings: prepared.warnings,
     };
     Ok(FinishedPage {
         record,
         image,
         recognition,
+        upright,
     })
 }
 
@@ -336,6 +400,8 @@ struct Composer<'a> {
 
 struct OpenDocument {
     doc: usize,
+    /// Pages written into the PDF so far.
+    pdf_pages: u32,
     writer: Option<DocumentWriter<StagedFile>>,
     pages: Vec<PageRecord>,
     errors: Vec<String>,
@@ -381,6 +447,7 @@ impl<'a> Composer<'a> {
             let writer = DocumentWriter::create(file, info).map_err(self.staging.write_err(&rel))?;
             self.open = Some(OpenDocument {
                 doc,
+                pdf_pages: 0,
                 writer: Some(writer),
                 pages: Vec::new(),
                 errors: Vec::new(),
@@ -423,14 +490,23 @@ impl<'a> Composer<'a> {
         if !open.errors.is_empty() {
             return Ok(());
         }
+        let mut record = page.record;
+        if record.flags.iter().any(|f| f == "removed") {
+            // Left out of the PDF; the record keeps its measurements and image hash.
+            open.pages.push(record);
+            return Ok(());
+        }
         let writer = open.writer.as_mut().expect("writer lives until finish");
         let content = PageContent {
             image: page.image,
-            dpi: (page.record.dpi[0], page.record.dpi[1]),
+            dpi: (record.dpi[0], record.dpi[1]),
             recognition: page.recognition.as_ref(),
+            upright: page.upright,
         };
         writer.add_page(content).map_err(staging.write_err(&rel))?;
-        open.pages.push(page.record);
+        open.pdf_pages += 1;
+        record.pdf_page = Some(open.pdf_pages);
+        open.pages.push(record);
         Ok(())
     }
 
@@ -459,7 +535,7 @@ impl<'a> Composer<'a> {
             document_id: id.clone(),
             pdf: rel.clone(),
             pdf_digests,
-            page_count: open.pages.len(),
+            page_count: open.pdf_pages as usize,
             mean_confidence: DocumentRecord::weighted_confidence(&open.pages),
             sources,
             pages: open.pages,

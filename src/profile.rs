@@ -53,11 +53,66 @@ pub struct Profile {
     pub ocr_enabled: bool,
     /// Tesseract languages, joined with `+` for the engine. Default: `["deu", "eng"]`.
     pub languages: Vec<String>,
+    /// Page preparation: orientation, skew, blank pages.
+    pub prepare: PreparePolicy,
+    /// Thresholds that raise quality flags, and what an incomplete batch means.
+    pub quality: QualityPolicy,
     /// Signature algorithm over the manifest. Default and only value so far: ECDSA P-256.
     pub signature: SignatureAlgorithm,
     /// Signing key (PKCS#8, PEM or DER) when `--key` is not given. Relative to the profile file.
     pub key: Option<PathBuf>,
 }
+
+/// `[prepare]`: what preparation may measure and change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparePolicy {
+    /// Detect 0/90/180/270° and set the page's `/Rotate` (`orientation = "detect"`, default), or
+    /// take pages as scanned (`"off"`).
+    pub detect_orientation: bool,
+    /// What a measured skew changes: nothing (`"off"`), the OCR working copy only (`"ocr"`,
+    /// default: the image stays the scanner's), or the image itself (`"image"`: the page is
+    /// rotated and re-encoded losslessly, and the operation logged).
+    pub deskew: Deskew,
+    /// Skews smaller than this (degrees) are left alone. Default 0.2.
+    pub min_deskew_degrees: f32,
+    /// Blank pages: `"keep"`, `"flag"` (default: kept and marked for review) or `"remove"`
+    /// (left out of the PDF, listed with their image hash in the document record).
+    pub blank_pages: BlankPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deskew {
+    Off,
+    Ocr,
+    Image,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlankPolicy {
+    Keep,
+    Flag,
+    Remove,
+}
+
+/// `[quality]`: thresholds for the page flags and the batch completeness rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QualityPolicy {
+    /// Pages below this resolution (dpi) are flagged `low_resolution`. Default 200.
+    pub min_dpi: f64,
+    /// Pages whose mean OCR word confidence is below this are flagged `low_confidence`. Default 60.
+    pub min_confidence: f32,
+    /// Pages skewed more than this (degrees) are flagged `skewed`. Default 1.0.
+    pub max_skew_degrees: f32,
+    /// Colour modes the document class should arrive in; others are flagged `colour_mode`.
+    /// Default: all (`bilevel`, `gray8`, `gray16`, `rgb8`, `rgb16`).
+    pub colour_modes: Vec<String>,
+    /// A batch whose counts differ from the batch sheet's expected counts: `"record"` (default:
+    /// publish with the anomaly in the protocol) or `"refuse"` (publish nothing).
+    pub refuse_incomplete: bool,
+}
+
+/// Every colour mode decoding produces.
+pub const COLOUR_MODES: [&str; 5] = ["bilevel", "gray8", "gray16", "rgb8", "rgb16"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureAlgorithm {
@@ -84,7 +139,30 @@ struct RawProfile {
     #[serde(default)]
     ocr: RawOcr,
     #[serde(default)]
+    prepare: RawPrepare,
+    #[serde(default)]
+    quality: RawQuality,
+    #[serde(default)]
     seal: RawSeal,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrepare {
+    orientation: Option<String>,
+    deskew: Option<String>,
+    min_deskew_degrees: Option<f32>,
+    blank_pages: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuality {
+    min_dpi: Option<f64>,
+    min_confidence: Option<f32>,
+    max_skew_degrees: Option<f32>,
+    colour_modes: Option<Vec<String>>,
+    incomplete_batch: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,6 +183,109 @@ struct RawOcr {
 struct RawSeal {
     signature: Option<String>,
     key: Option<PathBuf>,
+}
+
+/// Reads one of `choices` (key = value in the TOML), the first being the default.
+fn choice<T: Copy>(
+    value: &Option<String>,
+    key: &str,
+    choices: &[(&str, T)],
+    problems: &mut Vec<String>,
+) -> T {
+    match value {
+        None => choices[0].1,
+        Some(v) => match choices.iter().find(|(name, _)| name == v) {
+            Some((_, choice)) => *choice,
+            None => {
+                let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+                problems.push(format!("  {key} = {v:?}: choose one of {}", names.join(", ")));
+                choices[0].1
+            }
+        },
+    }
+}
+
+fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<String>) -> PreparePolicy {
+    let min_deskew_degrees = raw.min_deskew_degrees.unwrap_or(0.2);
+    if !(0.0..=10.0).contains(&min_deskew_degrees) {
+        problems.push(format!(
+            "  prepare.min_deskew_degrees = {min_deskew_degrees}: must lie between 0 and 10"
+        ));
+    }
+    PreparePolicy {
+        detect_orientation: choice(
+            &raw.orientation,
+            "prepare.orientation",
+            &[("detect", true), ("off", false)],
+            problems,
+        ),
+        deskew: choice(
+            &raw.deskew,
+            "prepare.deskew",
+            &[
+                ("ocr", Deskew::Ocr),
+                ("image", Deskew::Image),
+                ("off", Deskew::Off),
+            ],
+            problems,
+        ),
+        min_deskew_degrees,
+        blank_pages: choice(
+            &raw.blank_pages,
+            "prepare.blank_pages",
+            &[
+                ("flag", BlankPolicy::Flag),
+                ("keep", BlankPolicy::Keep),
+                ("remove", BlankPolicy::Remove),
+            ],
+            problems,
+        ),
+    }
+}
+
+fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy {
+    let min_dpi = raw.min_dpi.unwrap_or(200.0);
+    if !(50.0..=2400.0).contains(&min_dpi) {
+        problems.push(format!(
+            "  quality.min_dpi = {min_dpi}: must lie between 50 and 2400"
+        ));
+    }
+    let min_confidence = raw.min_confidence.unwrap_or(60.0);
+    if !(0.0..=100.0).contains(&min_confidence) {
+        problems.push(format!(
+            "  quality.min_confidence = {min_confidence}: must lie between 0 and 100"
+        ));
+    }
+    let max_skew_degrees = raw.max_skew_degrees.unwrap_or(1.0);
+    if !(0.0..=45.0).contains(&max_skew_degrees) {
+        problems.push(format!(
+            "  quality.max_skew_degrees = {max_skew_degrees}: must lie between 0 and 45"
+        ));
+    }
+    let colour_modes = raw
+        .colour_modes
+        .clone()
+        .unwrap_or_else(|| COLOUR_MODES.iter().map(|m| m.to_string()).collect());
+    for mode in &colour_modes {
+        if !COLOUR_MODES.contains(&mode.as_str()) {
+            problems.push(format!(
+                "  quality.colour_modes: {mode:?} is not one of {}",
+                COLOUR_MODES.join(", ")
+            ));
+        }
+    }
+    QualityPolicy {
+        min_dpi,
+        min_confidence,
+        max_skew_degrees,
+        colour_modes,
+        refuse_incomplete: choice(
+            &raw.incomplete_batch,
+            "quality.incomplete_batch",
+            &[("record", false), ("refuse", true)],
+            problems,
+        ),
+    }
 }
 
 /// Names of the bundled profiles.
@@ -186,6 +367,8 @@ fn validate(
             SignatureAlgorithm::EcdsaP256Sha256
         }
     };
+    let prepare = prepare_policy(&raw.prepare, problems);
+    let quality = quality_policy(&raw.quality, problems);
     let key = raw.seal.key.map(|k| match base {
         Some(dir) if k.is_relative() => dir.join(k),
         _ => k,
@@ -198,6 +381,8 @@ fn validate(
         sha256: sha256_hex(text.as_bytes()),
         assume_dpi: raw.input.assume_dpi,
         ocr_enabled: raw.ocr.enabled.unwrap_or(true),
+        prepare,
+        quality,
         languages,
         signature,
         key,

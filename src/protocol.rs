@@ -68,6 +68,26 @@ pub struct PageRecord {
     pub image_encoding: String,
     pub words: usize,
     pub mean_confidence: Option<f32>,
+    /// Page number in the PDF; `None` for a page left out (blank, removed by the profile).
+    pub pdf_page: Option<u32>,
+    /// SHA-256 of the page image as embedded (or as it would have been, for a removed page).
+    pub image_sha256: String,
+    /// How the page was found to be turned; `None` where not measured (no OCR, blank page, or
+    /// switched off). A non-zero `rotate` is the PDF page's `/Rotate`.
+    pub orientation: Option<crate::ocr::OrientationFinding>,
+    /// The measured skew of the upright page; `None` where not measured.
+    pub skew: Option<crate::ocr::SkewFinding>,
+    /// Blank-page measurement (ink marks after discounting border, shading, show-through, dust).
+    pub blank: crate::prepare::blank::BlankMeasure,
+    /// What preparation did to the page or its OCR copy, in order (TR-RESISCAN A.NB.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
+    /// Quality flags by the profile's thresholds: `low_resolution`, `colour_mode`,
+    /// `low_confidence`, `no_text`, `blank`, `removed`, `rotated`, `skewed`, `orientation_uncertain`.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// True if a flag asks a person to look at the page (TR-RESISCAN IN.H.7).
+    pub needs_review: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
@@ -179,6 +199,19 @@ mod tests {
             image_encoding: "flate".into(),
             words,
             mean_confidence: conf,
+            pdf_page: Some(1),
+            image_sha256: String::new(),
+            orientation: None,
+            skew: None,
+            blank: crate::prepare::blank::BlankMeasure {
+                ink_per_mille: 1.0,
+                marks: 1,
+                largest_mark_mm: 5.0,
+                blank: false,
+            },
+            operations: vec![],
+            flags: vec![],
+            needs_review: false,
             warnings: vec![],
         }
     }

@@ -26,6 +26,7 @@ use text::{GlyphTable, Placement};
 use writer::PdfFile;
 
 use crate::ocr::Recognition;
+use crate::prepare::geometry::Upright;
 
 const CATALOG: ObjectId = (1, 0);
 const PAGES: ObjectId = (2, 0);
@@ -70,6 +71,9 @@ pub struct PageContent<'a> {
     /// Resolution (x, y) in dpi, giving the page its true physical size.
     pub dpi: (f64, f64),
     pub recognition: Option<&'a Recognition>,
+    /// How the OCR working copy lies on the image (upright turns, deskew); word boxes are in its
+    /// coordinates. The quarter turns also become the page's `/Rotate`.
+    pub upright: Upright,
 }
 
 /// Writes one PDF document page by page.
@@ -110,6 +114,7 @@ impl<W: Write> DocumentWriter<W> {
             scale_x: width_pt / f64::from(w_px),
             scale_y: height_pt / f64::from(h_px),
             height_pt,
+            to_image: page.upright.to_image(w_px, h_px),
         };
         if let Some(recognition) = page.recognition {
             ops.push_str(&text::content(
@@ -135,6 +140,10 @@ impl<W: Write> DocumentWriter<W> {
         };
         if user_unit > 1.0 {
             page_dict.set("UserUnit", user_unit);
+        }
+        // The image stays as scanned; the viewer turns the page upright.
+        if page.upright.rotate_degrees() != 0 {
+            page_dict.set("Rotate", i64::from(page.upright.rotate_degrees()));
         }
         self.file.write(page_id, &Object::Dictionary(page_dict))?;
         self.pages.push(page_id);
@@ -327,6 +336,7 @@ mod tests {
             image,
             dpi: (100.0, 50.0),
             recognition: Some(&recognition),
+            upright: Upright::default(),
         };
         w.add_page(page).unwrap();
         w.finish().unwrap()
@@ -381,6 +391,7 @@ mod tests {
             image,
             dpi: (1.0, 1.0),
             recognition: None,
+            upright: Upright::default(),
         })
         .unwrap();
         let bytes = w.finish().unwrap();

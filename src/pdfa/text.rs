@@ -3,6 +3,9 @@
 //! Each line gets one font size (its box height, so selection covers ascenders to descenders);
 //! each word starts at its box's left edge and is stretched horizontally (`Tz`) to its box width,
 //! so `pdftotext` finds the words in reading order and a viewer highlights them on the image.
+//! Boxes are in the coordinates of the OCR working copy; [`Placement::to_image`] maps them onto
+//! the page image, so on a page OCR'd upright and straightened the words run along the turned or
+//! skewed lines of the scan (each word's text matrix carries the rotation).
 //! Characters are numbered per document in order of first use; the numbers are the CIDs.
 
 use std::collections::HashMap;
@@ -10,6 +13,7 @@ use std::fmt::Write as _;
 
 use super::font;
 use crate::ocr::Recognition;
+use crate::prepare::geometry::Affine;
 
 /// Characters of a document and their CIDs (1-based, in order of first use).
 #[derive(Debug, Default)]
@@ -44,6 +48,32 @@ pub struct Placement {
     pub scale_x: f64,
     pub scale_y: f64,
     pub height_pt: f64,
+    /// OCR working-copy pixels → page-image pixels.
+    pub to_image: Affine,
+}
+
+impl Placement {
+    /// OCR working-copy pixels → PDF user space (y up).
+    fn pdf_map(self) -> Affine {
+        let m = self.to_image;
+        Affine {
+            a: m.a * self.scale_x,
+            b: -m.b * self.scale_y,
+            c: m.c * self.scale_x,
+            d: -m.d * self.scale_y,
+            e: m.e * self.scale_x,
+            f: self.height_pt - m.f * self.scale_y,
+        }
+    }
+}
+
+/// A matrix coefficient: whole numbers as integers, others to five places.
+fn coefficient(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.5}")
+    }
 }
 
 /// Content-stream operators for the text layer of one page (empty for no words).
@@ -55,10 +85,24 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
     ops.push_str("BT\n3 Tr\n");
     let advance = f64::from(font::ADVANCE) / 1000.0;
     let descent = -f64::from(font::DESCENT) / 1000.0;
+    let to_pdf = at.pdf_map();
+    let length = |(x, y): (f64, f64)| x.hypot(y);
+    // Points per working-copy pixel along the text and across it, and the text's own axes.
+    let along = to_pdf.direction((1.0, 0.0));
+    let up = to_pdf.direction((0.0, -1.0));
+    let (pt_along, pt_up) = (length(along), length(up));
+    let axes = format!(
+        "{} {} {} {}",
+        coefficient(along.0 / pt_along),
+        coefficient(along.1 / pt_along),
+        coefficient(up.0 / pt_up),
+        coefficient(up.1 / pt_up)
+    );
     for line in &recognition.lines {
-        let box_h = f64::from(line.bbox.bottom.saturating_sub(line.bbox.top)).max(1.0) * at.scale_y;
-        let size = box_h / (f64::from(font::ASCENT) / 1000.0 + descent);
-        let baseline = at.height_pt - f64::from(line.bbox.bottom) * at.scale_y + descent * size;
+        let box_h = f64::from(line.bbox.bottom.saturating_sub(line.bbox.top)).max(1.0);
+        let size_px = box_h / (f64::from(font::ASCENT) / 1000.0 + descent);
+        let size = size_px * pt_up;
+        let baseline_px = f64::from(line.bbox.bottom) - descent * size_px;
         let _ = writeln!(ops, "/{font_name} {size:.2} Tf");
         for (i, word) in line.words.iter().enumerate() {
             let codes: String = word
@@ -71,17 +115,14 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
             if n == 0 {
                 continue;
             }
-            let width = f64::from(word.bbox.right.saturating_sub(word.bbox.left)).max(1.0) * at.scale_x;
+            let width = f64::from(word.bbox.right.saturating_sub(word.bbox.left)).max(1.0) * pt_along;
             let stretch = 100.0 * width / (n as f64 * advance * size);
-            let x = f64::from(word.bbox.left) * at.scale_x;
-            let _ = writeln!(
-                ops,
-                "{stretch:.2} Tz 1 0 0 1 {x:.2} {baseline:.2} Tm <{codes}> Tj"
-            );
+            let (x, y) = to_pdf.apply((f64::from(word.bbox.left), baseline_px));
+            let _ = writeln!(ops, "{stretch:.2} Tz {axes} {x:.2} {y:.2} Tm <{codes}> Tj");
             // An explicit space spanning the gap to the next word, so text extraction never
             // runs two words together however narrow the gap.
             if let (Some(next), Some(space)) = (line.words.get(i + 1), glyphs.cid(' ')) {
-                let gap = f64::from(next.bbox.left.saturating_sub(word.bbox.right)).max(1.0) * at.scale_x;
+                let gap = f64::from(next.bbox.left.saturating_sub(word.bbox.right)).max(1.0) * pt_along;
                 let stretch = 100.0 * gap / (advance * size);
                 let _ = writeln!(ops, "{stretch:.2} Tz <{space:04X}> Tj");
             }
@@ -151,6 +192,7 @@ mod tests {
             scale_x: 0.5,
             scale_y: 0.5,
             height_pt: 500.0,
+            to_image: Affine::IDENTITY,
         };
         let ops = content(&parse_tsv(tsv), at, &mut g, "F1");
         // Line box 50 px = 25 pt tall: size 25; baseline 500 - 125 + 5; word 2 glyphs × 12.5 pt = 50 pt wide.
@@ -160,5 +202,27 @@ mod tests {
             "{ops}"
         );
         assert!(ops.starts_with("BT\n3 Tr"));
+    }
+
+    #[test]
+    fn words_of_a_turned_page_run_along_the_scan() {
+        use crate::prepare::geometry::Upright;
+        // The scan is 300 × 100 px (landscape) of a portrait page turned counter-clockwise: OCR
+        // read it after one clockwise quarter turn (working copy 100 × 300).
+        let tsv = "4\t1\t1\t1\t1\t0\t10\t20\t80\t50\t-1\t\n5\t1\t1\t1\t1\t1\t10\t20\t80\t50\t95\tab\n";
+        let upright = Upright {
+            quadrants: 1,
+            deskew_degrees: 0.0,
+        };
+        let at = Placement {
+            scale_x: 1.0,
+            scale_y: 1.0,
+            height_pt: 100.0,
+            to_image: upright.to_image(300, 100),
+        };
+        let ops = content(&parse_tsv(tsv), at, &mut GlyphTable::default(), "F1");
+        // Text runs up the page in user space (axis (0, 1)), "up" points left (−1, 0). The word
+        // starts at working (10, 70 − 10) = scan (60, 90) = user space (60, 10).
+        assert!(ops.contains(" Tz 0 1 -1 0 60.00 10.00 Tm <00010002> Tj"), "{ops}");
     }
 }

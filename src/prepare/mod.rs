@@ -5,6 +5,11 @@
 //! working copy is 8-bit grey or RGB, the forms tesseract takes directly, or for a JPEG the
 //! original bytes for leptonica to decode.
 
+pub mod blank;
+pub mod geometry;
+pub mod lept;
+pub mod quality;
+
 use std::sync::Arc;
 
 use crate::decode::{Page, Passthrough, Raster};
@@ -155,6 +160,55 @@ pub fn working_copy(page: &Page, ppi: u32) -> OcrImage {
         ppi,
         pixels,
     }
+}
+
+/// The page turned clockwise by `degrees` about its centre (white brought in at the corners), for
+/// a profile that straightens the image itself; `None` for forms this does not cover (16-bit)
+/// or a leptonica failure. Bilevel pages stay bilevel; the caller encodes the result anew.
+pub fn deskewed(page: &Page, degrees: f32) -> Option<Page> {
+    let (w, h) = (page.width, page.height);
+    let raster = match &page.raster {
+        Raster::Bilevel(bits) => {
+            let gray = unpack_bilevel(bits, w as usize);
+            let turned = lept::LeptImage::from_samples(&gray, w, h, 1)?.rotated(degrees)?;
+            Raster::Bilevel(crate::decode::pack_bilevel(&turned.gray_samples()?, w as usize))
+        }
+        Raster::Gray8(v) => Raster::Gray8(
+            lept::LeptImage::from_samples(v, w, h, 1)?
+                .rotated(degrees)?
+                .gray_samples()?,
+        ),
+        Raster::Rgb8(v) => Raster::Rgb8(
+            lept::LeptImage::from_samples(v, w, h, 3)?
+                .rotated(degrees)?
+                .rgb_samples()?,
+        ),
+        Raster::Gray16(_) | Raster::Rgb16(_) => return None,
+    };
+    Some(Page {
+        raster,
+        passthrough: None,
+        ..page.clone()
+    })
+}
+
+/// The page as 8-bit grey samples (luminance for colour) for measurements.
+pub fn gray(page: &Page) -> Vec<u8> {
+    match &page.raster {
+        Raster::Bilevel(bits) => unpack_bilevel(bits, page.width as usize),
+        Raster::Gray8(v) => v.clone(),
+        Raster::Gray16(v) => v.iter().map(|s| (s >> 8) as u8).collect(),
+        Raster::Rgb8(v) => v.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect(),
+        Raster::Rgb16(v) => v
+            .chunks_exact(3)
+            .map(|p| luma((p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8))
+            .collect(),
+    }
+}
+
+/// ITU-R BT.601 luma, as leptonica and most scanners compute grey.
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000) as u8
 }
 
 fn unpack_bilevel(bits: &[u8], width: usize) -> Vec<u8> {
