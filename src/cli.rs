@@ -119,6 +119,7 @@ fn ingest(opts: IngestOptions) -> u8 {
                 report.published.display()
             );
             println!("signed with key {}", report.key_fingerprint);
+            print_summary(&report);
             OK
         }
         Err(e) => {
@@ -128,7 +129,9 @@ fn ingest(opts: IngestOptions) -> u8 {
                 | IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => ARCHIVE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Archive(_)) => ARCHIVE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Ocr(_)) => USAGE,
-                IngestError::DocumentsFailed { .. } | IngestError::Sign(_) => FAILED,
+                IngestError::DocumentsFailed { .. } | IngestError::Incomplete(..) | IngestError::Sign(_) => {
+                    FAILED
+                }
             }
         }
     }
@@ -192,4 +195,32 @@ fn profiles() -> u8 {
         }
     }
     OK
+}
+
+/// The operator's summary after a publication: pages, flags, what needs review.
+fn print_summary(report: &scanwerk::IngestReport) {
+    let removed = report.pages - report.pdf_pages;
+    let mut line = format!("summary: {} pages scanned", report.pages);
+    if removed > 0 {
+        line.push_str(&format!(", {removed} blank removed"));
+    }
+    if !report.complete {
+        line.push_str(", batch INCOMPLETE against its sheet (see protocol.json)");
+    }
+    println!("{line}");
+    if !report.flags.is_empty() {
+        let flags: Vec<String> = report.flags.iter().map(|(f, n)| format!("{f} {n}")).collect();
+        println!("flags: {}", flags.join(", "));
+    }
+    if report.review.is_empty() {
+        println!("review: no page needs review");
+    } else {
+        println!(
+            "review: {} page(s) need a look before the paper goes:",
+            report.review.len()
+        );
+        for page in &report.review {
+            println!("  {page}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod seal;
 pub mod verify;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use archive::{ArchiveError, Staging};
@@ -154,6 +155,12 @@ pub enum IngestError {
         failures: Vec<DocumentFailure>,
         total: usize,
     },
+    #[error(
+        "the batch is incomplete: {0}; profile {1} refuses incomplete batches (quality.incomplete_batch \
+         = \"refuse\"), so nothing was published and the input is untouched. Rescan what is missing, \
+         or correct the batch sheet's counts"
+    )]
+    Incomplete(String, String),
 }
 
 /// What a successful ingest published.
@@ -162,7 +169,16 @@ pub struct IngestReport {
     pub batch_id: String,
     pub published: PathBuf,
     pub documents: usize,
+    /// Pages scanned.
     pub pages: usize,
+    /// Pages in the PDFs (scanned minus removed blanks).
+    pub pdf_pages: usize,
+    /// How many pages carry each quality flag.
+    pub flags: BTreeMap<String, usize>,
+    /// `<document> page <n>: <flags>` for every page that needs review.
+    pub review: Vec<String>,
+    /// Whether the counts matched the batch sheet.
+    pub complete: bool,
     pub warnings: Vec<String>,
     pub key_fingerprint: String,
 }
@@ -186,14 +202,40 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
         });
     }
     let protocol = batch_protocol(config, started, output.documents, output.pages);
+    if !protocol.completeness.complete && config.profile.quality.refuse_incomplete {
+        return Err(IngestError::Incomplete(
+            protocol.warnings[0].clone(),
+            config.profile.id.clone(),
+        ));
+    }
     staging.write_file("protocol.json", &to_json(&protocol))?;
     let manifest = seal_staging(&staging, config, &protocol)?;
     let published = staging.publish()?;
+    let review: Vec<String> = protocol
+        .documents
+        .iter()
+        .flat_map(|d| {
+            d.flagged_pages
+                .iter()
+                .filter(|p| p.needs_review)
+                .map(move |p| format!("{} page {}: {}", d.id, p.number, p.flags.join(", ")))
+        })
+        .collect();
+    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
+    for page in protocol.documents.iter().flat_map(|d| &d.flagged_pages) {
+        for flag in &page.flags {
+            *flags.entry(flag.clone()).or_default() += 1;
+        }
+    }
     Ok(IngestReport {
         batch_id: config.batch.id.clone(),
         published,
         documents: protocol.documents.len(),
         pages: protocol.completeness.pages,
+        pdf_pages: protocol.documents.iter().map(|d| d.pages).sum(),
+        flags,
+        review,
+        complete: protocol.completeness.complete,
         warnings: protocol
             .documents
             .iter()

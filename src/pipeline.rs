@@ -19,9 +19,10 @@ use crate::ocr::{self, Engine, OcrError, Recognition};
 use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage};
 use crate::prepare::{self, geometry::Upright};
 use crate::profile::{Deskew, Profile};
-use crate::protocol::{DocumentRecord, DocumentSummary, FORMAT, PageRecord, SourceRecord, to_json};
+use crate::protocol::{
+    DocumentRecord, DocumentSummary, FORMAT, FlaggedPage, PageRecord, SourceRecord, to_json,
+};
 use crate::seal::Digests;
-use crate::seal::hash::sha256_hex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -43,6 +44,7 @@ pub struct DocumentFailure {
 pub struct PipelineOutput {
     pub documents: Vec<DocumentSummary>,
     pub failures: Vec<DocumentFailure>,
+    /// Pages scanned, including any removed from the PDFs.
     pub pages: usize,
 }
 
@@ -371,7 +373,7 @@ fn process_page(
         words: ocr_facts.map_or(0, |(_, n)| n),
         mean_confidence: ocr_facts.and_then(|(c, _)| c),
         pdf_page: None,
-        image_sha256: sha256_hex(&image.data),
+        image_sha256: image.content_sha256(),
         orientation,
         skew,
         blank,
@@ -542,11 +544,13 @@ impl<'a> Composer<'a> {
         };
         self.staging
             .write_file(&format!("documents/{id}.json"), &to_json(&record))?;
-        self.output.pages += record.page_count;
+        self.output.pages += record.pages.len();
         self.output.documents.push(DocumentSummary {
             id,
             pdf: rel,
             pages: record.page_count,
+            scanned_pages: record.pages.len(),
+            flagged_pages: FlaggedPage::of(&record.pages),
             mean_confidence: record.mean_confidence,
             warnings: record
                 .pages

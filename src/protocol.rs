@@ -70,7 +70,8 @@ pub struct PageRecord {
     pub mean_confidence: Option<f32>,
     /// Page number in the PDF; `None` for a page left out (blank, removed by the profile).
     pub pdf_page: Option<u32>,
-    /// SHA-256 of the page image as embedded (or as it would have been, for a removed page).
+    /// SHA-256 of the page image data as embedded (for a JPEG page: the JPEG file's bytes), also for
+    /// a page removed from the PDF.
     pub image_sha256: String,
     /// How the page was found to be turned; `None` where not measured (no OCR, blank page, or
     /// switched off). A non-zero `rotate` is the PDF page's `/Rotate`.
@@ -125,17 +126,56 @@ impl DocumentRecord {
 pub struct DocumentSummary {
     pub id: String,
     pub pdf: String,
+    /// Pages in the PDF.
     pub pages: usize,
+    /// Pages scanned (the PDF's plus any removed as blank).
+    pub scanned_pages: usize,
+    /// Every page with a quality flag (removed pages with their image hash), for review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flagged_pages: Vec<FlaggedPage>,
     pub mean_confidence: Option<f32>,
     pub sources: Vec<SourceRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
+/// A page with quality flags, as the batch protocol lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlaggedPage {
+    /// 1-based position in the scanned document.
+    pub number: u32,
+    /// Page in the PDF; `None` if removed.
+    pub pdf_page: Option<u32>,
+    pub flags: Vec<String>,
+    pub needs_review: bool,
+    /// Kept for a removed page, so the left-out image stays identifiable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_sha256: Option<String>,
+}
+
+impl FlaggedPage {
+    /// The flagged pages of a document's records.
+    pub fn of(pages: &[PageRecord]) -> Vec<FlaggedPage> {
+        pages
+            .iter()
+            .filter(|p| !p.flags.is_empty())
+            .map(|p| FlaggedPage {
+                number: p.number,
+                pdf_page: p.pdf_page,
+                flags: p.flags.clone(),
+                needs_review: p.needs_review,
+                image_sha256: p.pdf_page.is_none().then(|| p.image_sha256.clone()),
+            })
+            .collect()
+    }
+}
+
 /// Expected versus received counts, from the batch sheet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Completeness {
     pub documents: usize,
+    /// Pages scanned, counted against `expected_pages` (sheets × sides as the operator counted
+    /// them), including blank pages the profile removed from the PDFs.
     pub pages: usize,
     pub expected_documents: Option<usize>,
     pub expected_pages: Option<usize>,

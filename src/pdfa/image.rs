@@ -154,6 +154,21 @@ impl PdfImage {
         }
     }
 
+    /// SHA-256 (hex) of the image data as its image filter reads it: for a Flate-wrapped JPEG, the
+    /// JPEG bytes (so a JPEG page's hash is its file's), else the stream data.
+    pub fn content_sha256(&self) -> String {
+        if self.deflated {
+            use std::io::Read;
+            let mut jpeg = Vec::new();
+            flate2::read::ZlibDecoder::new(self.data.as_slice())
+                .read_to_end(&mut jpeg)
+                .expect("our own deflate stream inflates");
+            crate::seal::hash::sha256_hex(&jpeg)
+        } else {
+            crate::seal::hash::sha256_hex(&self.data)
+        }
+    }
+
     /// Number of colour components of the image's colour space (1 for Indexed).
     pub fn components(&self) -> u8 {
         match self.colour {
