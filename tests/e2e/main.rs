@@ -5,4 +5,5 @@ mod harness;
 mod ingest;
 mod input;
 mod pdfa;
+mod prepare;
 mod verify;

@@ -1,0 +1,406 @@
+//! Page preparation on the real scans: rotated pages come out upright (`/Rotate`, text layer on
+//! the words, the scanner's image untouched), skewed pages are measured and read straight, blank
+//! pages are found, and every flag and operation is in the JSON.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+/// The document record of a realscans image in the all-realscans batch.
+fn record(image: &str) -> Value {
+    let name = all_published_name(image);
+    let dir = all_published().dir.join("documents");
+    for file in files(&dir) {
+        if file.ends_with(".json") {
+            let record: Value = serde_json::from_slice(&std::fs::read(dir.join(&file)).unwrap()).unwrap();
+            if record["sources"][0]["path"] == name.as_str() {
+                return record;
+            }
+        }
+    }
+    panic!("no document for {image}");
+}
+
+fn pdf(record: &Value) -> std::path::PathBuf {
+    all_published().dir.join(record["pdf"].as_str().unwrap())
+}
+
+fn recall(image: &str, truth: &str) -> f64 {
+    let truth = std::fs::read_to_string(realscans().join(truth)).unwrap();
+    word_recall(&truth, &pdftotext(&pdf(&record(image))))
+}
+
+/// `/Rotate` of the PDF's first page.
+fn rotate(record: &Value) -> i64 {
+    let doc = lopdf::Document::load(pdf(record)).unwrap();
+    let page = doc.get_dictionary(doc.get_pages()[&1]).unwrap();
+    page.get(b"Rotate").and_then(|r| r.as_i64()).unwrap_or(0)
+}
+
+/// Word boxes (xMin, yMin, text) of the first words, as poppler sees the displayed page.
+fn word_boxes(record: &Value, n: usize) -> Vec<(f64, f64, String)> {
+    let out = tool("pdftotext", &["-bbox", pdf(record).to_str().unwrap(), "-"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<word"))
+        .take(n)
+        .map(|l| {
+            let attr = |name: &str| -> f64 {
+                let start = l.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                l[start..].split('"').next().unwrap().parse().unwrap()
+            };
+            let text = l
+                .split('>')
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_string();
+            (attr("xMin"), attr("yMin"), text)
+        })
+        .collect()
+}
+
+/// Rotated variants, their upright twin, ground truth, and the `/Rotate` that shows them upright.
+const ROTATED: &[(&str, &str, &str, i64)] = &[
+    (
+        "tesseract-ocr-test/phototest-rotated-180.png",
+        "tesseract-ocr-test/phototest.tif",
+        "tesseract-ocr-test/phototest.txt",
+        180,
+    ),
+    (
+        "tesseract-ocr-test/phototest-rotated-L.png",
+        "tesseract-ocr-test/phototest.tif",
+        "tesseract-ocr-test/phototest.txt",
+        90,
+    ),
+    (
+        "tesseract-ocr-test/phototest-rotated-R.png",
+        "tesseract-ocr-test/phototest.tif",
+        "tesseract-ocr-test/phototest.txt",
+        270,
+    ),
+    (
+        "tesseract-ocr-test/phototestrot.tif",
+        "tesseract-ocr-test/phototest.tif",
+        "tesseract-ocr-test/phototest.txt",
+        90,
+    ),
+    (
+        "ocrmypdf/cardinal-2.png",
+        "ocrmypdf/cardinal-1.png",
+        "ocrmypdf/linn.txt",
+        270,
+    ),
+    (
+        "ocrmypdf/cardinal-3.png",
+        "ocrmypdf/cardinal-1.png",
+        "ocrmypdf/linn.txt",
+        180,
+    ),
+    (
+        "ocrmypdf/cardinal-4.png",
+        "ocrmypdf/cardinal-1.png",
+        "ocrmypdf/linn.txt",
+        90,
+    ),
+    (
+        "tesseract.js/simple-90.jpg",
+        "tesseract.js/simple.png",
+        "tesseract.js/simple.gt.txt",
+        90,
+    ),
+    (
+        "tesseract.js/simple-180.jpg",
+        "tesseract.js/simple.png",
+        "tesseract.js/simple.gt.txt",
+        180,
+    ),
+    (
+        "tesseract.js/simple-270.jpg",
+        "tesseract.js/simple.png",
+        "tesseract.js/simple.gt.txt",
+        270,
+    ),
+    (
+        "naps2/word_p1_rotated.jpg",
+        "naps2/word_p1.jpg",
+        "naps2/word_p1.gt.txt",
+        270,
+    ),
+];
+
+#[test]
+fn rotated_pages_come_out_upright_with_the_image_untouched() {
+    for &(image, twin, truth, expected) in ROTATED {
+        let r = record(image);
+        let page = &r["pages"][0];
+        assert_eq!(page["orientation"]["rotate"], expected, "{image}: {page}");
+        assert_eq!(rotate(&r), expected, "{image}: /Rotate");
+        assert!(
+            page["flags"].as_array().unwrap().contains(&"rotated".into()),
+            "{image}"
+        );
+        let operation = page["operations"][0].as_str().unwrap_or("");
+        assert!(
+            operation.contains("/Rotate") && operation.contains("image unchanged"),
+            "{image}: {operation}"
+        );
+        // The image is the scanner's, as scanned and not turned: the pixel test in pdfa.rs
+        // compares every embedded image with the input.
+        let (ours, upright) = (recall(image, truth), recall(twin, truth));
+        assert!(
+            ours >= upright - 0.02,
+            "{image}: recall {ours:.3}, upright twin {twin} {upright:.3}"
+        );
+    }
+}
+
+#[test]
+fn words_of_a_turned_page_sit_where_the_upright_twins_words_sit() {
+    // Same page geometry, same resolution: the displayed page must carry its words at the same
+    // places, whichever way the paper went through the scanner.
+    let upright = word_boxes(&record("tesseract-ocr-test/phototest.tif"), 12);
+    assert_eq!(upright.len(), 12);
+    for image in [
+        "tesseract-ocr-test/phototest-rotated-180.png",
+        "tesseract-ocr-test/phototest-rotated-L.png",
+        "tesseract-ocr-test/phototest-rotated-R.png",
+    ] {
+        for (a, b) in word_boxes(&record(image), 12).iter().zip(&upright) {
+            assert_eq!(a.2, b.2, "{image}");
+            assert!(
+                (a.0 - b.0).abs() < 1.5 && (a.1 - b.1).abs() < 1.5,
+                "{image}: {a:?} vs {b:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn skewed_pages_are_measured_and_read_straight() {
+    for (image, twin) in [
+        (
+            "ocrmypdf/skew-1.png",
+            Some(("ocrmypdf/cardinal-1.png", "ocrmypdf/linn.txt")),
+        ),
+        (
+            "dinglehopper/lorem-ipsum-scan-bad-1.png",
+            Some((
+                "dinglehopper/lorem-ipsum-scan-1.png",
+                "dinglehopper/lorem-ipsum-scan-1.gt.txt",
+            )),
+        ),
+        ("unpaper/imgsrc001.png", None),
+    ] {
+        let r = record(image);
+        let page = &r["pages"][0];
+        let skew = &page["skew"];
+        let degrees = skew["degrees"].as_f64().unwrap();
+        assert!(degrees.abs() >= 1.0, "{image}: measured {skew}");
+        assert_eq!(skew["corrected"], true, "{image}");
+        assert!(
+            page["flags"].as_array().unwrap().contains(&"skewed".into()),
+            "{image}"
+        );
+        let operation = page["operations"][0].as_str().unwrap();
+        assert!(
+            operation.contains("deskewed") && operation.contains("image unchanged"),
+            "{operation}"
+        );
+        if let Some((twin, truth)) = twin {
+            let own_truth = if image.contains("lorem") {
+                "dinglehopper/lorem-ipsum-scan-bad-1.gt.txt"
+            } else {
+                truth
+            };
+            let (ours, upright) = (recall(image, own_truth), recall(twin, truth));
+            assert!(
+                ours >= upright - 0.03,
+                "{image}: recall {ours:.3}, twin {upright:.3}"
+            );
+        }
+    }
+    // An upright page is measured too, and left alone.
+    let straight = &record("ocrmypdf/cardinal-1.png")["pages"][0];
+    assert!(straight["skew"]["degrees"].as_f64().unwrap().abs() < 0.2);
+    assert!(straight["operations"].is_null());
+}
+
+#[test]
+fn blank_pages_are_found_and_flagged_for_review() {
+    for image in ["naps2/blank1.jpg", "naps2/blank2.jpg"] {
+        let page = &record(image)["pages"][0];
+        assert_eq!(page["blank"]["blank"], true, "{image}: {page}");
+        assert_eq!(page["flags"], serde_json::json!(["blank"]), "{image}");
+        assert_eq!(page["needs_review"], true);
+        assert_eq!(page["pdf_page"], 1, "the standard profile keeps blank pages");
+    }
+    let marked = &record("naps2/notblank.jpg")["pages"][0];
+    assert_eq!(marked["blank"]["blank"], false, "{marked}");
+    // The batch protocol lists every flagged page.
+    let protocol: Value =
+        serde_json::from_slice(&std::fs::read(all_published().dir.join("protocol.json")).unwrap()).unwrap();
+    let flagged: Vec<String> = protocol["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["flagged_pages"].as_array().is_some_and(|pages| {
+                pages
+                    .iter()
+                    .any(|p| p["flags"].as_array().unwrap().contains(&"blank".into()))
+            })
+        })
+        .map(|d| d["id"].to_string())
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+}
+
+/// A white A4 page at 300 dpi as a grey PNG, optionally with a short pen tick.
+fn write_page(path: &Path, tick: bool) {
+    let (w, h) = (2480u32, 3508u32);
+    let mut page = image::GrayImage::from_pixel(w, h, image::Luma([238]));
+    if tick {
+        // About 4 mm long and 0.5 mm thick, in ballpoint grey.
+        for i in 0..48u32 {
+            for t in 0..6u32 {
+                page.put_pixel(1400 + i, 1800 - i / 2 + t, image::Luma([80]));
+            }
+        }
+    }
+    page.save(path).unwrap();
+    // 300 dpi in pHYs: 11811 px per metre. The image crate writes none, so patch a pHYs chunk in.
+    let bytes = std::fs::read(path).unwrap();
+    let mut chunk = b"pHYs".to_vec();
+    chunk.extend(11811u32.to_be_bytes());
+    chunk.extend(11811u32.to_be_bytes());
+    chunk.push(1);
+    let crc = crc32(&chunk);
+    let mut out = bytes[..33].to_vec(); // signature + IHDR
+    out.extend(9u32.to_be_bytes());
+    out.extend(&chunk);
+    out.extend(crc.to_be_bytes());
+    out.extend(&bytes[33..]);
+    std::fs::write(path, out).unwrap();
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_small_pen_mark_is_not_blank_and_removal_keeps_the_hash() {
+    let batch = TempDir::new("blankbatch");
+    let doc = batch.dir("akte");
+    write_page(&doc.join("p1.png"), true);
+    write_page(&doc.join("p2.png"), false);
+    std::fs::copy(realscans().join("naps2/blank2.jpg"), doc.join("p3.jpg")).unwrap();
+    std::fs::write(batch.join("batch.toml"), "id = \"blankbatch\"\n").unwrap();
+    let profiles = TempDir::new("blankprofile");
+    let profile = profiles.join("remove.toml");
+    std::fs::write(
+        &profile,
+        "id = \"remove-blanks\"\nversion = \"1\"\n[ocr]\nenabled = false\n[prepare]\nblank_pages = \"remove\"\n",
+    )
+    .unwrap();
+    let keys = TempDir::new("blankkeys");
+    let keys = keygen(keys.path());
+    let archive = TempDir::new("blankarchive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", profile.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 pages scanned, 2 blank removed"), "{stdout}");
+    let published = archive.join("blankbatch");
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(published.join("documents/akte.json")).unwrap()).unwrap();
+    let pages = record["pages"].as_array().unwrap();
+    assert_eq!(
+        pages[0]["blank"]["blank"], false,
+        "the pen tick is a mark: {}",
+        pages[0]
+    );
+    assert_eq!(pages[0]["pdf_page"], 1);
+    for page in &pages[1..] {
+        assert_eq!(page["blank"]["blank"], true, "{page}");
+        assert_eq!(page["pdf_page"], Value::Null);
+        assert_eq!(page["flags"], serde_json::json!(["removed"]));
+    }
+    // The removed JPEG page keeps its hash: the file's own SHA-256.
+    assert_eq!(pages[2]["image_sha256"], record["sources"][2]["sha256"]);
+    assert_eq!(record["page_count"], 1);
+    let info = tool(
+        "pdfinfo",
+        &[published.join("documents/akte.pdf").to_str().unwrap()],
+    );
+    assert!(String::from_utf8_lossy(&info.stdout).contains("Pages:           1"));
+    let verify = scanwerk(&["verify", published.to_str().unwrap()]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[test]
+fn an_incomplete_batch_is_recorded_or_refused_as_the_profile_says() {
+    let batch = TempDir::new("incomplete");
+    write_page(&batch.join("a.png"), true);
+    std::fs::write(
+        batch.join("batch.toml"),
+        "id = \"incomplete\"\nexpected_pages = 2\n",
+    )
+    .unwrap();
+    let keys = TempDir::new("inckeys");
+    let keys = keygen(keys.path());
+    let profiles = TempDir::new("incprofile");
+    let refuse = profiles.join("refuse.toml");
+    std::fs::write(
+        &refuse,
+        "id = \"refuse\"\nversion = \"1\"\n[ocr]\nenabled = false\n[quality]\nincomplete_batch = \"refuse\"\n",
+    )
+    .unwrap();
+    let archive = TempDir::new("incarchive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", refuse.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("incomplete") && stderr(&out).contains("expects ? documents / 2 pages"));
+    assert!(files(archive.path()).is_empty(), "nothing published");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", "image-only"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"));
+    let protocol: Value =
+        serde_json::from_slice(&std::fs::read(archive.path().join("incomplete/protocol.json")).unwrap())
+            .unwrap();
+    assert_eq!(protocol["completeness"]["complete"], false);
+    assert_eq!(protocol["completeness"]["pages"], 1);
+}
