@@ -448,6 +448,35 @@ mod tests {
     }
 
     #[test]
+    fn preparation_and_quality_keys_are_read_and_checked() {
+        let text = "id = \"x\"\nversion = \"1\"\n[prepare]\norientation = \"off\"\ndeskew = \"image\"\n\
+                    blank_pages = \"remove\"\n[quality]\nmin_dpi = 300\nincomplete_batch = \"refuse\"\n\
+                    colour_modes = [\"bilevel\"]\n";
+        let p = parse(text, "p.toml", None).unwrap();
+        assert!(!p.prepare.detect_orientation);
+        assert_eq!(p.prepare.deskew, Deskew::Image);
+        assert_eq!(p.prepare.blank_pages, BlankPolicy::Remove);
+        assert_eq!(p.quality.min_dpi, 300.0);
+        assert!(p.quality.refuse_incomplete);
+        assert_eq!(p.quality.colour_modes, ["bilevel"]);
+        let defaults = load("standard").unwrap();
+        assert!(defaults.prepare.detect_orientation && !defaults.quality.refuse_incomplete);
+        assert_eq!(defaults.prepare.blank_pages, BlankPolicy::Flag);
+        let bad = "id = \"x\"\nversion = \"1\"\n[prepare]\ndeskew = \"always\"\nblank_pages = \"drop\"\n\
+                   [quality]\nmin_confidence = 150\ncolour_modes = [\"cmyk\"]\n";
+        let err = parse(bad, "bad.toml", None).unwrap_err().to_string();
+        for needle in [
+            "prepare.deskew = \"always\"",
+            "\"ocr\", \"image\", \"off\"",
+            "blank_pages = \"drop\"",
+            "min_confidence = 150",
+            "\"cmyk\"",
+        ] {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
+    }
+
+    #[test]
     fn unknown_name_lists_bundled() {
         let err = load("nonesuch").unwrap_err().to_string();
         assert!(err.contains("standard"), "{err}");

@@ -273,9 +273,15 @@ mod tests {
         assert_eq!(starts[0].1, starts[1].1, "one baseline: {starts:?}");
         // 700 px apart along the line: 700 × cos 3° apart along the page axis.
         let apart = starts[1].0 - starts[0].0;
-        assert!((apart - 700.0 * 3f64.to_radians().cos()).abs() < 0.05, "{starts:?}");
+        assert!(
+            (apart - 700.0 * 3f64.to_radians().cos()).abs() < 0.05,
+            "{starts:?}"
+        );
         // The baseline passes where the line's middle (x = 500 on the working copy) is on the scan.
         let middle = at.to_image.apply((500.0, 240.0));
-        assert!((starts[0].1 - (1000.0 - middle.1)).abs() < 0.05, "{starts:?} vs {middle:?}");
+        assert!(
+            (starts[0].1 - (1000.0 - middle.1)).abs() < 0.05,
+            "{starts:?} vs {middle:?}"
+        );
     }
 }

@@ -232,6 +232,67 @@ fn skewed_pages_are_measured_and_read_straight() {
 }
 
 #[test]
+fn the_image_itself_is_straightened_when_the_profile_asks() {
+    let batch = TempDir::new("deskewimage");
+    std::fs::copy(realscans().join("ocrmypdf/skew-1.png"), batch.join("skew.png")).unwrap();
+    std::fs::write(batch.join("batch.toml"), "id = \"deskew-image\"\n").unwrap();
+    let profiles = TempDir::new("deskewprofile");
+    let profile = profiles.join("straighten.toml");
+    std::fs::write(
+        &profile,
+        "id = \"straighten\"\nversion = \"1\"\n[input]\nassume_dpi = 300\n[prepare]\ndeskew = \"image\"\n",
+    )
+    .unwrap();
+    let keys = TempDir::new("deskewkeys");
+    let keys = keygen(keys.path());
+    let archive = TempDir::new("deskewarchive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", profile.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let published = archive.join("deskew-image");
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(published.join("documents/skew.json")).unwrap()).unwrap();
+    let page = &record["pages"][0];
+    let degrees = page["skew"]["degrees"].as_f64().unwrap();
+    let operation = page["operations"][0].as_str().unwrap();
+    assert!(
+        operation.starts_with("image deskewed by") && operation.contains("losslessly"),
+        "{operation}"
+    );
+    assert_eq!(
+        page["image_encoding"], "ccitt-g4",
+        "re-encoded, still bilevel and lossless"
+    );
+    // The embedded image is now straight: leptonica measures what was 1.9° as almost nothing.
+    let out_dir = TempDir::new("deskewimages");
+    let prefix = out_dir.join("img");
+    let pdf = published.join("documents/skew.pdf");
+    assert!(
+        tool(
+            "pdfimages",
+            &["-png", pdf.to_str().unwrap(), prefix.to_str().unwrap()]
+        )
+        .status
+        .success()
+    );
+    let embedded = image::open(out_dir.join("img-000.png")).unwrap().into_luma8();
+    let (w, h) = embedded.dimensions();
+    let pix = scanwerk::prepare::lept::LeptImage::from_samples(embedded.as_raw(), w, h, 1).unwrap();
+    let residual = pix.skew().map_or(0.0, |(a, _)| a);
+    assert!(
+        residual.abs() < 0.25 && degrees.abs() > 1.0,
+        "skew {degrees}° left {residual}°"
+    );
+    let truth = std::fs::read_to_string(realscans().join("ocrmypdf/linn.txt")).unwrap();
+    let recall = word_recall(&truth, &pdftotext(&pdf));
+    assert!(recall > 0.9, "recall {recall}");
+}
+
+#[test]
 fn blank_pages_are_found_and_flagged_for_review() {
     for image in ["naps2/blank1.jpg", "naps2/blank2.jpg"] {
         let page = &record(image)["pages"][0];
