@@ -1,5 +1,8 @@
 """OCR quality on the real scans: character error rate and word recall against ground truth, for
-scanwerk (text layer read back with pdftotext) and for the tesseract CLI on the same images.
+scanwerk (text layer read back with `pdftotext -raw`, i.e. in the order the text layer holds it,
+which is tesseract's reading order) and for the tesseract CLI on the same images. (pdftotext's
+default mode re-sorts words by position and interleaves the columns of multi-column pages, which
+CER, unlike word recall, punishes heavily.)
 
 usage: quality.py REALSCANS SCANWERK_DOCUMENTS_DIR CLI_TEXT_DIR > table.md
 
@@ -81,7 +84,7 @@ def main():
                 continue
             truth = normalise(open(os.path.join(realscans, truth_path), encoding="utf-8").read())
             pdf = os.path.join(documents, os.path.basename(record["pdf"]))
-            ours = normalise(subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout)
+            ours = normalise(subprocess.run(["pdftotext", "-raw", pdf, "-"], capture_output=True, text=True).stdout)
             theirs = normalise(open(cli_text, encoding="utf-8").read())
             page = record["pages"][0]
             notes = []

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # OCR quality on the real scans with ground truth: character error rate and word recall of
-# scanwerk's PDFs (read back with pdftotext) beside the tesseract CLI on the same images.
+# scanwerk's PDFs (text layer read back with pdftotext -raw) beside the tesseract CLI on the same
+# images.
 # Writes benches/results/ocr-quality.md (or $1); see scripts/quality.py for the metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +30,8 @@ ls "$WORK/batch" | xargs -P "$(nproc)" -I{} sh -c \
   echo
   echo "Recorded by \`scripts/quality.sh\` on $(date -u +%Y-%m-%d) with $(tesseract --version 2>&1 | head -1),"
   echo "languages deu+eng, the standard profile (orientation detection, OCR of a deskewed copy)."
-  echo "Lower CER and higher recall are better; texts are normalised alike (see scripts/quality.py)."
+  echo "Lower CER and higher recall are better; texts are normalised alike, scanwerk's read with"
+  echo "\`pdftotext -raw\` (see scripts/quality.py). The CLI reads pages as they lie: turned pages fail."
   echo
   python3 scripts/quality.py "$REALSCANS" "$WORK/archive/batch/documents" "$WORK/cli"
 } >"$OUT"
