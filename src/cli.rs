@@ -53,6 +53,24 @@ enum Command {
         #[arg(long)]
         trust: Option<PathBuf>,
     },
+    /// Verify one document on its own: its PDF, its record with the hash-tree proof, and the
+    /// batch's signed hash tree (hashtree.json + hashtree.sig), wherever they are kept.
+    VerifyDocument {
+        /// The document's PDF.
+        pdf: PathBuf,
+        /// The document's record (documents/<id>.json) carrying its proof.
+        #[arg(long)]
+        record: PathBuf,
+        /// The batch's hashtree.json; its signature is read from hashtree.sig beside it unless
+        /// --signature names it.
+        #[arg(long)]
+        tree: PathBuf,
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// Public key (PEM) the tree must be signed with.
+        #[arg(long)]
+        trust: PathBuf,
+    },
     /// Make an ECDSA P-256 signing key: signing-key.pem (0600) and signing-key.pub.pem.
     Keygen {
         /// Folder for the key files (created if missing).
@@ -84,6 +102,13 @@ pub fn run(cli: Cli) -> ExitCode {
             threads,
         }),
         Command::Verify { batch, trust } => verify(&batch, trust),
+        Command::VerifyDocument {
+            pdf,
+            record,
+            tree,
+            signature,
+            trust,
+        } => verify_document(&pdf, &record, &tree, signature, &trust),
         Command::Keygen { out } => keygen(&out),
         Command::Profiles => profiles(),
     };
@@ -195,6 +220,38 @@ fn profiles() -> u8 {
         }
     }
     OK
+}
+
+fn verify_document(
+    pdf: &std::path::Path,
+    record: &std::path::Path,
+    tree: &std::path::Path,
+    signature: Option<PathBuf>,
+    trust: &std::path::Path,
+) -> u8 {
+    let trusted = match seal::TrustedKey::load(trust) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
+    let signature = signature.unwrap_or_else(|| tree.with_file_name(seal::tree::TREE_SIGNATURE));
+    let report = verify::verify_document(pdf, record, tree, &signature, &trusted);
+    for problem in &report.problems {
+        eprintln!("FAIL {problem}");
+    }
+    if report.ok() {
+        println!(
+            "OK {}: in the hash tree signed by trusted key {}",
+            pdf.display(),
+            trusted.fingerprint()
+        );
+        OK
+    } else {
+        eprintln!("{}: {} problem(s)", pdf.display(), report.problems.len());
+        FAILED
+    }
 }
 
 /// The operator's summary after a publication: pages, flags, what needs review.

@@ -209,6 +209,7 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
         ));
     }
     staging.write_file("protocol.json", &to_json(&protocol))?;
+    seal_tree(&staging, config, &protocol)?;
     let manifest = seal_staging(&staging, config, &protocol)?;
     let published = staging.publish()?;
     let review: Vec<String> = protocol
@@ -298,6 +299,41 @@ fn opt(n: Option<usize>) -> String {
     n.map_or("?".into(), |n| n.to_string())
 }
 
+/// Builds the hash tree over every PDF and the protocol, signs its root file, and gives each
+/// document record its proof.
+fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<(), IngestError> {
+    let algorithm = seal::tree::TreeHash::Sha256;
+    let mut leaves = Vec::new();
+    for rel in protocol
+        .documents
+        .iter()
+        .map(|d| d.pdf.clone())
+        .chain(["protocol.json".to_string()])
+    {
+        let path = staging.dir().join(&rel);
+        let bytes = std::fs::read(&path).map_err(|source| ArchiveError::Write { path, source })?;
+        leaves.push((rel, algorithm.digest(&bytes)));
+    }
+    let hashes: std::collections::HashMap<String, Vec<u8>> = leaves.iter().cloned().collect();
+    let (tree, file) = seal::tree::TreeFile::build(&config.batch.id, algorithm, leaves);
+    let bytes = file.to_bytes();
+    staging.write_file(seal::tree::TREE_FILE, &bytes)?;
+    staging.write_file(seal::tree::TREE_SIGNATURE, &config.key.sign(&bytes)?)?;
+    for doc in &protocol.documents {
+        let rel = format!("documents/{}.json", doc.id);
+        let path = staging.dir().join(&rel);
+        let read = std::fs::read(&path).map_err(|source| ArchiveError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let mut record: protocol::DocumentRecord =
+            serde_json::from_slice(&read).expect("the record scanwerk just wrote parses");
+        record.proof = tree.proof(&hashes[&doc.pdf]);
+        staging.write_file(&rel, &to_json(&record))?;
+    }
+    Ok(())
+}
+
 /// Lists every staged file in the manifest, writes it and its signature.
 fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<Manifest, IngestError> {
     let mut files = Vec::new();
@@ -306,7 +342,9 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
             files.push(entry(staging.dir(), &rel)?);
         }
     }
-    files.push(entry(staging.dir(), "protocol.json")?);
+    for rel in ["protocol.json", seal::tree::TREE_FILE, seal::tree::TREE_SIGNATURE] {
+        files.push(entry(staging.dir(), rel)?);
+    }
     let public = config.key.public();
     let manifest = Manifest::new(&config.batch.id, config.profile.signature.name(), &public, files);
     let bytes = manifest.to_bytes();

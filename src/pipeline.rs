@@ -541,6 +541,7 @@ impl<'a> Composer<'a> {
             mean_confidence: DocumentRecord::weighted_confidence(&open.pages),
             sources,
             pages: open.pages,
+            proof: None,
         };
         self.staging
             .write_file(&format!("documents/{id}.json"), &to_json(&record))?;

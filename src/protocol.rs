@@ -106,6 +106,11 @@ pub struct DocumentRecord {
     pub mean_confidence: Option<f32>,
     pub sources: Vec<SourceRecord>,
     pub pages: Vec<PageRecord>,
+    /// The PDF's reduced hash tree (RFC 4998) up to the root in `hashtree.json`, which is signed in
+    /// `hashtree.sig`: with these three files the document can be checked on its own. It depends
+    /// on every file of the batch, the protocol's times included, so it differs between runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<crate::seal::tree::Proof>,
 }
 
 impl DocumentRecord {

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
 use crate::protocol::{DocumentRecord, Protocol};
+use crate::seal::tree::{HashTree, TREE_FILE, TREE_SIGNATURE, TreeFile, hex, unhex};
 use crate::seal::{Digests, Manifest, TrustedKey};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -61,6 +62,9 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
         return report;
     };
     check_signature(dir, &manifest, &manifest_bytes, trust, &mut report);
+    let root = manifest
+        .signer()
+        .and_then(|signer| check_tree(dir, &manifest, &signer, &mut report));
     let mut listed = BTreeSet::new();
     for entry in &manifest.files {
         if !is_plain_relative(&entry.path) {
@@ -90,7 +94,150 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
         .iter()
         .filter(|p| p.starts_with("documents/") && p.ends_with(".json"))
     {
-        check_document(dir, rel, &manifest, &mut report);
+        check_document(dir, rel, &manifest, root.as_deref(), &mut report);
+    }
+    report
+}
+
+/// Checks `hashtree.json` against its signature (by the manifest's signer), every leaf against
+/// its file, and the root against the leaves. Returns the root if the tree is sound.
+fn check_tree(
+    dir: &Path,
+    manifest: &Manifest,
+    signer: &TrustedKey,
+    report: &mut VerifyReport,
+) -> Option<Vec<u8>> {
+    let problems_before = report.problems.len();
+    let tree = read_tree(&dir.join(TREE_FILE), &dir.join(TREE_SIGNATURE), signer, report)?;
+    for leaf in &tree.leaves {
+        if !is_plain_relative(&leaf.path) {
+            report.problem(TREE_FILE, format!("leaf {} leaves the batch folder", leaf.path));
+            continue;
+        }
+        match std::fs::read(dir.join(&leaf.path)) {
+            Ok(bytes) if hex(&tree.algorithm.digest(&bytes)) == leaf.hash => {}
+            Ok(_) => report.problem(&leaf.path, format!("differs from its hash in {TREE_FILE}")),
+            Err(e) => report.problem(&leaf.path, format!("is in {TREE_FILE} but cannot be read: {e}")),
+        }
+    }
+    let expected: BTreeSet<&str> = manifest
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| (p.starts_with("documents/") && p.ends_with(".pdf")) || *p == "protocol.json")
+        .collect();
+    let leaves: BTreeSet<&str> = tree.leaves.iter().map(|l| l.path.as_str()).collect();
+    if expected != leaves {
+        report.problem(TREE_FILE, "does not cover exactly the batch's PDFs and protocol");
+    }
+    (report.problems.len() == problems_before)
+        .then(|| unhex(&tree.root))
+        .flatten()
+}
+
+/// Reads a tree file, checks its signature and that its root follows from its leaves.
+fn read_tree(
+    path: &Path,
+    signature: &Path,
+    signer: &TrustedKey,
+    report: &mut VerifyReport,
+) -> Option<TreeFile> {
+    let name = |p: &Path| {
+        p.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    };
+    let bytes = std::fs::read(path)
+        .map_err(|e| report.problem(&name(path), format!("cannot be read: {e}")))
+        .ok()?;
+    match std::fs::read(signature) {
+        Ok(sig) if signer.verify(&bytes, &sig) => {}
+        Ok(_) => {
+            report.problem(
+                &name(signature),
+                format!(
+                    "does not verify over {} with key {}",
+                    name(path),
+                    signer.fingerprint()
+                ),
+            );
+            return None;
+        }
+        Err(e) => {
+            report.problem(&name(signature), format!("cannot be read: {e}"));
+            return None;
+        }
+    }
+    let tree: TreeFile = serde_json::from_slice(&bytes)
+        .map_err(|e| report.problem(&name(path), format!("is not a valid hash tree: {e}")))
+        .ok()?;
+    let leaves: Option<Vec<Vec<u8>>> = tree.leaves.iter().map(|l| unhex(&l.hash)).collect();
+    match leaves.map(|l| HashTree::build(tree.algorithm, &l)) {
+        Some(built) if hex(built.root()) == tree.root => Some(tree),
+        _ => {
+            report.problem(&name(path), "its root does not follow from its leaves");
+            None
+        }
+    }
+}
+
+/// Verifies one document on its own: its PDF, its record (with the proof) and the batch's signed
+/// hash tree, which may all have been kept apart from the rest of the batch.
+pub fn verify_document(
+    pdf: &Path,
+    record: &Path,
+    tree: &Path,
+    signature: &Path,
+    trust: &TrustedKey,
+) -> VerifyReport {
+    let mut report = VerifyReport {
+        pinned: true,
+        key_fingerprint: Some(trust.fingerprint()),
+        ..Default::default()
+    };
+    let name = |p: &Path| {
+        p.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    };
+    let Some(tree) = read_tree(tree, signature, trust, &mut report) else {
+        return report;
+    };
+    let record_name = name(record);
+    let record: DocumentRecord = match std::fs::read(record).map(|b| serde_json::from_slice(&b)) {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            report.problem(&name(record), format!("is not a valid document record: {e}"));
+            return report;
+        }
+        Err(e) => {
+            report.problem(&name(record), format!("cannot be read: {e}"));
+            return report;
+        }
+    };
+    let bytes = match std::fs::read(pdf) {
+        Ok(b) => b,
+        Err(e) => {
+            report.problem(&name(pdf), format!("cannot be read: {e}"));
+            return report;
+        }
+    };
+    report.files_checked = 1;
+    let leaf = tree.algorithm.digest(&bytes);
+    if Digests::of(&bytes) != record.pdf_digests {
+        report.problem(&name(pdf), format!("differs from its record {record_name}"));
+    }
+    match &record.proof {
+        None => report.problem(&record_name, "carries no hash-tree proof"),
+        Some(proof) if proof.root_from(&leaf).map(|r| hex(&r)) == Some(tree.root.clone()) => {}
+        Some(_) => report.problem(
+            &name(pdf),
+            format!("is not the document the signed hash tree holds (its proof in {record_name} fails)"),
+        ),
+    }
+    for problem in crate::pdfa::conformance::check(&bytes) {
+        report.problem(&name(pdf), format!("is not PDF/A-2b: {problem}"));
+    }
+    if report.problems.is_empty() {
+        report.documents_checked = 1;
     }
     report
 }
@@ -156,7 +303,13 @@ fn check_protocol(dir: &Path, manifest: &Manifest, report: &mut VerifyReport) {
     }
 }
 
-fn check_document(dir: &Path, rel: &str, manifest: &Manifest, report: &mut VerifyReport) {
+fn check_document(
+    dir: &Path,
+    rel: &str,
+    manifest: &Manifest,
+    root: Option<&[u8]>,
+    report: &mut VerifyReport,
+) {
     let record: DocumentRecord = match std::fs::read(dir.join(rel)).map(|b| serde_json::from_slice(&b)) {
         Ok(Ok(record)) => record,
         Ok(Err(e)) => return report.problem(rel, format!("is not a valid document record: {e}")),
@@ -183,6 +336,21 @@ fn check_document(dir: &Path, rel: &str, manifest: &Manifest, report: &mut Verif
     let Ok(bytes) = std::fs::read(&pdf_path) else {
         return;
     };
+    if let Some(root) = root {
+        let reaches = record
+            .proof
+            .as_ref()
+            .is_some_and(|p| p.root_from(&p.algorithm.digest(&bytes)).as_deref() == Some(root));
+        if !reaches {
+            report.problem(
+                rel,
+                format!(
+                    "its hash-tree proof does not lead from {} to the signed root",
+                    record.pdf
+                ),
+            );
+        }
+    }
     for problem in crate::pdfa::conformance::check(&bytes) {
         report.problem(&record.pdf, format!("is not PDF/A-2b: {problem}"));
     }

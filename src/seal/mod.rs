@@ -8,6 +8,7 @@
 pub mod hash;
 pub mod manifest;
 pub mod sign;
+pub mod tree;
 
 pub use hash::Digests;
 pub use manifest::{Manifest, ManifestEntry};

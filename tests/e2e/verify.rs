@@ -139,3 +139,123 @@ fn manifest_hashes_match_sha512sum() {
         assert_eq!(entry["sha512"], sum.as_str(), "{path:?}");
     }
 }
+
+/// Copies one document's PDF and record and the batch's signed tree into a folder of their own.
+fn apart(published: &Published, doc: &str) -> TempDir {
+    let dir = TempDir::new("apart");
+    for rel in [
+        format!("documents/{doc}.pdf"),
+        format!("documents/{doc}.json"),
+        "hashtree.json".into(),
+        "hashtree.sig".into(),
+    ] {
+        let name = std::path::Path::new(&rel).file_name().unwrap().to_owned();
+        std::fs::copy(published.dir.join(&rel), dir.0.join(name)).unwrap();
+    }
+    dir
+}
+
+fn verify_document(dir: &TempDir, doc: &str, trust: &std::path::Path) -> std::process::Output {
+    scanwerk(&[
+        "verify-document",
+        dir.join(&format!("{doc}.pdf")).to_str().unwrap(),
+        "--record",
+        dir.join(&format!("{doc}.json")).to_str().unwrap(),
+        "--tree",
+        dir.join("hashtree.json").to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn one_document_verifies_on_its_own_and_any_change_is_named() {
+    let published = real_published();
+    let doc = "eurotext";
+    let good = apart(published, doc);
+    let out = verify_document(&good, doc, &published.keys.public);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Another document's record cannot vouch for this PDF.
+    let swapped = apart(published, doc);
+    std::fs::copy(
+        published.dir.join("documents/linn.json"),
+        swapped.join(&format!("{doc}.json")),
+    )
+    .unwrap();
+    assert_eq!(
+        verify_document(&swapped, doc, &published.keys.public)
+            .status
+            .code(),
+        Some(1)
+    );
+    for (file, name) in [
+        (format!("{doc}.pdf"), format!("{doc}.pdf")),
+        (format!("{doc}.json"), format!("{doc}.json")),
+        ("hashtree.json".to_string(), "hashtree.sig".to_string()),
+        ("hashtree.sig".to_string(), "hashtree.sig".to_string()),
+    ] {
+        let copy = apart(published, doc);
+        let path = copy.join(&file);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // In the record, change a hex digit of the proof; elsewhere flip a byte in the middle.
+        let at = if file.ends_with(".json") && file != "hashtree.json" {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            text.find("\"levels\"").unwrap()
+                + text[text.find("\"levels\"").unwrap()..].find('"').unwrap()
+                + 20
+        } else {
+            bytes.len() / 2
+        };
+        bytes[at] = if bytes[at] == b'a' { b'b' } else { b'a' };
+        std::fs::write(&path, bytes).unwrap();
+        let out = verify_document(&copy, doc, &published.keys.public);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{file} changed but the document verified"
+        );
+        let err = stderr(&out);
+        assert!(
+            err.lines().any(|l| l.starts_with("FAIL") && l.contains(&name)),
+            "{file} changed, {name} not named:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn the_tree_signature_checks_with_openssl() {
+    let published = real_published();
+    let out = tool(
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            published.keys.public.to_str().unwrap(),
+            "-signature",
+            published.dir.join("hashtree.sig").to_str().unwrap(),
+            published.dir.join("hashtree.json").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Verified OK");
+    // The root follows from the leaves, and the leaves are the files' SHA-256.
+    let tree: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(published.dir.join("hashtree.json")).unwrap()).unwrap();
+    for leaf in tree["leaves"].as_array().unwrap() {
+        let sum = tool(
+            "sha256sum",
+            &[published
+                .dir
+                .join(leaf["path"].as_str().unwrap())
+                .to_str()
+                .unwrap()],
+        );
+        assert!(String::from_utf8_lossy(&sum.stdout).starts_with(leaf["hash"].as_str().unwrap()));
+    }
+    assert_eq!(
+        tree["leaves"].as_array().unwrap().len(),
+        REAL_BATCH.len() + 1,
+        "every PDF and the protocol"
+    );
+}
