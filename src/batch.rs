@@ -48,6 +48,14 @@ pub struct BatchSheet {
     /// When the paper was scanned (RFC 3339); dates every document of the batch. Default: the newest
     /// modification time among each document's files, which is when the scanner wrote them.
     pub scanned: Option<String>,
+    /// Organisation (authority, department) the scan is made for; goes into the transfer note.
+    pub organisation: Option<String>,
+    /// Scanner (make, model, serial) used; goes into the transfer note.
+    pub scanner: Option<String>,
+    /// Workstation name for the transfer note; default: this host's name.
+    pub workstation: Option<String>,
+    /// Reference to the procedure documentation (Verfahrensdokumentation) followed.
+    pub procedure: Option<String>,
     /// Expected number of documents, checked after reading.
     pub expected_documents: Option<usize>,
     /// Expected number of pages over all documents.

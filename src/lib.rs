@@ -222,19 +222,13 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
                 .map(move |p| format!("{} page {}: {}", d.id, p.number, p.flags.join(", ")))
         })
         .collect();
-    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
-    for page in protocol.documents.iter().flat_map(|d| &d.flagged_pages) {
-        for flag in &page.flags {
-            *flags.entry(flag.clone()).or_default() += 1;
-        }
-    }
     Ok(IngestReport {
         batch_id: config.batch.id.clone(),
         published,
         documents: protocol.documents.len(),
         pages: protocol.completeness.pages,
         pdf_pages: protocol.documents.iter().map(|d| d.pages).sum(),
-        flags,
+        flags: protocol.transfer_note.quality.flags.clone(),
         review,
         complete: protocol.completeness.complete,
         warnings: protocol
@@ -272,6 +266,50 @@ fn batch_protocol(
             pages
         ));
     }
+    let finished = protocol::now_rfc3339();
+    let mut anomalies = warnings.clone();
+    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
+    for doc in &documents {
+        anomalies.extend(protocol::anomalies(&doc.id, &doc.flagged_pages));
+        for flag in doc.flagged_pages.iter().flat_map(|p| &p.flags) {
+            *flags.entry(flag.clone()).or_default() += 1;
+        }
+    }
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let transfer_note = protocol::TransferNote {
+        responsible_person: config.operator.0.clone(),
+        responsible_person_source: config.operator.1.into(),
+        organisation: sheet.organisation.clone(),
+        scanner: sheet.scanner.clone(),
+        workstation: sheet.workstation.clone().unwrap_or_else(|| host.clone()),
+        procedure: sheet.procedure.clone(),
+        times: protocol::NoteTimes {
+            scanned: config
+                .batch
+                .documents
+                .iter()
+                .map(|d| d.date)
+                .max()
+                .map(protocol::rfc3339),
+            processing_started: started.clone(),
+            processing_finished: finished.clone(),
+            sealed: protocol::now_rfc3339(),
+        },
+        quality: protocol::NoteQuality {
+            pages_scanned: pages,
+            pages_in_pdfs: documents.iter().map(|d| d.pages).sum(),
+            pages_flagged: documents.iter().map(|d| d.flagged_pages.len()).sum(),
+            pages_needing_review: documents
+                .iter()
+                .flat_map(|d| &d.flagged_pages)
+                .filter(|p| p.needs_review)
+                .count(),
+            flags,
+        },
+        anomalies,
+        statement: protocol::STATEMENT_DE.into(),
+        statement_en: protocol::STATEMENT_EN.into(),
+    };
     Protocol {
         format: protocol::FORMAT.into(),
         batch_id: config.batch.id.clone(),
@@ -282,14 +320,15 @@ fn batch_protocol(
             sha256: config.profile.sha256.clone(),
             origin: config.profile.origin.clone(),
         },
-        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        host,
         operator: config.operator.0.clone(),
         operator_source: config.operator.1.into(),
         started,
-        finished: protocol::now_rfc3339(),
+        finished,
         signature_key_fingerprint: config.key.public().fingerprint(),
         metadata: sheet.metadata.clone(),
         completeness,
+        transfer_note,
         documents,
         warnings,
     }

@@ -20,7 +20,7 @@ use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage};
 use crate::prepare::{self, geometry::Upright};
 use crate::profile::{Deskew, Profile};
 use crate::protocol::{
-    DocumentRecord, DocumentSummary, FORMAT, FlaggedPage, PageRecord, SourceRecord, to_json,
+    DocumentNote, DocumentRecord, DocumentSummary, FORMAT, FlaggedPage, PageRecord, SourceRecord, to_json,
 };
 use crate::seal::Digests;
 
@@ -463,15 +463,8 @@ impl<'a> Composer<'a> {
         let source = &self.batch.documents[doc];
         let software = format!("scanwerk {}", env!("CARGO_PKG_VERSION"));
         let profile = format!("{} {}", self.profile.id, self.profile.version);
-        let transfer_note = format!(
-            "Replacement scan per BSI TR-03138 (TR-RESISCAN): document {doc_id} of batch {batch}, \
-             {files} source file(s), profile {profile}, operator {operator}. The transfer note with \
-             source hashes, measurements and seal is protocol.json beside documents/{doc_id}.json.",
-            doc_id = source.id,
-            batch = self.batch.id,
-            files = source.files.len(),
-            operator = self.operator,
-        );
+        // Completed with the document's anomalies when it is finished (see `finish`).
+        let transfer_note = String::new();
         DocumentInfo {
             title: source.id.clone(),
             producer: software.clone(),
@@ -483,6 +476,35 @@ impl<'a> Composer<'a> {
             operator: self.operator.to_string(),
             transfer_note,
         }
+    }
+
+    /// The transfer note as the PDF's XMP carries it: who, when, under which profile, anomalies,
+    /// the statement, and where the full note is.
+    fn xmp_transfer_note(&self, doc: usize, note: &DocumentNote) -> String {
+        let source = &self.batch.documents[doc];
+        let organisation = note
+            .organisation
+            .as_ref()
+            .map_or(String::new(), |o| format!(" ({o})"));
+        let anomalies = if note.anomalies.is_empty() {
+            "keine".to_string()
+        } else {
+            note.anomalies.join("; ")
+        };
+        format!(
+            "Transfervermerk nach BSI TR-03138 (TR-RESISCAN): Dokument {id} aus Stapel {batch}, \
+             gescannt {scanned}, verantwortlich {person}{organisation}; Profil {profile} {version}; \
+             {files} Quelldatei(en). Auffälligkeiten: {anomalies}. {statement} Der vollständige \
+             Vermerk mit Prüfsummen, Messwerten und Siegel steht in protocol.json und documents/{id}.json.",
+            id = source.id,
+            batch = self.batch.id,
+            scanned = note.scanned.as_deref().unwrap_or("?"),
+            person = note.responsible_person,
+            profile = self.profile.id,
+            version = self.profile.version,
+            files = source.files.len(),
+            statement = note.statement,
+        )
     }
 
     fn add_page(&mut self, doc: usize, page: FinishedPage) -> Result<(), ArchiveError> {
@@ -529,6 +551,16 @@ impl<'a> Composer<'a> {
             });
             return Ok(());
         }
+        let sheet = &self.batch.sheet;
+        let transfer_note = DocumentNote {
+            responsible_person: self.operator.to_string(),
+            organisation: sheet.organisation.clone(),
+            scanned: Some(crate::protocol::rfc3339(self.batch.documents[doc].date)),
+            anomalies: crate::protocol::anomalies(&id, &FlaggedPage::of(&open.pages)),
+            statement: crate::protocol::STATEMENT_DE.into(),
+        };
+        let mut writer = writer;
+        writer.info_mut().transfer_note = self.xmp_transfer_note(doc, &transfer_note);
         let file = writer.finish().map_err(self.staging.write_err(&rel))?;
         let pdf_digests = self.staging.close_file(&rel, file)?;
         let record = DocumentRecord {
@@ -542,6 +574,7 @@ impl<'a> Composer<'a> {
             sources,
             pages: open.pages,
             proof: None,
+            transfer_note,
         };
         self.staging
             .write_file(&format!("documents/{id}.json"), &to_json(&record))?;

@@ -111,6 +111,8 @@ pub struct DocumentRecord {
     /// on every file of the batch, the protocol's times included, so it differs between runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<crate::seal::tree::Proof>,
+    /// The transfer note as it concerns this document.
+    pub transfer_note: DocumentNote,
 }
 
 impl DocumentRecord {
@@ -187,6 +189,77 @@ pub struct Completeness {
     pub complete: bool,
 }
 
+/// The agreement statement of the transfer note (TR-RESISCAN A.NB.4), in German as the note is
+/// addressed to German courts and archives, with an English rendering beside it.
+pub const STATEMENT_DE: &str = "Das Scanprodukt stimmt mit dem Papieroriginal bildlich und inhaltlich überein. \
+Geprüft durch die Qualitätssicherung nach dem genannten Profil; zur Sichtprüfung markierte Seiten sind aufgeführt.";
+pub const STATEMENT_EN: &str = "The scan agrees with the paper original visually and in content. \
+Checked by the quality assurance of the named profile; pages marked for visual review are listed.";
+
+/// The transfer note (Transfervermerk, TR-RESISCAN A.NB.4) of a batch, in `protocol.json`.
+/// Profile, software and completeness are beside it in the protocol.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransferNote {
+    /// The natural person responsible for the scan (batch sheet `operator`, else the user).
+    pub responsible_person: String,
+    /// `batch.toml` or `user`.
+    pub responsible_person_source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanner: Option<String>,
+    /// The workstation that processed the batch (batch sheet `workstation`, else the host name).
+    pub workstation: String,
+    /// Reference to the procedure documentation (Verfahrensdokumentation) the scan follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<String>,
+    pub times: NoteTimes,
+    pub quality: NoteQuality,
+    /// Everything a reader of the note must know: incompleteness, removed pages, review marks.
+    #[serde(default)]
+    pub anomalies: Vec<String>,
+    pub statement: String,
+    pub statement_en: String,
+}
+
+/// Times of the transfer note, RFC 3339.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoteTimes {
+    /// When the paper was scanned: the batch sheet's `scanned`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<String>,
+    pub processing_started: String,
+    /// Processing, including the automatic quality assurance, ended.
+    pub processing_finished: String,
+    /// The batch was sealed (manifest and hash tree signed).
+    pub sealed: String,
+}
+
+/// What quality assurance found over the batch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoteQuality {
+    pub pages_scanned: usize,
+    pub pages_in_pdfs: usize,
+    pub pages_flagged: usize,
+    pub pages_needing_review: usize,
+    /// How many pages carry each flag.
+    pub flags: BTreeMap<String, usize>,
+}
+
+/// The transfer note's part in a document record (deterministic: no processing times).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DocumentNote {
+    pub responsible_person: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<String>,
+    /// This document's pages marked for review or removed.
+    #[serde(default)]
+    pub anomalies: Vec<String>,
+    pub statement: String,
+}
+
 /// `protocol.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Protocol {
@@ -206,9 +279,26 @@ pub struct Protocol {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
     pub completeness: Completeness,
+    pub transfer_note: TransferNote,
     pub documents: Vec<DocumentSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// One line per flagged page: `<document> page <n>: <flags>` (removed pages say so).
+pub fn anomalies(document: &str, pages: &[FlaggedPage]) -> Vec<String> {
+    pages
+        .iter()
+        .filter(|p| p.needs_review || p.pdf_page.is_none())
+        .map(|p| {
+            let what = if p.pdf_page.is_none() {
+                "removed from the PDF as blank".to_string()
+            } else {
+                format!("marked for review ({})", p.flags.join(", "))
+            };
+            format!("{document} page {}: {what}", p.number)
+        })
+        .collect()
 }
 
 /// Pretty JSON with a trailing newline, as every scanwerk JSON file is written.
@@ -220,10 +310,15 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Now, as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("zero is valid");
-    now.format(&time::format_description::well_known::Rfc3339)
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// A date-time as RFC 3339 UTC with seconds.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
         .expect("formats")
 }
 

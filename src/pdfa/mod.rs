@@ -96,6 +96,11 @@ impl<W: Write> DocumentWriter<W> {
         })
     }
 
+    /// The document's metadata, which may still change until [`DocumentWriter::finish`] writes it.
+    pub fn info_mut(&mut self) -> &mut DocumentInfo {
+        &mut self.info
+    }
+
     fn allocate(&mut self) -> ObjectId {
         self.next_id += 1;
         (self.next_id - 1, 0)

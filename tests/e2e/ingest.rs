@@ -123,6 +123,19 @@ fn protocol_records_sources_profile_and_operator() {
     assert_eq!(protocol["format"], "scanwerk/1");
     assert_eq!(protocol["batch_id"], "real-1");
     assert_eq!(protocol["operator"], "Test Operator");
+    let note = &protocol["transfer_note"];
+    assert_eq!(note["responsible_person"], "Test Operator");
+    assert_eq!(note["responsible_person_source"], "batch.toml");
+    assert_eq!(note["times"]["scanned"], "2026-11-20T08:30:00Z");
+    assert!(
+        note["statement"]
+            .as_str()
+            .unwrap()
+            .contains("bildlich und inhaltlich")
+    );
+    assert!(
+        note["times"]["processing_started"].as_str().unwrap() <= note["times"]["sealed"].as_str().unwrap()
+    );
     assert_eq!(protocol["operator_source"], "batch.toml");
     let profile_bytes = std::fs::read(project("profiles/standard.toml")).unwrap();
     let sha = tool(

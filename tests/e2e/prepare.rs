@@ -410,6 +410,34 @@ fn a_small_pen_mark_is_not_blank_and_removal_keeps_the_hash() {
     // The removed JPEG page keeps its hash: the file's own SHA-256.
     assert_eq!(pages[2]["image_sha256"], record["sources"][2]["sha256"]);
     assert_eq!(record["page_count"], 1);
+    // The transfer note names the removed pages, in the record, the protocol and the PDF's XMP.
+    let anomalies = record["transfer_note"]["anomalies"].to_string();
+    assert!(
+        anomalies.contains("akte page 2: removed") && anomalies.contains("akte page 3: removed"),
+        "{anomalies}"
+    );
+    let protocol: Value =
+        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+    assert_eq!(protocol["transfer_note"]["quality"]["pages_scanned"], 3);
+    assert_eq!(protocol["transfer_note"]["quality"]["pages_in_pdfs"], 1);
+    assert!(
+        protocol["transfer_note"]["anomalies"]
+            .to_string()
+            .contains("akte page 3: removed")
+    );
+    let xmp = tool(
+        "exiftool",
+        &[
+            "-XMP-scanwerk:TransferNote",
+            "-b",
+            published.join("documents/akte.pdf").to_str().unwrap(),
+        ],
+    );
+    let xmp = String::from_utf8_lossy(&xmp.stdout);
+    assert!(
+        xmp.contains("Transfervermerk") && xmp.contains("akte page 2: removed"),
+        "{xmp}"
+    );
     let info = tool(
         "pdfinfo",
         &[published.join("documents/akte.pdf").to_str().unwrap()],
