@@ -52,6 +52,9 @@ enum Command {
         /// Public key (PEM) the signature must come from.
         #[arg(long)]
         trust: Option<PathBuf>,
+        /// Print the report as JSON on stdout (ok, counts, signer, problems) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Verify one document on its own: its PDF, its record with the hash-tree proof, and the
     /// batch's signed hash tree (hashtree.json + hashtree.sig), wherever they are kept.
@@ -101,7 +104,7 @@ pub fn run(cli: Cli) -> ExitCode {
             key,
             threads,
         }),
-        Command::Verify { batch, trust } => verify(&batch, trust),
+        Command::Verify { batch, trust, json } => verify(&batch, trust, json),
         Command::VerifyDocument {
             pdf,
             record,
@@ -162,7 +165,7 @@ fn ingest(opts: IngestOptions) -> u8 {
     }
 }
 
-fn verify(batch: &std::path::Path, trust: Option<PathBuf>) -> u8 {
+fn verify(batch: &std::path::Path, trust: Option<PathBuf>, json: bool) -> u8 {
     let trusted = match trust.map(|p| seal::TrustedKey::load(&p)).transpose() {
         Ok(key) => key,
         Err(e) => {
@@ -171,6 +174,10 @@ fn verify(batch: &std::path::Path, trust: Option<PathBuf>) -> u8 {
         }
     };
     let report = verify::verify(batch, trusted.as_ref());
+    if json {
+        println!("{}", report.to_json());
+        return if report.ok() { OK } else { FAILED };
+    }
     for problem in &report.problems {
         eprintln!("FAIL {problem}");
     }

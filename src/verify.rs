@@ -17,7 +17,7 @@ pub const MANIFEST: &str = "manifest.json";
 pub const SIGNATURE: &str = "manifest.sig";
 
 /// One discrepancy, naming the file (relative to the batch folder).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub file: String,
     pub message: String,
@@ -29,7 +29,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct VerifyReport {
     pub problems: Vec<Problem>,
     pub files_checked: usize,
@@ -42,6 +42,14 @@ pub struct VerifyReport {
 impl VerifyReport {
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// The report as JSON for machines: `ok`, the counts, the signer and every problem.
+    pub fn to_json(&self) -> String {
+        let mut value = serde_json::to_value(self).expect("serialises");
+        value["ok"] = self.ok().into();
+        value["format"] = crate::protocol::FORMAT.into();
+        serde_json::to_string_pretty(&value).expect("serialises")
     }
 
     fn problem(&mut self, file: &str, message: impl Into<String>) {

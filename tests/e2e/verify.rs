@@ -20,6 +20,31 @@ fn published_batch_verifies_with_pinned_key() {
 }
 
 #[test]
+fn json_report_for_machines() {
+    let published = real_published();
+    let out = scanwerk(&["verify", published.dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["documents_checked"], REAL_BATCH.len());
+    assert_eq!(report["problems"], serde_json::json!([]));
+    let copy = TempDir::new("jsontamper");
+    copy_tree(&published.dir, copy.path());
+    std::fs::write(copy.join("documents/linn.pdf"), b"not a pdf").unwrap();
+    let out = scanwerk(&["verify", copy.path().to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let files: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["file"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"documents/linn.pdf"), "{files:?}");
+}
+
+#[test]
 fn changing_any_byte_of_any_file_fails_and_names_it() {
     let published = real_published();
     for rel in files(&published.dir) {
