@@ -199,15 +199,7 @@ impl<W: Write> DocumentWriter<W> {
             date.minute(),
             date.second()
         );
-        let pdf_date = format!(
-            "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
-            date.year(),
-            u8::from(date.month()),
-            date.day(),
-            date.hour(),
-            date.minute(),
-            date.second()
-        );
+        let pdf_date = format!("D:{}", xmp_date.replace(['-', 'T', ':'], ""));
         let packet = xmp::packet(&xmp::Metadata {
             title: &info.title,
             producer: &info.producer,

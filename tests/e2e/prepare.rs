@@ -236,21 +236,9 @@ fn the_image_itself_is_straightened_when_the_profile_asks() {
     let batch = TempDir::new("deskewimage");
     std::fs::copy(realscans().join("ocrmypdf/skew-1.png"), batch.join("skew.png")).unwrap();
     std::fs::write(batch.join("batch.toml"), "id = \"deskew-image\"\n").unwrap();
-    let profiles = TempDir::new("deskewprofile");
-    let profile = profiles.join("straighten.toml");
-    std::fs::write(
-        &profile,
+    let (out, archive) = ingest_with_profile(
+        &batch,
         "id = \"straighten\"\nversion = \"1\"\n[input]\nassume_dpi = 300\n[prepare]\ndeskew = \"image\"\n",
-    )
-    .unwrap();
-    let keys = TempDir::new("deskewkeys");
-    let keys = keygen(keys.path());
-    let archive = TempDir::new("deskewarchive");
-    let out = ingest(
-        batch.path(),
-        archive.path(),
-        &keys.private,
-        &["--profile", profile.to_str().unwrap()],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let published = archive.join("deskew-image");
@@ -322,6 +310,23 @@ fn blank_pages_are_found_and_flagged_for_review() {
     assert_eq!(flagged.len(), 2, "{flagged:?}");
 }
 
+/// Ingests `batch` under a profile given as TOML text, with a fresh key and archive.
+fn ingest_with_profile(batch: &TempDir, profile: &str) -> (std::process::Output, TempDir) {
+    let profiles = TempDir::new("profile");
+    let path = profiles.join("profile.toml");
+    std::fs::write(&path, profile).unwrap();
+    let keydir = TempDir::new("keys");
+    let keys = keygen(keydir.path());
+    let archive = TempDir::new("archive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", path.to_str().unwrap()],
+    );
+    (out, archive)
+}
+
 /// A white A4 page at 300 dpi as a grey PNG, optionally with a short pen tick.
 fn write_page(path: &Path, tick: bool) {
     let (w, h) = (2480u32, 3508u32);
@@ -373,21 +378,9 @@ fn a_small_pen_mark_is_not_blank_and_removal_keeps_the_hash() {
     write_page(&doc.join("p2.png"), false);
     std::fs::copy(realscans().join("naps2/blank2.jpg"), doc.join("p3.jpg")).unwrap();
     std::fs::write(batch.join("batch.toml"), "id = \"blankbatch\"\n").unwrap();
-    let profiles = TempDir::new("blankprofile");
-    let profile = profiles.join("remove.toml");
-    std::fs::write(
-        &profile,
+    let (out, archive) = ingest_with_profile(
+        &batch,
         "id = \"remove-blanks\"\nversion = \"1\"\n[ocr]\nenabled = false\n[prepare]\nblank_pages = \"remove\"\n",
-    )
-    .unwrap();
-    let keys = TempDir::new("blankkeys");
-    let keys = keygen(keys.path());
-    let archive = TempDir::new("blankarchive");
-    let out = ingest(
-        batch.path(),
-        archive.path(),
-        &keys.private,
-        &["--profile", profile.to_str().unwrap()],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
