@@ -245,13 +245,14 @@ pub fn read_page(
     blank: bool,
 ) -> Result<PageReading, OcrError> {
     let base = working_pix(image)?;
-    let turn = |pix: &LeptImage, quadrants: u8| {
+    // The base turned by quadrants; `None` for no turn (the base itself, not a copy).
+    let turned = |quadrants: u8| -> Result<Option<LeptImage>, OcrError> {
         if quadrants == 0 {
-            Ok(pix.clone())
-        } else {
-            pix.rotated_quadrants(quadrants)
-                .ok_or_else(|| OcrError::Image("leptonica could not turn the page".into()))
+            return Ok(None);
         }
+        base.rotated_quadrants(quadrants)
+            .map(Some)
+            .ok_or_else(|| OcrError::Image("leptonica could not turn the page".into()))
     };
     let mut voted = None;
     let orientation = if !policy.detect_orientation || blank {
@@ -268,7 +269,8 @@ pub fn read_page(
             _ => {
                 let mut best: Option<(u8, f64, Recognition)> = None;
                 for quadrants in 0..4u8 {
-                    let recognition = engine.recognize_pix(&turn(&base, quadrants)?, image.ppi)?;
+                    let copy = turned(quadrants)?;
+                    let recognition = engine.recognize_pix(copy.as_ref().unwrap_or(&base), image.ppi)?;
                     let score = reading_score(&recognition);
                     if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
                         best = Some((quadrants, score, recognition));
@@ -286,7 +288,8 @@ pub fn read_page(
         }
     };
     let quadrants = orientation.as_ref().map_or(0, |o| (o.rotate / 90) as u8);
-    let upright_pix = turn(&base, quadrants)?;
+    let upright_copy = turned(quadrants)?;
+    let upright_pix = upright_copy.as_ref().unwrap_or(&base);
     let skew = if blank {
         None
     } else {
@@ -311,7 +314,7 @@ pub fn read_page(
                 .ok_or_else(|| OcrError::Image("leptonica could not straighten the page".into()))?;
             engine.recognize_pix(&straight, image.ppi)?
         }
-        _ => engine.recognize_pix(&upright_pix, image.ppi)?,
+        _ => engine.recognize_pix(upright_pix, image.ppi)?,
     };
     Ok(PageReading {
         upright,

@@ -4,8 +4,6 @@
 //! Leptonica is what tesseract itself uses to hold and transform pages, so working copies made
 //! here are the images the tesseract CLI would see.
 
-use std::ptr;
-
 use leptonica_sys as sys;
 
 /// An owned leptonica image, destroyed on drop. Used by one thread at a time.
@@ -135,12 +133,6 @@ impl LeptImage {
             out.extend(row.iter().flat_map(|word| word.to_be_bytes()).take(w));
         }
         Some(out)
-    }
-}
-
-impl Clone for LeptImage {
-    fn clone(&self) -> Self {
-        LeptImage(unsafe { sys::pixCopy(ptr::null_mut(), self.0) })
     }
 }
 
