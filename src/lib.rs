@@ -341,7 +341,7 @@ fn opt(n: Option<usize>) -> String {
 /// Builds the hash tree over every PDF and the protocol, signs its root file, and gives each
 /// document record its proof.
 fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<(), IngestError> {
-    let algorithm = seal::tree::TreeHash::Sha256;
+    let algorithm = config.profile.tree_hash;
     let mut leaves = Vec::new();
     for rel in protocol
         .documents

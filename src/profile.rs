@@ -61,6 +61,8 @@ pub struct Profile {
     pub signature: SignatureAlgorithm,
     /// Signing key (PKCS#8, PEM or DER) when `--key` is not given. Relative to the profile file.
     pub key: Option<PathBuf>,
+    /// Hash of the batch hash tree (`seal.tree_hash`): `"sha-256"` (default) or `"sha-512"`.
+    pub tree_hash: crate::seal::tree::TreeHash,
 }
 
 /// `[prepare]`: what preparation may measure and change.
@@ -183,6 +185,7 @@ struct RawOcr {
 struct RawSeal {
     signature: Option<String>,
     key: Option<PathBuf>,
+    tree_hash: Option<String>,
 }
 
 /// Reads one of `choices` (key = value in the TOML), the first being the default.
@@ -367,6 +370,15 @@ fn validate(
             SignatureAlgorithm::EcdsaP256Sha256
         }
     };
+    let tree_hash = choice(
+        &raw.seal.tree_hash,
+        "seal.tree_hash",
+        &[
+            ("sha-256", crate::seal::tree::TreeHash::Sha256),
+            ("sha-512", crate::seal::tree::TreeHash::Sha512),
+        ],
+        problems,
+    );
     let prepare = prepare_policy(&raw.prepare, problems);
     let quality = quality_policy(&raw.quality, problems);
     let key = raw.seal.key.map(|k| match base {
@@ -383,6 +395,7 @@ fn validate(
         ocr_enabled: raw.ocr.enabled.unwrap_or(true),
         prepare,
         quality,
+        tree_hash,
         languages,
         signature,
         key,
@@ -459,6 +472,20 @@ mod tests {
         assert_eq!(p.quality.min_dpi, 300.0);
         assert!(p.quality.refuse_incomplete);
         assert_eq!(p.quality.colour_modes, ["bilevel"]);
+        assert_eq!(p.tree_hash, crate::seal::tree::TreeHash::Sha256, "default");
+        let long = parse(
+            "id = \"x\"\nversion = \"1\"\n[seal]\ntree_hash = \"sha-512\"\n",
+            "l.toml",
+            None,
+        )
+        .unwrap();
+        assert_eq!(long.tree_hash, crate::seal::tree::TreeHash::Sha512);
+        let md5 = parse(
+            "id = \"x\"\nversion = \"1\"\n[seal]\ntree_hash = \"md5\"\n",
+            "m.toml",
+            None,
+        );
+        assert!(md5.unwrap_err().to_string().contains("seal.tree_hash = \"md5\""));
         let defaults = load("standard").unwrap();
         assert!(defaults.prepare.detect_orientation && !defaults.quality.refuse_incomplete);
         assert_eq!(defaults.prepare.blank_pages, BlankPolicy::Flag);

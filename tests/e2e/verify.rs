@@ -284,3 +284,54 @@ fn the_tree_signature_checks_with_openssl() {
         "every PDF and the protocol"
     );
 }
+
+#[test]
+fn the_tree_hash_follows_the_profile() {
+    let batch = TempDir::new("sha512batch");
+    std::fs::copy(
+        realscans().join("tesseract-ocr-test/eurotext.tif"),
+        batch.join("euro.tif"),
+    )
+    .unwrap();
+    std::fs::write(batch.join("batch.toml"), "id = \"sha512\"\n").unwrap();
+    let profiles = TempDir::new("sha512profile");
+    let profile = profiles.join("p.toml");
+    std::fs::write(
+        &profile,
+        "id = \"long-hash\"\nversion = \"1\"\n[ocr]\nenabled = false\n[seal]\ntree_hash = \"sha-512\"\n",
+    )
+    .unwrap();
+    let keydir = TempDir::new("sha512keys");
+    let keys = keygen(keydir.path());
+    let archive = TempDir::new("sha512archive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", profile.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = archive.join("sha512");
+    let tree: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("hashtree.json")).unwrap()).unwrap();
+    assert_eq!(tree["algorithm"], "sha-512");
+    for leaf in tree["leaves"].as_array().unwrap() {
+        let sum = tool(
+            "sha512sum",
+            &[dir.join(leaf["path"].as_str().unwrap()).to_str().unwrap()],
+        );
+        assert!(String::from_utf8_lossy(&sum.stdout).starts_with(leaf["hash"].as_str().unwrap()));
+    }
+    assert!(verify(&dir, Some(&keys.public)).status.success());
+    let alone = scanwerk(&[
+        "verify-document",
+        dir.join("documents/euro.pdf").to_str().unwrap(),
+        "--record",
+        dir.join("documents/euro.json").to_str().unwrap(),
+        "--tree",
+        dir.join("hashtree.json").to_str().unwrap(),
+        "--trust",
+        keys.public.to_str().unwrap(),
+    ]);
+    assert!(alone.status.success(), "{}", stderr(&alone));
+}
