@@ -316,17 +316,7 @@ mod tests {
             "4\t1\t1\t1\t1\t0\t10\t10\t80\t20\t-1\t\n5\t1\t1\t1\t1\t1\t10\t10\t80\t20\t95\t{words}\n"
         );
         let recognition = parse_tsv(&tsv);
-        let image = PdfImage {
-            width: 100,
-            height: 50,
-            colour: image::Colour::Gray,
-            bits: 8,
-            encoding: image::Encoding::Flate,
-            black_is_1: false,
-            colour_transform: None,
-            deflated: false,
-            data: image::predicted(&[200u8; 5000], 100, 1),
-        };
+        let image = grey_image(100, 50);
         let info = test_info();
         let mut w = DocumentWriter::create(Vec::new(), info).unwrap();
         let page = PageContent {
@@ -337,6 +327,21 @@ mod tests {
         };
         w.add_page(page).unwrap();
         w.finish().unwrap()
+    }
+
+    /// A flat grey 8-bit image of `width` × `height`.
+    fn grey_image(width: u32, height: u32) -> PdfImage {
+        PdfImage {
+            width,
+            height,
+            colour: image::Colour::Gray,
+            bits: 8,
+            encoding: image::Encoding::Flate,
+            black_is_1: false,
+            colour_transform: None,
+            deflated: false,
+            data: image::predicted(&vec![200u8; (width * height) as usize], width as usize, 1),
+        }
     }
 
     fn test_info() -> DocumentInfo {
@@ -373,17 +378,7 @@ mod tests {
     fn pages_beyond_14400_units_keep_their_size_through_user_unit() {
         // 300 × 50 px at 1 dpi: 21,600 × 3,600 pt, over PDF/A's limit of 14,400 units.
         let mut w = DocumentWriter::create(Vec::new(), test_info()).unwrap();
-        let image = PdfImage {
-            width: 300,
-            height: 50,
-            colour: image::Colour::Gray,
-            bits: 8,
-            encoding: image::Encoding::Flate,
-            black_is_1: false,
-            colour_transform: None,
-            deflated: false,
-            data: image::predicted(&[200u8; 15_000], 300, 1),
-        };
+        let image = grey_image(300, 50);
         w.add_page(PageContent {
             image,
             dpi: (1.0, 1.0),

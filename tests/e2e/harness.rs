@@ -94,6 +94,36 @@ pub fn tool(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("{program} is installed by scripts/setup.sh: {e}"))
 }
 
+/// `pdfimages MODE PDF PREFIX` (e.g. `-all`, `-png`); the images are `PREFIX-000.ext`, ….
+pub fn pdfimages(mode: &str, pdf: &Path, prefix: &Path) {
+    let out = tool(
+        "pdfimages",
+        &[mode, pdf.to_str().unwrap(), prefix.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "pdfimages {mode} {}: {}",
+        pdf.display(),
+        stderr(&out)
+    );
+}
+
+/// `openssl dgst -sha256 -verify KEY -signature SIG FILE`.
+pub fn openssl_verify(key: &Path, signature: &Path, file: &Path) -> Output {
+    tool(
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            key.to_str().unwrap(),
+            "-signature",
+            signature.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    )
+}
+
 pub fn pdftotext(pdf: &Path) -> String {
     let out = tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
     assert!(

@@ -108,18 +108,8 @@ fn embedded_images_are_the_input_pixels_and_jpegs_the_input_bytes() {
     for record in records() {
         let pdf = pdf_of(&record);
         let out = TempDir::new("pdfimages");
-        let prefix = out.join("img");
-        let png = tool(
-            "pdfimages",
-            &["-png", pdf.to_str().unwrap(), prefix.to_str().unwrap()],
-        );
-        assert!(png.status.success(), "pdfimages -png {}", pdf.display());
-        let all = out.join("raw");
-        let raw = tool(
-            "pdfimages",
-            &["-all", pdf.to_str().unwrap(), all.to_str().unwrap()],
-        );
-        assert!(raw.status.success(), "pdfimages -all {}", pdf.display());
+        pdfimages("-png", &pdf, &out.join("img"));
+        pdfimages("-all", &pdf, &out.join("raw"));
         for (i, page) in record["pages"].as_array().unwrap().iter().enumerate() {
             let source = published.batch.join(page["source"].as_str().unwrap());
             let index = page["source_page"].as_u64().unwrap() as u32 - 1;
@@ -257,15 +247,7 @@ fn passthrough_keeps_the_scanners_own_encodings() {
     // The G4 strip is carried byte for byte: pdfimages -all gives back the TIFF's own data.
     let pdf = pdf_of(&by_name("tesseract-ocr-test/8087_054.3B.tif"));
     let out = TempDir::new("ccitt");
-    let prefix = out.join("raw");
-    assert!(
-        tool(
-            "pdfimages",
-            &["-all", pdf.to_str().unwrap(), prefix.to_str().unwrap()]
-        )
-        .status
-        .success()
-    );
+    pdfimages("-all", &pdf, &out.join("raw"));
     let strip = std::fs::read(out.join("raw-000.ccitt")).unwrap();
     let tiff = std::fs::read(realscans().join("tesseract-ocr-test/8087_054.3B.tif")).unwrap();
     assert!(strip.len() > 50_000);

@@ -259,14 +259,7 @@ fn the_image_itself_is_straightened_when_the_profile_asks() {
     let out_dir = TempDir::new("deskewimages");
     let prefix = out_dir.join("img");
     let pdf = published.join("documents/skew.pdf");
-    assert!(
-        tool(
-            "pdfimages",
-            &["-png", pdf.to_str().unwrap(), prefix.to_str().unwrap()]
-        )
-        .status
-        .success()
-    );
+    pdfimages("-png", &pdf, &prefix);
     let embedded = image::open(out_dir.join("img-000.png")).unwrap().into_luma8();
     let (w, h) = embedded.dimensions();
     let pix = scanwerk::prepare::lept::LeptImage::from_samples(embedded.as_raw(), w, h, 1).unwrap();
@@ -453,30 +446,16 @@ fn an_incomplete_batch_is_recorded_or_refused_as_the_profile_says() {
         "id = \"incomplete\"\nexpected_pages = 2\n",
     )
     .unwrap();
-    let keys = TempDir::new("inckeys");
-    let keys = keygen(keys.path());
-    let profiles = TempDir::new("incprofile");
-    let refuse = profiles.join("refuse.toml");
-    std::fs::write(
-        &refuse,
+    let (out, archive) = ingest_with_profile(
+        &batch,
         "id = \"refuse\"\nversion = \"1\"\n[ocr]\nenabled = false\n[quality]\nincomplete_batch = \"refuse\"\n",
-    )
-    .unwrap();
-    let archive = TempDir::new("incarchive");
-    let out = ingest(
-        batch.path(),
-        archive.path(),
-        &keys.private,
-        &["--profile", refuse.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("incomplete") && stderr(&out).contains("expects ? documents / 2 pages"));
     assert!(files(archive.path()).is_empty(), "nothing published");
-    let out = ingest(
-        batch.path(),
-        archive.path(),
-        &keys.private,
-        &["--profile", "image-only"],
+    let (out, archive) = ingest_with_profile(
+        &batch,
+        "id = \"record\"\nversion = \"1\"\n[ocr]\nenabled = false\n[quality]\nincomplete_batch = \"record\"\n",
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"));

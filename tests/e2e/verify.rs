@@ -1,6 +1,8 @@
 //! Verify: passes on a published batch, fails naming the file for any changed byte, an extra
 //! file or another trusted key; the signature also checks with openssl.
 
+use std::path::Path;
+
 use crate::harness::*;
 
 fn verify(dir: &std::path::Path, trust: Option<&std::path::Path>) -> std::process::Output {
@@ -102,19 +104,10 @@ fn another_trusted_key_fails() {
 #[test]
 fn signature_verifies_with_openssl() {
     let published = real_published();
-    let sig = published.dir.join("manifest.sig");
-    let manifest = published.dir.join("manifest.json");
-    let out = tool(
-        "openssl",
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            published.keys.public.to_str().unwrap(),
-            "-signature",
-            sig.to_str().unwrap(),
-            manifest.to_str().unwrap(),
-        ],
+    let out = openssl_verify(
+        &published.keys.public,
+        &published.dir.join("manifest.sig"),
+        &published.dir.join("manifest.json"),
     );
     assert!(
         out.status.success(),
@@ -180,17 +173,28 @@ fn apart(published: &Published, doc: &str) -> TempDir {
     dir
 }
 
-fn verify_document(dir: &TempDir, doc: &str, trust: &std::path::Path) -> std::process::Output {
+/// `scanwerk verify-document` on a document's PDF and record and a batch's tree.
+fn verify_one(pdf: &Path, record: &Path, tree: &Path, trust: &Path) -> std::process::Output {
     scanwerk(&[
         "verify-document",
-        dir.join(&format!("{doc}.pdf")).to_str().unwrap(),
+        pdf.to_str().unwrap(),
         "--record",
-        dir.join(&format!("{doc}.json")).to_str().unwrap(),
+        record.to_str().unwrap(),
         "--tree",
-        dir.join("hashtree.json").to_str().unwrap(),
+        tree.to_str().unwrap(),
         "--trust",
         trust.to_str().unwrap(),
     ])
+}
+
+/// `verify_one` on a document copied apart by [`apart`].
+fn verify_document(dir: &TempDir, doc: &str, trust: &Path) -> std::process::Output {
+    verify_one(
+        &dir.join(&format!("{doc}.pdf")),
+        &dir.join(&format!("{doc}.json")),
+        &dir.join("hashtree.json"),
+        trust,
+    )
 }
 
 #[test]
@@ -250,17 +254,10 @@ fn one_document_verifies_on_its_own_and_any_change_is_named() {
 #[test]
 fn the_tree_signature_checks_with_openssl() {
     let published = real_published();
-    let out = tool(
-        "openssl",
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            published.keys.public.to_str().unwrap(),
-            "-signature",
-            published.dir.join("hashtree.sig").to_str().unwrap(),
-            published.dir.join("hashtree.json").to_str().unwrap(),
-        ],
+    let out = openssl_verify(
+        &published.keys.public,
+        &published.dir.join("hashtree.sig"),
+        &published.dir.join("hashtree.json"),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Verified OK");
@@ -323,15 +320,11 @@ fn the_tree_hash_follows_the_profile() {
         assert!(String::from_utf8_lossy(&sum.stdout).starts_with(leaf["hash"].as_str().unwrap()));
     }
     assert!(verify(&dir, Some(&keys.public)).status.success());
-    let alone = scanwerk(&[
-        "verify-document",
-        dir.join("documents/euro.pdf").to_str().unwrap(),
-        "--record",
-        dir.join("documents/euro.json").to_str().unwrap(),
-        "--tree",
-        dir.join("hashtree.json").to_str().unwrap(),
-        "--trust",
-        keys.public.to_str().unwrap(),
-    ]);
+    let alone = verify_one(
+        &dir.join("documents/euro.pdf"),
+        &dir.join("documents/euro.json"),
+        &dir.join("hashtree.json"),
+        &keys.public,
+    );
     assert!(alone.status.success(), "{}", stderr(&alone));
 }
