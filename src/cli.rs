@@ -79,6 +79,21 @@ enum Command {
         /// Folder for the key files (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// Curve: p256 (ECDSA with SHA-256) or p384 (ECDSA with SHA-384); the profile's
+        /// seal.signature must name the same.
+        #[arg(long, default_value = "p256", value_parser = ["p256", "p384"])]
+        curve: String,
+        /// Also make a self-signed test certificate, signing-cert.pem (key usage digitalSignature
+        /// and nonRepudiation), so each PDF gets a PAdES signature. For demos and tests: a
+        /// production certificate comes from a trust service.
+        #[arg(long)]
+        cert: bool,
+        /// Common name in the test certificate: the responsible person or the sealing organisation.
+        #[arg(long, default_value = "scanwerk test signer", requires = "cert")]
+        name: String,
+        /// Days the test certificate is valid.
+        #[arg(long, default_value_t = 730, requires = "cert")]
+        days: u64,
     },
     /// List the bundled profiles.
     Profiles,
@@ -112,7 +127,13 @@ pub fn run(cli: Cli) -> ExitCode {
             signature,
             trust,
         } => verify_document(&pdf, &record, &tree, signature, &trust),
-        Command::Keygen { out } => keygen(&out),
+        Command::Keygen {
+            out,
+            curve,
+            cert,
+            name,
+            days,
+        } => keygen(&out, &curve, cert.then_some((name.as_str(), days))),
         Command::Profiles => profiles(),
     };
     ExitCode::from(code)
@@ -201,19 +222,34 @@ fn verify(batch: &std::path::Path, trust: Option<PathBuf>, json: bool) -> u8 {
     }
 }
 
-fn keygen(out: &std::path::Path) -> u8 {
-    match seal::sign::keygen(out) {
-        Ok(files) => {
-            println!("private key: {} (mode 0600)", files.private.display());
-            println!("public key:  {}", files.public.display());
-            println!("fingerprint: {}", files.fingerprint);
-            OK
-        }
+fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {
+    let algorithm = match curve {
+        "p384" => seal::sign::Algorithm::EcdsaP384Sha384,
+        _ => seal::sign::Algorithm::EcdsaP256Sha256,
+    };
+    let files = match seal::sign::keygen(out, algorithm) {
+        Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
-            USAGE
+            return USAGE;
         }
+    };
+    println!("private key: {} (mode 0600, {})", files.private.display(), algorithm.curve());
+    println!("public key:  {}", files.public.display());
+    println!("fingerprint: {}", files.fingerprint);
+    if let Some((name, days)) = cert {
+        let path = out.join("signing-cert.pem");
+        let made = seal::SigningKey::load(&files.private)
+            .map_err(|e| e.to_string())
+            .and_then(|key| seal::cert::self_signed(&key, name, days).map_err(|e| e.to_string()))
+            .and_then(|pem| std::fs::write(&path, pem).map_err(|e| format!("cannot write {}: {e}", path.display())));
+        if let Err(e) = made {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+        println!("certificate: {} (self-signed, {days} days; for tests and demos)", path.display());
     }
+    OK
 }
 
 fn profiles() -> u8 {

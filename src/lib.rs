@@ -357,7 +357,7 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
     let (tree, file) = seal::tree::TreeFile::build(&config.batch.id, algorithm, leaves);
     let bytes = file.to_bytes();
     staging.write_file(seal::tree::TREE_FILE, &bytes)?;
-    staging.write_file(seal::tree::TREE_SIGNATURE, &config.key.sign(&bytes)?)?;
+    staging.write_file(seal::tree::TREE_SIGNATURE, &config.key.sign(&bytes))?;
     for doc in &protocol.documents {
         let rel = format!("documents/{}.json", doc.id);
         let path = staging.dir().join(&rel);
@@ -388,7 +388,7 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
     let manifest = Manifest::new(&config.batch.id, config.profile.signature.name(), &public, files);
     let bytes = manifest.to_bytes();
     staging.write_file(verify::MANIFEST, &bytes)?;
-    staging.write_file(verify::SIGNATURE, &config.key.sign(&bytes)?)?;
+    staging.write_file(verify::SIGNATURE, &config.key.sign(&bytes))?;
     Ok(manifest)
 }
 

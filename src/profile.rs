@@ -116,18 +116,7 @@ pub struct QualityPolicy {
 /// Every colour mode decoding produces.
 pub const COLOUR_MODES: [&str; 5] = ["bilevel", "gray8", "gray16", "rgb8", "rgb16"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureAlgorithm {
-    EcdsaP256Sha256,
-}
-
-impl SignatureAlgorithm {
-    pub fn name(self) -> &'static str {
-        match self {
-            SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
-        }
-    }
-}
+pub use crate::seal::sign::Algorithm as SignatureAlgorithm;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -361,15 +350,15 @@ fn validate(
             ));
         }
     }
-    let signature = match raw.seal.signature.as_deref() {
-        None | Some("ecdsa-p256") => SignatureAlgorithm::EcdsaP256Sha256,
-        Some(other) => {
-            problems.push(format!(
-                "  seal.signature = {other:?}: supported is \"ecdsa-p256\""
-            ));
-            SignatureAlgorithm::EcdsaP256Sha256
-        }
-    };
+    let signature = choice(
+        &raw.seal.signature,
+        "seal.signature",
+        &[
+            ("ecdsa-p256", SignatureAlgorithm::EcdsaP256Sha256),
+            ("ecdsa-p384", SignatureAlgorithm::EcdsaP384Sha384),
+        ],
+        problems,
+    );
     let tree_hash = choice(
         &raw.seal.tree_hash,
         "seal.tree_hash",

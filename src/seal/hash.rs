@@ -6,7 +6,8 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256, Sha512};
+use der::asn1::ObjectIdentifier;
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// The digests recorded for every file, as lowercase hex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +90,79 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// A hash named by a signature, a certificate or a time stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlgorithm {
+    pub const ALL: [HashAlgorithm; 3] = [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512];
+
+    /// The NIST algorithm identifier (`id-sha256` …).
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            HashAlgorithm::Sha256 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1"),
+            HashAlgorithm::Sha384 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2"),
+            HashAlgorithm::Sha512 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3"),
+        }
+    }
+
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<HashAlgorithm> {
+        HashAlgorithm::ALL.into_iter().find(|h| h.oid() == *oid)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha-256",
+            HashAlgorithm::Sha384 => "sha-384",
+            HashAlgorithm::Sha512 => "sha-512",
+        }
+    }
+
+    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+        let mut h = self.hasher();
+        h.update(data);
+        h.finish()
+    }
+
+    pub fn hasher(self) -> RunningHash {
+        match self {
+            HashAlgorithm::Sha256 => RunningHash::Sha256(Sha256::new()),
+            HashAlgorithm::Sha384 => RunningHash::Sha384(Sha384::new()),
+            HashAlgorithm::Sha512 => RunningHash::Sha512(Sha512::new()),
+        }
+    }
+}
+
+/// A running hash of one [`HashAlgorithm`].
+#[derive(Clone)]
+pub enum RunningHash {
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+impl RunningHash {
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            RunningHash::Sha256(h) => h.update(data),
+            RunningHash::Sha384(h) => h.update(data),
+            RunningHash::Sha512(h) => h.update(data),
+        }
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            RunningHash::Sha256(h) => h.finalize().to_vec(),
+            RunningHash::Sha384(h) => h.finalize().to_vec(),
+            RunningHash::Sha512(h) => h.finalize().to_vec(),
+        }
     }
 }
 

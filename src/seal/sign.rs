@@ -1,36 +1,103 @@
-//! Keys and signatures: ECDSA P-256 with SHA-256 (ring), keys as PKCS#8 / SPKI in PEM.
+//! Keys and signatures: ECDSA P-256 with SHA-256 or P-384 with SHA-384; keys as PKCS#8 / SPKI in PEM.
 //!
 //! The private key is PKCS#8 (what `openssl pkey` reads), the public key a SubjectPublicKeyInfo,
 //! and signatures are ASN.1 DER, so `openssl dgst -sha256 -verify` checks them independently.
+//!
+//! Signing is deterministic (RFC 6979, RustCrypto `p256`/`p384`): the same key and message give
+//! the same signature, so a batch ingested twice gives the same bytes, including the signature
+//! inside each PDF. ring, whose ECDSA nonces are random by design, generates keys and verifies.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
+use der::Decode;
+use der::asn1::ObjectIdentifier;
+use p256::pkcs8::DecodePrivateKey;
 use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+use ring::signature::{self, EcdsaKeyPair, UnparsedPublicKey};
 
 use super::hash::sha256_hex;
 
-/// DER prefix of a P-256 SubjectPublicKeyInfo: algorithm id-ecPublicKey + prime256v1, then the
-/// BIT STRING header for a 65-byte uncompressed point.
-const SPKI_P256_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
-    0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
+const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// A signature algorithm: curve and the hash that goes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    EcdsaP256Sha256,
+    EcdsaP384Sha384,
+}
+
+impl Algorithm {
+    /// The name recorded in manifests and the protocol.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::EcdsaP256Sha256 => "ecdsa-p256-sha256",
+            Algorithm::EcdsaP384Sha384 => "ecdsa-p384-sha384",
+        }
+    }
+
+    /// The curve as operators write it (`seal.signature`, `keygen --curve`).
+    pub fn curve(self) -> &'static str {
+        match self {
+            Algorithm::EcdsaP256Sha256 => "P-256",
+            Algorithm::EcdsaP384Sha384 => "P-384",
+        }
+    }
+
+    /// The hash OpenSSL must be told for `openssl dgst -verify`.
+    pub fn openssl_digest(self) -> &'static str {
+        match self {
+            Algorithm::EcdsaP256Sha256 => "-sha256",
+            Algorithm::EcdsaP384Sha384 => "-sha384",
+        }
+    }
+
+    /// `ecdsa-with-SHA256` / `ecdsa-with-SHA384` (RFC 5758).
+    pub fn signature_oid(self) -> ObjectIdentifier {
+        match self {
+            Algorithm::EcdsaP256Sha256 => ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
+            Algorithm::EcdsaP384Sha384 => ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3"),
+        }
+    }
+
+    /// The digest that goes with the curve.
+    pub fn digest(self) -> super::hash::HashAlgorithm {
+        match self {
+            Algorithm::EcdsaP256Sha256 => super::hash::HashAlgorithm::Sha256,
+            Algorithm::EcdsaP384Sha384 => super::hash::HashAlgorithm::Sha384,
+        }
+    }
+
+    fn ring_signing(self) -> &'static signature::EcdsaSigningAlgorithm {
+        match self {
+            Algorithm::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            Algorithm::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        }
+    }
+
+    fn ring_verify(self) -> &'static signature::EcdsaVerificationAlgorithm {
+        match self {
+            Algorithm::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
+            Algorithm::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error(
-        "key {path} is not an ECDSA P-256 private key in PKCS#8 (PEM or DER); \
+        "key {path} is not an ECDSA P-256 or P-384 private key in PKCS#8 (PEM or DER); \
          make one with `scanwerk keygen --out DIR`"
     )]
-    NotP256Pkcs8 { path: PathBuf },
-    #[error("public key {path} is not a P-256 public key (PEM \"PUBLIC KEY\" or DER SPKI)")]
-    NotP256Public { path: PathBuf },
+    NotEcdsaPkcs8 { path: PathBuf },
+    #[error("public key {path} is not a P-256 or P-384 public key (PEM \"PUBLIC KEY\" or DER SPKI)")]
+    NotEcdsaPublic { path: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0} already exists; refusing to overwrite a key")]
@@ -39,10 +106,15 @@ pub enum KeyError {
     Random,
 }
 
-/// A loaded ECDSA P-256 signing key.
+pub(super) enum Secret {
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+}
+
+/// A loaded ECDSA signing key.
 pub struct SigningKey {
-    pair: EcdsaKeyPair,
-    rng: SystemRandom,
+    secret: Secret,
+    public: TrustedKey,
 }
 
 /// A public key that signatures are checked against.
@@ -50,6 +122,9 @@ pub struct SigningKey {
 pub struct TrustedKey {
     /// DER SubjectPublicKeyInfo.
     pub spki: Vec<u8>,
+    algorithm: Algorithm,
+    /// Offset of the uncompressed point inside `spki`.
+    point_at: usize,
 }
 
 impl SigningKey {
@@ -59,30 +134,52 @@ impl SigningKey {
             source,
         })?;
         let der = pem_decode(&bytes, "PRIVATE KEY").unwrap_or(bytes);
-        let rng = SystemRandom::new();
-        let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &der, &rng)
-            .map_err(|_| KeyError::NotP256Pkcs8 { path: path.into() })?;
-        Ok(SigningKey { pair, rng })
+        SigningKey::from_pkcs8(&der).ok_or(KeyError::NotEcdsaPkcs8 { path: path.into() })
     }
 
-    /// DER signature over `message`.
-    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let sig = self.pair.sign(&self.rng, message).map_err(|_| KeyError::Random)?;
-        Ok(sig.as_ref().to_vec())
+    fn from_pkcs8(der: &[u8]) -> Option<SigningKey> {
+        use p256::pkcs8::EncodePublicKey;
+        let (secret, spki) = if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
+            let spki = k.verifying_key().to_public_key_der().ok()?;
+            (Secret::P256(k), spki)
+        } else {
+            let k = p384::ecdsa::SigningKey::from_pkcs8_der(der).ok()?;
+            let spki = k.verifying_key().to_public_key_der().ok()?;
+            (Secret::P384(k), spki)
+        };
+        let public = TrustedKey::from_spki(spki.as_bytes())?;
+        Some(SigningKey { secret, public })
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.public.algorithm
+    }
+
+    pub(super) fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// DER signature over `message` (RFC 6979: the same message gives the same signature).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        use p256::ecdsa::signature::Signer;
+        match &self.secret {
+            Secret::P256(k) => {
+                let sig: p256::ecdsa::Signature = k.sign(message);
+                sig.to_der().as_bytes().to_vec()
+            }
+            Secret::P384(k) => {
+                let sig: p384::ecdsa::Signature = k.sign(message);
+                sig.to_der().as_bytes().to_vec()
+            }
+        }
     }
 
     pub fn public(&self) -> TrustedKey {
-        TrustedKey::from_point(self.pair.public_key().as_ref())
+        self.public.clone()
     }
 }
 
 impl TrustedKey {
-    fn from_point(point: &[u8]) -> TrustedKey {
-        let mut spki = SPKI_P256_PREFIX.to_vec();
-        spki.extend_from_slice(point);
-        TrustedKey { spki }
-    }
-
     /// Reads a PEM or DER public key.
     pub fn load(path: &Path) -> Result<TrustedKey, KeyError> {
         let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
@@ -90,12 +187,34 @@ impl TrustedKey {
             source,
         })?;
         let der = pem_decode(&bytes, "PUBLIC KEY").unwrap_or(bytes);
-        TrustedKey::from_spki(&der).ok_or(KeyError::NotP256Public { path: path.into() })
+        TrustedKey::from_spki(&der).ok_or(KeyError::NotEcdsaPublic { path: path.into() })
     }
 
+    /// A P-256 or P-384 SubjectPublicKeyInfo, or `None`.
     pub fn from_spki(der: &[u8]) -> Option<TrustedKey> {
-        let ok = der.len() == SPKI_P256_PREFIX.len() + 65 && der.starts_with(&SPKI_P256_PREFIX);
-        ok.then(|| TrustedKey { spki: der.to_vec() })
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der).ok()?;
+        if info.algorithm.oid != ID_EC_PUBLIC_KEY {
+            return None;
+        }
+        let curve: ObjectIdentifier = info.algorithm.parameters?.decode_as().ok()?;
+        let (algorithm, point_len) = match curve {
+            c if c == SECP256R1 => (Algorithm::EcdsaP256Sha256, 65),
+            c if c == SECP384R1 => (Algorithm::EcdsaP384Sha384, 97),
+            _ => return None,
+        };
+        let point = info.subject_public_key.as_bytes()?;
+        if point.len() != point_len || point[0] != 4 || !der.ends_with(point) {
+            return None;
+        }
+        Some(TrustedKey {
+            spki: der.to_vec(),
+            algorithm,
+            point_at: der.len() - point_len,
+        })
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
     }
 
     /// SHA-256 of the SPKI, hex: how operators and the protocol name a key.
@@ -107,9 +226,9 @@ impl TrustedKey {
         pem_encode(&self.spki, "PUBLIC KEY")
     }
 
+    /// Checks a DER ECDSA signature made with this key's curve and hash.
     pub fn verify(&self, message: &[u8], signature_der: &[u8]) -> bool {
-        let point = &self.spki[SPKI_P256_PREFIX.len()..];
-        UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, point)
+        UnparsedPublicKey::new(self.algorithm.ring_verify(), &self.spki[self.point_at..])
             .verify(message, signature_der)
             .is_ok()
     }
@@ -122,8 +241,8 @@ pub struct KeyFiles {
     pub fingerprint: String,
 }
 
-/// Generates a P-256 key pair into `dir` as `signing-key.pem` (0600) and `signing-key.pub.pem`.
-pub fn keygen(dir: &Path) -> Result<KeyFiles, KeyError> {
+/// Generates a key pair into `dir` as `signing-key.pem` (0600) and `signing-key.pub.pem`.
+pub fn keygen(dir: &Path, algorithm: Algorithm) -> Result<KeyFiles, KeyError> {
     let write_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| KeyError::Write { path, source }
@@ -137,7 +256,7 @@ pub fn keygen(dir: &Path) -> Result<KeyFiles, KeyError> {
         }
     }
     let rng = SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(algorithm.ring_signing(), &rng)
         .map_err(|_| KeyError::Random)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -157,7 +276,7 @@ pub fn keygen(dir: &Path) -> Result<KeyFiles, KeyError> {
     })
 }
 
-fn pem_encode(der: &[u8], label: &str) -> String {
+pub(crate) fn pem_encode(der: &[u8], label: &str) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
@@ -168,8 +287,19 @@ fn pem_encode(der: &[u8], label: &str) -> String {
     out
 }
 
+/// The DER of every PEM block with `label`, in order.
+pub(crate) fn pem_decode_all(bytes: &[u8], label: &str) -> Vec<Vec<u8>> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let end = format!("-----END {label}-----");
+    text.split_inclusive(&end)
+        .filter_map(|block| pem_decode(block.as_bytes(), label))
+        .collect()
+}
+
 /// The DER inside a PEM block with `label`, or `None` if `bytes` is not such PEM.
-fn pem_decode(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
+pub(crate) fn pem_decode(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
@@ -187,17 +317,38 @@ mod tests {
     fn keygen_sign_verify_roundtrip() {
         let dir = std::env::temp_dir().join(format!("scanwerk-key-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let files = keygen(&dir).unwrap();
+        let files = keygen(&dir, Algorithm::EcdsaP256Sha256).unwrap();
         let mode = std::fs::metadata(&files.private).unwrap().permissions();
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(mode.mode() & 0o777, 0o600);
         let key = SigningKey::load(&files.private).unwrap();
         let public = TrustedKey::load(&files.public).unwrap();
         assert_eq!(public, key.public());
-        let sig = key.sign(b"manifest").unwrap();
+        let sig = key.sign(b"manifest");
         assert!(public.verify(b"manifest", &sig));
+        assert_eq!(sig, key.sign(b"manifest"), "RFC 6979 signatures are deterministic");
         assert!(!public.verify(b"manifesT", &sig));
-        assert!(matches!(keygen(&dir), Err(KeyError::Exists(_))));
+        assert!(matches!(
+            keygen(&dir, Algorithm::EcdsaP256Sha256),
+            Err(KeyError::Exists(_))
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod p384_tests {
+    use super::*;
+
+    #[test]
+    fn p384_keys_sign_with_sha384_and_ring_verifies() {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(Algorithm::EcdsaP384Sha384.ring_signing(), &rng).unwrap();
+        let key = SigningKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::EcdsaP384Sha384);
+        let public = TrustedKey::from_spki(&key.public().spki).unwrap();
+        let sig = key.sign(b"root");
+        assert!(public.verify(b"root", &sig));
+        assert!(!public.verify(b"roof", &sig));
     }
 }

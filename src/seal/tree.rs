@@ -21,6 +21,13 @@ pub enum TreeHash {
 }
 
 impl TreeHash {
+    pub fn algorithm(self) -> super::hash::HashAlgorithm {
+        match self {
+            TreeHash::Sha256 => super::hash::HashAlgorithm::Sha256,
+            TreeHash::Sha512 => super::hash::HashAlgorithm::Sha512,
+        }
+    }
+
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
             TreeHash::Sha256 => Sha256::digest(data).to_vec(),
