@@ -41,6 +41,10 @@ enum Command {
         /// Signing key (PKCS#8 PEM). Default: the profile's seal.key.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Certificate chain for the key (PEM, signer first): every PDF gets a PAdES signature.
+        /// Default: the profile's seal.certificate.
+        #[arg(long)]
+        cert: Option<PathBuf>,
         /// Worker threads. Default: the number of cores.
         #[arg(long)]
         threads: Option<usize>,
@@ -111,12 +115,14 @@ pub fn run(cli: Cli) -> ExitCode {
             archive,
             profile,
             key,
+            cert,
             threads,
         } => ingest(IngestOptions {
             batch_dir,
             archive,
             profile,
             key,
+            cert,
             threads,
         }),
         Command::Verify { batch, trust, json } => verify(&batch, trust, json),

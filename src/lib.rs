@@ -36,6 +36,9 @@ pub struct IngestOptions {
     pub profile: Option<String>,
     /// Signing key; default: the profile's `seal.key`.
     pub key: Option<PathBuf>,
+    /// Certificate chain for the key (PEM, signer first); default: the profile's
+    /// `seal.certificate`. With one, every PDF gets a PAdES signature.
+    pub cert: Option<PathBuf>,
     /// Worker threads; default: the number of cores.
     pub threads: Option<usize>,
 }
@@ -47,6 +50,8 @@ pub struct Config {
     pub archive: PathBuf,
     pub profile: Profile,
     pub key: SigningKey,
+    /// The key's certificate chain, when PDFs are to carry PAdES signatures.
+    pub certificate: Option<seal::cert::CertificateChain>,
     /// Worker threads, at least 1.
     pub threads: usize,
     /// Responsible operator and where the name came from (`batch.toml` or `user`).
@@ -91,6 +96,33 @@ impl Config {
                 None
             }
         };
+        if let (Some(key), Some(profile)) = (&key, &profile)
+            && key.algorithm() != profile.signature
+        {
+            problems.push(format!(
+                "key {} is {} but profile {} signs with {}: use a {} key (`scanwerk keygen --curve {}`) \
+                 or change seal.signature",
+                key_path.as_deref().unwrap_or(Path::new("?")).display(),
+                key.algorithm().curve(),
+                profile.id,
+                profile.signature.curve(),
+                profile.signature.curve(),
+                profile.signature.curve().to_lowercase().replace('-', ""),
+            ));
+        }
+        let cert_path = opts
+            .cert
+            .clone()
+            .or_else(|| profile.as_ref().and_then(|p| p.certificate.clone()));
+        let certificate = match (&cert_path, &key) {
+            (Some(path), Some(key)) => seal::cert::CertificateChain::load(path, key)
+                .map_err(|e| problems.push(e.to_string()))
+                .ok(),
+            _ => None,
+        };
+        if let (Some(profile), Some(batch)) = (&profile, &batch) {
+            problems.extend(protection_gaps(profile, batch, cert_path.is_some()));
+        }
         if let Err(e) = std::fs::metadata(&opts.archive).and_then(|m| {
             if m.is_dir() {
                 Ok(())
@@ -118,6 +150,7 @@ impl Config {
                     archive: opts.archive.clone(),
                     profile,
                     key,
+                    certificate,
                     threads,
                     operator,
                 })
@@ -125,6 +158,42 @@ impl Config {
             _ => Err(ConfigError { problems }),
         }
     }
+}
+
+/// What the profile's protection level requires but the batch lacks (TR-RESISCAN IN.H.1,
+/// IN.SH.1), each as an instruction. Checked before any page is read.
+fn protection_gaps(profile: &Profile, batch: &Batch, has_certificate: bool) -> Vec<String> {
+    use profile::{Protection, TimestampPolicy};
+    let level = profile.protection;
+    let mut gaps = Vec::new();
+    if level >= Protection::Hoch {
+        if !has_certificate {
+            gaps.push(format!(
+                "profile {} has protection \"{}\", which requires a certificate-based signature in every PDF: \
+                 give --cert FILE (PEM chain, signer first) or set seal.certificate in the profile",
+                profile.id,
+                level.name()
+            ));
+        }
+        if batch.sheet.operator.as_deref().is_none_or(|o| o.trim().is_empty()) {
+            gaps.push(format!(
+                "profile {} has protection \"{}\", which requires the responsible person by name: \
+                 set operator = \"First Last\" in {}",
+                profile.id,
+                level.name(),
+                batch.dir.join("batch.toml").display()
+            ));
+        }
+    }
+    if level >= Protection::SehrHoch && profile.timestamp == TimestampPolicy::Off {
+        gaps.push(format!(
+            "profile {} has protection \"{}\", which requires a time stamp on the batch: \
+             set seal.tsa_url = \"http://…\" (or seal.timestamp = \"offline\" and attach the reply later)",
+            profile.id,
+            level.name()
+        ));
+    }
+    gaps
 }
 
 fn default_threads() -> usize {
@@ -193,6 +262,10 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
         &config.operator.0,
         config.threads,
         &staging,
+        config.certificate.as_ref().map(|chain| seal::cms::PadesSigner {
+            key: &config.key,
+            chain,
+        }),
     )?;
     if !output.failures.is_empty() {
         let total = config.batch.documents.len();

@@ -16,7 +16,8 @@ use crate::archive::{ArchiveError, StagedFile, Staging};
 use crate::batch::Batch;
 use crate::decode::{self, SourceFile};
 use crate::ocr::{self, Engine, OcrError, Recognition};
-use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage};
+use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage, SignaturePlan};
+use crate::seal::cms::{PadesSigner, max_detached_len};
 use crate::prepare::{self, geometry::Upright};
 use crate::profile::{Deskew, Profile};
 use crate::protocol::{
@@ -95,6 +96,7 @@ pub fn run(
     operator: &str,
     threads: usize,
     staging: &Staging,
+    signer: Option<PadesSigner<'_>>,
 ) -> Result<PipelineOutput, PipelineError> {
     let threads = threads.max(1);
     let mut engines = Vec::new();
@@ -105,7 +107,7 @@ pub fn run(
     } else {
         engines.resize_with(threads, || None);
     }
-    let mut composer = Composer::new(batch, profile, operator, staging);
+    let mut composer = Composer::new(batch, profile, operator, staging, signer);
     if threads == 1 {
         let mut engine = engines.pop().flatten();
         for job in Jobs::new(batch) {
@@ -396,6 +398,8 @@ struct Composer<'a> {
     profile: &'a Profile,
     operator: &'a str,
     staging: &'a Staging,
+    /// Signs each PDF (PAdES) when a certificate is configured.
+    signer: Option<PadesSigner<'a>>,
     open: Option<OpenDocument>,
     output: PipelineOutput,
 }
@@ -410,12 +414,19 @@ struct OpenDocument {
 }
 
 impl<'a> Composer<'a> {
-    fn new(batch: &'a Batch, profile: &'a Profile, operator: &'a str, staging: &'a Staging) -> Self {
+    fn new(
+        batch: &'a Batch,
+        profile: &'a Profile,
+        operator: &'a str,
+        staging: &'a Staging,
+        signer: Option<PadesSigner<'a>>,
+    ) -> Self {
         Composer {
             batch,
             profile,
             operator,
             staging,
+            signer,
             open: None,
             output: PipelineOutput::default(),
         }
@@ -446,7 +457,18 @@ impl<'a> Composer<'a> {
             let rel = self.pdf_path(doc);
             let file = self.staging.create_file(&rel)?;
             let info = self.document_info(doc);
-            let writer = DocumentWriter::create(file, info).map_err(self.staging.write_err(&rel))?;
+            let writer = match &self.signer {
+                Some(signer) => {
+                    let plan = SignaturePlan {
+                        hash: signer.key.algorithm().digest(),
+                        reserve: max_detached_len(signer.chain),
+                        signer: signer.chain.subject(),
+                    };
+                    DocumentWriter::create_signed(file, info, plan)
+                }
+                None => DocumentWriter::create(file, info),
+            }
+            .map_err(self.staging.write_err(&rel))?;
             self.open = Some(OpenDocument {
                 doc,
                 pdf_pages: 0,
@@ -561,7 +583,11 @@ impl<'a> Composer<'a> {
         };
         let mut writer = writer;
         writer.info_mut().transfer_note = self.xmp_transfer_note(doc, &transfer_note);
-        let file = writer.finish().map_err(self.staging.write_err(&rel))?;
+        let file = match &self.signer {
+            Some(signer) => writer.finish_signed(|digest| signer.sign(digest)),
+            None => writer.finish(),
+        }
+        .map_err(self.staging.write_err(&rel))?;
         let pdf_digests = self.staging.close_file(&rel, file)?;
         let record = DocumentRecord {
             format: FORMAT.into(),
@@ -574,6 +600,7 @@ impl<'a> Composer<'a> {
             sources,
             pages: open.pages,
             proof: None,
+            pdf_signature: self.signer.map(|s| s.record()),
             transfer_note,
         };
         self.staging

@@ -57,12 +57,51 @@ pub struct Profile {
     pub prepare: PreparePolicy,
     /// Thresholds that raise quality flags, and what an incomplete batch means.
     pub quality: QualityPolicy,
-    /// Signature algorithm over the manifest. Default and only value so far: ECDSA P-256.
+    /// Protection level for integrity (TR-RESISCAN): what the batch must be sealed with.
+    pub protection: Protection,
+    /// Signature algorithm (`seal.signature`): `"ecdsa-p256"` (default) or `"ecdsa-p384"`. The
+    /// key must be of this curve.
     pub signature: SignatureAlgorithm,
     /// Signing key (PKCS#8, PEM or DER) when `--key` is not given. Relative to the profile file.
     pub key: Option<PathBuf>,
+    /// Certificate chain (PEM, signer first) for the key when `--cert` is not given; with one,
+    /// each PDF carries a PAdES signature. Relative to the profile file.
+    pub certificate: Option<PathBuf>,
+    /// RFC 3161 time stamp on the batch root (`seal.timestamp`, `seal.tsa_url`).
+    pub timestamp: TimestampPolicy,
     /// Hash of the batch hash tree (`seal.tree_hash`): `"sha-256"` (default) or `"sha-512"`.
     pub tree_hash: crate::seal::tree::TreeHash,
+}
+
+/// Protection level for integrity (TR-RESISCAN: normal / hoch / sehr hoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Protection {
+    /// A signature over the batch; a certificate and a time stamp are optional.
+    Normal,
+    /// Also a certificate-based (PAdES) signature in every PDF and a named responsible person.
+    Hoch,
+    /// Also a time stamp on the batch root, and every page marked for full visual review.
+    SehrHoch,
+}
+
+impl Protection {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protection::Normal => "normal",
+            Protection::Hoch => "hoch",
+            Protection::SehrHoch => "sehr-hoch",
+        }
+    }
+}
+
+/// Whether and how the batch root gets an RFC 3161 time stamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimestampPolicy {
+    Off,
+    /// Ask the time-stamp service at this URL (HTTP POST) while sealing.
+    Online { url: String },
+    /// Write the query (`hashtree.tsq`); `scanwerk timestamp attach` adds the reply later.
+    Offline,
 }
 
 /// `[prepare]`: what preparation may measure and change.
@@ -135,6 +174,7 @@ struct RawProfile {
     quality: RawQuality,
     #[serde(default)]
     seal: RawSeal,
+    protection: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,7 +214,10 @@ struct RawOcr {
 struct RawSeal {
     signature: Option<String>,
     key: Option<PathBuf>,
+    certificate: Option<PathBuf>,
     tree_hash: Option<String>,
+    timestamp: Option<String>,
+    tsa_url: Option<String>,
 }
 
 /// Reads one of `choices` (key = value in the TOML), the first being the default.
@@ -370,10 +413,43 @@ fn validate(
     );
     let prepare = prepare_policy(&raw.prepare, problems);
     let quality = quality_policy(&raw.quality, problems);
-    let key = raw.seal.key.map(|k| match base {
+    let relative = |k: PathBuf| match base {
         Some(dir) if k.is_relative() => dir.join(k),
         _ => k,
-    });
+    };
+    let key = raw.seal.key.map(relative);
+    let certificate = raw.seal.certificate.map(relative);
+    let protection = choice(
+        &raw.protection,
+        "protection",
+        &[
+            ("normal", Protection::Normal),
+            ("hoch", Protection::Hoch),
+            ("sehr-hoch", Protection::SehrHoch),
+        ],
+        problems,
+    );
+    let timestamp = match (raw.seal.timestamp.as_deref(), raw.seal.tsa_url) {
+        (None | Some("off"), None) => TimestampPolicy::Off,
+        (Some("online") | None, Some(url)) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(format!("  seal.tsa_url = {url:?}: give an http:// or https:// URL"));
+            }
+            TimestampPolicy::Online { url }
+        }
+        (Some("online"), None) => {
+            problems.push("  seal.timestamp = \"online\": set seal.tsa_url to the time-stamp service".into());
+            TimestampPolicy::Off
+        }
+        (Some("offline"), _) => TimestampPolicy::Offline,
+        (Some("off"), Some(_)) => TimestampPolicy::Off,
+        (Some(other), _) => {
+            problems.push(format!(
+                "  seal.timestamp = {other:?}: choose one of \"off\", \"online\", \"offline\""
+            ));
+            TimestampPolicy::Off
+        }
+    };
     Profile {
         id: raw.id,
         version: raw.version,
@@ -386,8 +462,11 @@ fn validate(
         quality,
         tree_hash,
         languages,
+        protection,
         signature,
         key,
+        certificate,
+        timestamp,
     }
 }
 

@@ -84,7 +84,8 @@ pub struct PageRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<String>,
     /// Quality flags by the profile's thresholds: `low_resolution`, `colour_mode`,
-    /// `low_confidence`, `no_text`, `blank`, `removed`, `rotated`, `skewed`, `orientation_uncertain`.
+    /// `low_confidence`, `no_text`, `blank`, `removed`, `rotated`, `skewed`, `orientation_uncertain`,
+    /// and `full_review` on every page under protection level "sehr-hoch".
     #[serde(default)]
     pub flags: Vec<String>,
     /// True if a flag asks a person to look at the page (TR-RESISCAN IN.H.7).
@@ -111,6 +112,9 @@ pub struct DocumentRecord {
     /// on every file of the batch, the protocol's times included, so it differs between runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<crate::seal::tree::Proof>,
+    /// The PAdES signature inside the PDF, when a certificate is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf_signature: Option<crate::seal::cms::PdfSignatureRecord>,
     /// The transfer note as it concerns this document.
     pub transfer_note: DocumentNote,
 }

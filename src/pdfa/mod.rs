@@ -9,6 +9,10 @@
 //! arrives, and the shared font, page tree, catalog and info dictionary at the end, so memory stays
 //! at one page whatever the document's length. Object ids are fixed up front, no clock is read and
 //! the trailer `/ID` comes from the content, so the same input gives the same bytes.
+//!
+//! A document can carry a PAdES signature ([`SignaturePlan`]): an invisible signature field on the
+//! first page whose value is written last, so only the signature object and the trailer wait in
+//! memory while the CMS signature over every other byte of the file is made.
 
 pub mod conformance;
 pub mod font;
@@ -26,6 +30,7 @@ use text::{GlyphTable, Placement};
 use writer::PdfFile;
 
 use crate::ocr::Recognition;
+use crate::seal::hash::HashAlgorithm;
 use crate::prepare::geometry::Upright;
 
 const CATALOG: ObjectId = (1, 0);
@@ -65,6 +70,18 @@ pub struct DocumentInfo {
     pub transfer_note: String,
 }
 
+/// A PAdES signature the document is to carry, planned when it is created (the first page refers
+/// to the signature field) and made in [`DocumentWriter::finish_signed`].
+#[derive(Debug, Clone)]
+pub struct SignaturePlan {
+    /// The hash of the signed byte ranges (the signer's digest algorithm).
+    pub hash: HashAlgorithm,
+    /// Bytes reserved for the DER CMS signature; the rest of `/Contents` is zero padding.
+    pub reserve: usize,
+    /// The signer's name for the signature dictionary's `/Name`.
+    pub signer: String,
+}
+
 /// One page to add: its image, physical size and recognised text.
 pub struct PageContent<'a> {
     pub image: PdfImage,
@@ -83,17 +100,34 @@ pub struct DocumentWriter<W: Write> {
     pages: Vec<ObjectId>,
     glyphs: GlyphTable,
     next_id: u32,
+    /// The signature plan with the ids of its field (widget) and value objects.
+    signature: Option<(SignaturePlan, ObjectId, ObjectId)>,
 }
 
 impl<W: Write> DocumentWriter<W> {
     pub fn create(out: W, info: DocumentInfo) -> io::Result<Self> {
-        Ok(DocumentWriter {
-            file: PdfFile::start(out)?,
+        Self::create_with(out, info, None)
+    }
+
+    /// A writer whose document will be signed by [`DocumentWriter::finish_signed`].
+    pub fn create_signed(out: W, info: DocumentInfo, plan: SignaturePlan) -> io::Result<Self> {
+        Self::create_with(out, info, Some(plan))
+    }
+
+    fn create_with(out: W, info: DocumentInfo, plan: Option<SignaturePlan>) -> io::Result<Self> {
+        let mut writer = DocumentWriter {
+            file: PdfFile::start(out, plan.as_ref().map(|p| p.hash))?,
             info,
             pages: Vec::new(),
             glyphs: GlyphTable::default(),
             next_id: FIRST_PAGE_ID,
-        })
+            signature: None,
+        };
+        if let Some(plan) = plan {
+            let (field, value) = (writer.allocate(), writer.allocate());
+            writer.signature = Some((plan, field, value));
+        }
+        Ok(writer)
     }
 
     /// The document's metadata, which may still change until [`DocumentWriter::finish`] writes it.
@@ -146,6 +180,9 @@ impl<W: Write> DocumentWriter<W> {
         if user_unit > 1.0 {
             page_dict.set("UserUnit", user_unit);
         }
+        if let (Some((_, field, _)), true) = (&self.signature, self.pages.is_empty()) {
+            page_dict.set("Annots", vec![Object::Reference(*field)]);
+        }
         // The image stays as scanned; the viewer turns the page upright.
         if page.upright.rotate_degrees() != 0 {
             page_dict.set("Rotate", i64::from(page.upright.rotate_degrees()));
@@ -157,6 +194,55 @@ impl<W: Write> DocumentWriter<W> {
 
     /// Writes the shared objects, cross-reference table and trailer; returns the sink.
     pub fn finish(mut self) -> io::Result<W> {
+        if self.signature.is_some() {
+            return Err(io::Error::other("a document planned with a signature must be finished signed"));
+        }
+        self.write_shared()?;
+        self.file.finish(CATALOG, INFO)
+    }
+
+    /// Like [`DocumentWriter::finish`], and signs: `sign` gets the digest (the plan's hash) of every
+    /// byte of the file but the signature value, and returns the DER CMS signature.
+    pub fn finish_signed(
+        mut self,
+        sign: impl FnOnce(&[u8]) -> io::Result<Vec<u8>>,
+    ) -> io::Result<W> {
+        let Some((plan, field, value)) = self.signature.take() else {
+            return Err(io::Error::other("the document was not planned with a signature"));
+        };
+        let first_page = *self
+            .pages
+            .first()
+            .ok_or_else(|| io::Error::other("a document without pages cannot be signed"))?;
+        let field_dict = dictionary! {
+            "Type" => "Annot",
+            "Subtype" => "Widget",
+            "FT" => "Sig",
+            "T" => text_string("scanwerk"),
+            "V" => value,
+            // Print (PDF/A 6.3.2) and Locked; a zero rectangle needs no appearance (6.3.3).
+            "F" => 132,
+            "Rect" => vec![0.into(), 0.into(), 0.into(), 0.into()],
+            "P" => first_page,
+        };
+        self.file.write(field, &Object::Dictionary(field_dict))?;
+        self.signature = Some((plan.clone(), field, value));
+        self.write_shared()?;
+        let mut head = Vec::new();
+        let dict = dictionary! {
+            "Type" => "Sig",
+            "Filter" => "Adobe.PPKLite",
+            "SubFilter" => "ETSI.CAdES.detached",
+            "Name" => text_string(&plan.signer),
+            "M" => text_string(&pdf_date(&self.info)),
+        };
+        lopdf::Writer::write_object(&mut head, &Object::Dictionary(dict))?;
+        // Keys after `/M …`: the dictionary stays open for /Contents and /ByteRange.
+        head.truncate(head.len() - 2);
+        self.file.finish_signed(CATALOG, INFO, value, head, plan.reserve, sign)
+    }
+
+    fn write_shared(&mut self) -> io::Result<()> {
         if !self.glyphs.chars().is_empty() {
             self.write_font()?;
         }
@@ -165,7 +251,7 @@ impl<W: Write> DocumentWriter<W> {
         let pages = dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count };
         self.file.write(PAGES, &Object::Dictionary(pages))?;
         self.write_metadata()?;
-        let catalog = dictionary! {
+        let mut catalog = dictionary! {
             "Type" => "Catalog",
             "Pages" => PAGES,
             "Metadata" => METADATA,
@@ -178,8 +264,13 @@ impl<W: Write> DocumentWriter<W> {
                 "DestOutputProfile" => OUTPUT_PROFILE,
             })],
         };
-        self.file.write(CATALOG, &Object::Dictionary(catalog))?;
-        self.file.finish(CATALOG, INFO)
+        if let Some((_, field, _)) = &self.signature {
+            catalog.set(
+                "AcroForm",
+                dictionary! { "Fields" => vec![Object::Reference(*field)], "SigFlags" => 3 },
+            );
+        }
+        self.file.write(CATALOG, &Object::Dictionary(catalog))
     }
 
     /// The output profile, the XMP packet and the Info dictionary, which say the same things.
@@ -189,17 +280,8 @@ impl<W: Write> DocumentWriter<W> {
             &flate_stream(dictionary! { "N" => 3 }, SRGB_PROFILE),
         )?;
         let info = &self.info;
-        let date = info.date.to_offset(time::UtcOffset::UTC);
-        let xmp_date = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            date.year(),
-            u8::from(date.month()),
-            date.day(),
-            date.hour(),
-            date.minute(),
-            date.second()
-        );
-        let pdf_date = format!("D:{}", xmp_date.replace(['-', 'T', ':'], ""));
+        let xmp_date = xmp_date(info);
+        let pdf_date = pdf_date(info);
         let packet = xmp::packet(&xmp::Metadata {
             title: &info.title,
             producer: &info.producer,
@@ -281,6 +363,25 @@ impl<W: Write> DocumentWriter<W> {
             &flate_stream(dictionary! {}, &text::cid_to_gid(&self.glyphs)),
         )
     }
+}
+
+/// The document date in XMP form, UTC: `2026-11-20T08:30:00Z`.
+fn xmp_date(info: &DocumentInfo) -> String {
+    let date = info.date.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        date.year(),
+        u8::from(date.month()),
+        date.day(),
+        date.hour(),
+        date.minute(),
+        date.second()
+    )
+}
+
+/// The same instant as a PDF date string: `D:20261120083000Z`.
+fn pdf_date(info: &DocumentInfo) -> String {
+    format!("D:{}", xmp_date(info).replace(['-', 'T', ':'], ""))
 }
 
 fn flate_stream(mut dict: lopdf::Dictionary, data: &[u8]) -> Object {

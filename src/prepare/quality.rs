@@ -18,7 +18,8 @@ pub struct PageFacts<'a> {
 }
 
 /// Flags that ask for review; the others (`rotated`, `removed`) only record what was done.
-const REVIEW: [&str; 6] = [
+const REVIEW: [&str; 7] = [
+    "full_review",
     "low_resolution",
     "colour_mode",
     "low_confidence",
@@ -60,6 +61,10 @@ pub fn assess(facts: &PageFacts, profile: &Profile) -> (Vec<String>, bool) {
     }
     if facts.skew.is_some_and(|s| s.degrees.abs() > q.max_skew_degrees) {
         flags.push("skewed");
+    }
+    // "sehr hoch" asks for a full visual check of every page (TR-RESISCAN IN.SH.2).
+    if profile.protection == crate::profile::Protection::SehrHoch {
+        flags.push("full_review");
     }
     let needs_review = flags.iter().any(|f| REVIEW.contains(f));
     (flags.into_iter().map(String::from).collect(), needs_review)
