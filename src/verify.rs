@@ -37,6 +37,10 @@ pub struct VerifyReport {
     pub key_fingerprint: Option<String>,
     /// True if the signature was checked against a key given with `--trust`.
     pub pinned: bool,
+    /// PDFs whose PAdES signature verified, and the signers named by their certificates.
+    pub pdf_signatures: usize,
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub pdf_signers: BTreeSet<String>,
 }
 
 impl VerifyReport {
@@ -244,6 +248,16 @@ pub fn verify_document(
     for problem in crate::pdfa::conformance::check(&bytes) {
         report.problem(&name(pdf), format!("is not PDF/A-2b: {problem}"));
     }
+    match lopdf::Document::load_mem(&bytes) {
+        Ok(doc) => {
+            let record = DocumentRecord {
+                pdf: name(pdf),
+                ..record
+            };
+            check_pdf_signature(&bytes, &doc, &record, Some(trust), &mut report);
+        }
+        Err(e) => report.problem(&name(pdf), format!("cannot be opened as PDF: {e}")),
+    }
     if report.problems.is_empty() {
         report.documents_checked = 1;
     }
@@ -361,17 +375,70 @@ fn check_document(
     for problem in crate::pdfa::conformance::check(&bytes) {
         report.problem(&record.pdf, format!("is not PDF/A-2b: {problem}"));
     }
-    match lopdf::Document::load_mem(&bytes) {
-        Ok(doc) if doc.get_pages().len() == record.page_count => report.documents_checked += 1,
-        Ok(doc) => report.problem(
+    let doc = match lopdf::Document::load_mem(&bytes) {
+        Ok(doc) => doc,
+        Err(e) => return report.problem(&record.pdf, format!("cannot be opened as PDF: {e}")),
+    };
+    check_pdf_signature(&bytes, &doc, &record, manifest.signer().as_ref(), report);
+    if doc.get_pages().len() == record.page_count {
+        report.documents_checked += 1;
+    } else {
+        report.problem(
             &record.pdf,
             format!(
                 "has {} pages, its record {rel} says {}",
                 doc.get_pages().len(),
                 record.page_count
             ),
+        );
+    }
+}
+
+/// Checks the PDF's PAdES signature against its record and, if known, the batch's key.
+fn check_pdf_signature(
+    bytes: &[u8],
+    doc: &lopdf::Document,
+    record: &DocumentRecord,
+    batch_key: Option<&TrustedKey>,
+    report: &mut VerifyReport,
+) {
+    let pdf = record.pdf.as_str();
+    match (crate::seal::pades::check(bytes, doc), &record.pdf_signature) {
+        (Ok(None), None) => {}
+        (Ok(None), Some(_)) => report.problem(
+            pdf,
+            "carries no PAdES signature, but its record says it was signed: the signature was removed",
         ),
-        Err(e) => report.problem(&record.pdf, format!("cannot be opened as PDF: {e}")),
+        (Ok(Some(_)), None) => report.problem(pdf, "carries a PDF signature its record does not mention"),
+        (Ok(Some(found)), Some(recorded)) => {
+            let before = report.problems.len();
+            if found.certificate_sha256 != recorded.certificate_sha256 {
+                report.problem(
+                    pdf,
+                    format!(
+                        "is signed with certificate {}, its record names {}",
+                        found.certificate_sha256, recorded.certificate_sha256
+                    ),
+                );
+            }
+            if let Some(key) = batch_key
+                && key.spki != found.signer_spki
+            {
+                report.problem(
+                    pdf,
+                    format!(
+                        "is signed (PAdES) by {}, whose key is not the batch's key {}",
+                        found.signer,
+                        key.fingerprint()
+                    ),
+                );
+            }
+            if report.problems.len() == before {
+                report.pdf_signatures += 1;
+                report.pdf_signers.insert(found.signer);
+            }
+        }
+        (Err(e), _) => report.problem(pdf, format!("its PAdES signature does not verify: {e}")),
     }
 }
 

@@ -193,6 +193,8 @@ pub struct SignedMessage {
     pub message_digest: Vec<u8>,
     /// Signed attributes present, by OID.
     pub signed_attributes: Vec<ObjectIdentifier>,
+    /// The SHA-256 certificate hash a signing-certificate-v2 attribute names first, if any.
+    pub ess_certificate_sha256: Option<Vec<u8>>,
     pub signer_infos: usize,
 }
 
@@ -279,6 +281,9 @@ pub fn open_signed(bytes: &[u8]) -> Result<SignedMessage, String> {
         digest_algorithm,
         message_digest,
         signed_attributes: attrs.iter().map(|a| a.oid).collect(),
+        ess_certificate_sha256: value(ID_SIGNING_CERTIFICATE_V2)
+            .and_then(|v| v.decode_as::<SigningCertificateV2>().ok())
+            .and_then(|ess| ess.certs.first().map(|c| c.cert_hash.as_bytes().to_vec())),
         signer_infos,
     })
 }
@@ -391,6 +396,8 @@ mod tests {
             assert_eq!(message.signer, *chain.signer());
             assert!(message.signed_attributes.contains(&ID_SIGNING_CERTIFICATE_V2));
             assert!(!message.signed_attributes.contains(&ID_SIGNING_TIME));
+            let cert_der = chain.signer().to_der().unwrap();
+            assert_eq!(message.ess_certificate_sha256, Some(HashAlgorithm::Sha256.hash(&cert_der)));
             assert!(issued_by(chain.signer(), chain.signer()), "self-signed");
 
             // A flipped bit anywhere in the signature value is caught.

@@ -12,6 +12,7 @@ pub mod cert;
 pub mod cms;
 pub mod hash;
 pub mod manifest;
+pub mod pades;
 pub mod sign;
 pub mod timestamp;
 pub mod tree;
