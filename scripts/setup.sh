@@ -7,7 +7,7 @@ PACKAGES=(
   tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
   poppler-utils qpdf openssl time
-  libimage-exiftool-perl python3-fonttools python3-pil
+  libimage-exiftool-perl python3-fonttools python3-pil python3-venv curl
 )
 
 missing=()
@@ -17,13 +17,19 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# pyHanko (PyPI) validates the PAdES signatures in the tests, independently of scanwerk.
+VENV="$(cd "$(dirname "$0")/.." && pwd)/target/pyhanko-venv"
+if [ ! -x "$VENV/bin/pyhanko" ]; then
+  echo "setup: installing pyHanko into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "pyHanko==0.38.0" "pyhanko-cli==0.6.0"
+fi

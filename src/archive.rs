@@ -144,6 +144,32 @@ impl Drop for Staging {
     }
 }
 
+/// Adds `name` with `bytes` to a published batch folder: written beside, synced, and renamed into
+/// place without replacing anything, so readers see the whole file or none.
+pub fn add_to_published(batch: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ArchiveError> {
+    let target = batch.join(name);
+    let temp = batch.join(format!(".{name}.part-{}", std::process::id()));
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ArchiveError::Write { path, source }
+    };
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(err(&temp)(e));
+    }
+    if let Err(e) = rename_noreplace(&temp, &target) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(err(&target)(e));
+    }
+    sync_dir(batch).map_err(err(batch))?;
+    Ok(target)
+}
+
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }

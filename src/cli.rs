@@ -59,6 +59,15 @@ enum Command {
         /// Print the report as JSON on stdout (ok, counts, signer, problems) instead of text.
         #[arg(long)]
         json: bool,
+        /// Certificates (PEM) of the time-stamp authorities to trust: the batch's time stamp
+        /// must be signed by one of them or by a certificate they issued.
+        #[arg(long)]
+        tsa_trust: Option<PathBuf>,
+    },
+    /// RFC 3161 time stamps for batches sealed with seal.timestamp = "offline".
+    Timestamp {
+        #[command(subcommand)]
+        action: TimestampAction,
     },
     /// Verify one document on its own: its PDF, its record with the hash-tree proof, and the
     /// batch's signed hash tree (hashtree.json + hashtree.sig), wherever they are kept.
@@ -103,6 +112,32 @@ enum Command {
     Profiles,
 }
 
+#[derive(Debug, Subcommand)]
+enum TimestampAction {
+    /// Check a time-stamp reply against the batch's query and hash-tree root, then add it to the
+    /// published batch as hashtree.tsr. The batch must verify first.
+    Attach {
+        /// The published batch folder.
+        batch: PathBuf,
+        /// The reply (DER TimeStampResp) the time-stamp service gave for hashtree.tsq.
+        reply: PathBuf,
+        /// Public key (PEM) the batch must be signed by.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+    },
+    /// Send the batch's hashtree.tsq to a time-stamp service now and attach its reply.
+    Fetch {
+        /// The published batch folder.
+        batch: PathBuf,
+        /// The service URL (HTTP POST, application/timestamp-query).
+        #[arg(long)]
+        url: String,
+        /// Public key (PEM) the batch must be signed by.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+    },
+}
+
 const OK: u8 = 0;
 const FAILED: u8 = 1;
 const USAGE: u8 = 2;
@@ -125,7 +160,13 @@ pub fn run(cli: Cli) -> ExitCode {
             cert,
             threads,
         }),
-        Command::Verify { batch, trust, json } => verify(&batch, trust, json),
+        Command::Verify {
+            batch,
+            trust,
+            json,
+            tsa_trust,
+        } => verify(&batch, trust, tsa_trust, json),
+        Command::Timestamp { action } => timestamp(action),
         Command::VerifyDocument {
             pdf,
             record,
@@ -184,15 +225,16 @@ fn ingest(opts: IngestOptions) -> u8 {
                 | IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => ARCHIVE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Archive(_)) => ARCHIVE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Ocr(_)) => USAGE,
-                IngestError::DocumentsFailed { .. } | IngestError::Incomplete(..) | IngestError::Sign(_) => {
-                    FAILED
-                }
+                IngestError::DocumentsFailed { .. }
+                | IngestError::Incomplete(..)
+                | IngestError::Sign(_)
+                | IngestError::Timestamp(_) => FAILED,
             }
         }
     }
 }
 
-fn verify(batch: &std::path::Path, trust: Option<PathBuf>, json: bool) -> u8 {
+fn verify(batch: &std::path::Path, trust: Option<PathBuf>, tsa_trust: Option<PathBuf>, json: bool) -> u8 {
     let trusted = match trust.map(|p| seal::TrustedKey::load(&p)).transpose() {
         Ok(key) => key,
         Err(e) => {
@@ -200,7 +242,14 @@ fn verify(batch: &std::path::Path, trust: Option<PathBuf>, json: bool) -> u8 {
             return USAGE;
         }
     };
-    let report = verify::verify(batch, trusted.as_ref());
+    let tsa_roots = match tsa_trust.map(|p| seal::timestamp::load_roots(&p)).transpose() {
+        Ok(roots) => roots.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
+    let report = verify::verify(batch, trusted.as_ref(), &tsa_roots);
     if json {
         println!("{}", report.to_json());
         return if report.ok() { OK } else { FAILED };
@@ -208,23 +257,133 @@ fn verify(batch: &std::path::Path, trust: Option<PathBuf>, json: bool) -> u8 {
     for problem in &report.problems {
         eprintln!("FAIL {problem}");
     }
-    let key = report.key_fingerprint.as_deref().unwrap_or("unknown");
-    let pin = if report.pinned {
-        "trusted key"
-    } else {
-        "key recorded in the manifest (not pinned; use --trust)"
-    };
-    if report.ok() {
-        println!(
-            "OK {}: {} files, {} documents verified; signed by {pin} {key}",
-            batch.display(),
-            report.files_checked,
-            report.documents_checked
-        );
-        OK
-    } else {
+    if !report.ok() {
         eprintln!("{}: {} problem(s)", batch.display(), report.problems.len());
-        FAILED
+        return FAILED;
+    }
+    println!("OK {}", batch.display());
+    for (label, value) in verify_summary(&report) {
+        println!("  {label:<16}{value}");
+    }
+    OK
+}
+
+/// The human summary of a verified batch: what was checked and what vouches for it.
+fn verify_summary(report: &verify::VerifyReport) -> Vec<(&'static str, String)> {
+    let key = report.key_fingerprint.as_deref().unwrap_or("unknown");
+    let sealing = report.sealing.as_ref();
+    let mut lines = vec![
+        (
+            "files",
+            format!(
+                "{} hashed (SHA-256 and SHA-512), none missing, none unlisted",
+                report.files_checked
+            ),
+        ),
+        (
+            "documents",
+            format!(
+                "{} (PDF/A-2b structure, page counts, hash-tree proofs)",
+                report.documents_checked
+            ),
+        ),
+        (
+            "batch signature",
+            format!(
+                "{} over manifest.json and hashtree.json, key {key} ({})",
+                sealing.map_or("ECDSA", |s| s.batch_signature.as_str()),
+                if report.pinned {
+                    "the trusted key"
+                } else {
+                    "recorded in the manifest; not pinned, use --trust"
+                }
+            ),
+        ),
+    ];
+    let signers: Vec<&str> = report.pdf_signers.iter().map(String::as_str).collect();
+    lines.push((
+        "PDF signatures",
+        if report.pdf_signatures == 0 {
+            "none (no certificate was configured)".into()
+        } else {
+            format!(
+                "{} of {} PAdES B-B valid, signer {}",
+                report.pdf_signatures,
+                report.documents_checked,
+                signers.join("; ")
+            )
+        },
+    ));
+    lines.push((
+        "time stamp",
+        match (&report.timestamp, report.timestamp_pending) {
+            (Some(ts), _) => format!(
+                "{} by {} ({})",
+                ts.time,
+                ts.tsa,
+                if ts.tsa_trusted {
+                    "TSA certificate trusted"
+                } else {
+                    "TSA certificate not checked against a trust anchor; use --tsa-trust"
+                }
+            ),
+            (None, true) => {
+                "pending: hashtree.tsq written, attach the reply with `scanwerk timestamp attach`".into()
+            }
+            (None, false) => "none".into(),
+        },
+    ));
+    if let Some(s) = sealing {
+        lines.push(("protection", s.protection.clone()));
+    }
+    if let Some(person) = &report.responsible_person {
+        lines.push(("responsible", person.clone()));
+    }
+    lines
+}
+
+fn timestamp(action: TimestampAction) -> u8 {
+    let (batch, trust) = match &action {
+        TimestampAction::Attach { batch, trust, .. } | TimestampAction::Fetch { batch, trust, .. } => {
+            (batch.clone(), trust.clone())
+        }
+    };
+    let trusted = match trust.map(|p| seal::TrustedKey::load(&p)).transpose() {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return USAGE;
+        }
+    };
+    let reply = match action {
+        TimestampAction::Attach { reply, .. } => {
+            std::fs::read(&reply).map_err(|e| format!("cannot read {}: {e}", reply.display()))
+        }
+        TimestampAction::Fetch { url, .. } => scanwerk::pending_query(&batch, trusted.as_ref())
+            .map_err(|e| e.to_string())
+            .and_then(|query| seal::timestamp::request(&url, &query).map_err(|e| e.to_string())),
+    };
+    let reply = match reply {
+        Ok(reply) => reply,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return FAILED;
+        }
+    };
+    match scanwerk::attach_timestamp(&batch, &reply, trusted.as_ref()) {
+        Ok(stamp) => {
+            println!(
+                "time stamp attached to {}: {} by {}",
+                batch.display(),
+                stamp.time,
+                stamp.tsa
+            );
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            FAILED
+        }
     }
 }
 
@@ -240,7 +399,11 @@ fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {
             return USAGE;
         }
     };
-    println!("private key: {} (mode 0600, {})", files.private.display(), algorithm.curve());
+    println!(
+        "private key: {} (mode 0600, {})",
+        files.private.display(),
+        algorithm.curve()
+    );
     println!("public key:  {}", files.public.display());
     println!("fingerprint: {}", files.fingerprint);
     if let Some((name, days)) = cert {
@@ -248,12 +411,17 @@ fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {
         let made = seal::SigningKey::load(&files.private)
             .map_err(|e| e.to_string())
             .and_then(|key| seal::cert::self_signed(&key, name, days).map_err(|e| e.to_string()))
-            .and_then(|pem| std::fs::write(&path, pem).map_err(|e| format!("cannot write {}: {e}", path.display())));
+            .and_then(|pem| {
+                std::fs::write(&path, pem).map_err(|e| format!("cannot write {}: {e}", path.display()))
+            });
         if let Err(e) = made {
             eprintln!("error: {e}");
             return USAGE;
         }
-        println!("certificate: {} (self-signed, {days} days; for tests and demos)", path.display());
+        println!(
+            "certificate: {} (self-signed, {days} days; for tests and demos)",
+            path.display()
+        );
     }
     OK
 }

@@ -175,7 +175,12 @@ fn protection_gaps(profile: &Profile, batch: &Batch, has_certificate: bool) -> V
                 level.name()
             ));
         }
-        if batch.sheet.operator.as_deref().is_none_or(|o| o.trim().is_empty()) {
+        if batch
+            .sheet
+            .operator
+            .as_deref()
+            .is_none_or(|o| o.trim().is_empty())
+        {
             gaps.push(format!(
                 "profile {} has protection \"{}\", which requires the responsible person by name: \
                  set operator = \"First Last\" in {}",
@@ -230,6 +235,12 @@ pub enum IngestError {
          or correct the batch sheet's counts"
     )]
     Incomplete(String, String),
+    #[error(
+        "{0}; nothing was published and the input is untouched. Run the batch again when the \
+         service answers, or set seal.timestamp = \"offline\" to write the query and attach the \
+         reply later with `scanwerk timestamp attach`"
+    )]
+    Timestamp(#[from] seal::timestamp::TimestampError),
 }
 
 /// What a successful ingest published.
@@ -368,6 +379,17 @@ fn batch_protocol(
             processing_finished: finished.clone(),
             sealed: protocol::now_rfc3339(),
         },
+        sealing: protocol::NoteSealing {
+            protection: config.profile.protection.name().into(),
+            batch_signature: config.key.algorithm().name().into(),
+            key_fingerprint: config.key.public().fingerprint(),
+            pdf_signer: config.certificate.as_ref().map(|c| c.subject()),
+            timestamp: match &config.profile.timestamp {
+                profile::TimestampPolicy::Off => "off".into(),
+                profile::TimestampPolicy::Offline => "offline".into(),
+                profile::TimestampPolicy::Online { url } => format!("online {url}"),
+            },
+        },
         quality: protocol::NoteQuality {
             pages_scanned: pages,
             pages_in_pdfs: documents.iter().map(|d| d.pages).sum(),
@@ -431,6 +453,7 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
     let bytes = file.to_bytes();
     staging.write_file(seal::tree::TREE_FILE, &bytes)?;
     staging.write_file(seal::tree::TREE_SIGNATURE, &config.key.sign(&bytes))?;
+    stamp_root(staging, config, algorithm.algorithm(), tree.root())?;
     for doc in &protocol.documents {
         let rel = format!("documents/{}.json", doc.id);
         let path = staging.dir().join(&rel);
@@ -446,6 +469,29 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
     Ok(())
 }
 
+/// Time-stamps the hash-tree root as the profile says: the query file always, the checked reply
+/// when the service is asked now.
+fn stamp_root(
+    staging: &Staging,
+    config: &Config,
+    algorithm: seal::hash::HashAlgorithm,
+    root: &[u8],
+) -> Result<(), IngestError> {
+    use profile::TimestampPolicy;
+    use seal::timestamp;
+    if config.profile.timestamp == TimestampPolicy::Off {
+        return Ok(());
+    }
+    let query = timestamp::query(algorithm, root)?;
+    staging.write_file(timestamp::QUERY_FILE, &query)?;
+    if let TimestampPolicy::Online { url } = &config.profile.timestamp {
+        let reply = timestamp::request(url, &query)?;
+        timestamp::check_reply(&reply, algorithm, root, Some(&query), &[])?;
+        staging.write_file(timestamp::REPLY_FILE, &reply)?;
+    }
+    Ok(())
+}
+
 /// Lists every staged file in the manifest, writes it and its signature.
 fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<Manifest, IngestError> {
     let mut files = Vec::new();
@@ -456,6 +502,11 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
     }
     for rel in ["protocol.json", seal::tree::TREE_FILE, seal::tree::TREE_SIGNATURE] {
         files.push(entry(staging.dir(), rel)?);
+    }
+    for rel in [seal::timestamp::QUERY_FILE, seal::timestamp::REPLY_FILE] {
+        if staging.dir().join(rel).exists() {
+            files.push(entry(staging.dir(), rel)?);
+        }
     }
     let public = config.key.public();
     let manifest = Manifest::new(&config.batch.id, config.profile.signature.name(), &public, files);
@@ -473,4 +524,58 @@ fn entry(dir: &Path, rel: &str) -> Result<ManifestEntry, ArchiveError> {
         path: rel.into(),
         digests,
     })
+}
+
+/// Why a time-stamp reply was not attached.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("{batch} does not verify, so no time stamp is attached to it:\n{}", problems.join("\n"))]
+    Unsound { batch: PathBuf, problems: Vec<String> },
+    #[error("{0} already has a time stamp ({file}); remove nothing from a published batch", file = seal::timestamp::REPLY_FILE)]
+    AlreadyStamped(PathBuf),
+    #[error(
+        "{0} holds no time-stamp query ({file}): it was not sealed with seal.timestamp = \"offline\"",
+        file = seal::timestamp::QUERY_FILE
+    )]
+    NoQuery(PathBuf),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Timestamp(#[from] seal::timestamp::TimestampError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// The query of a published batch sealed offline, after checking the batch verifies.
+pub fn pending_query(batch: &Path, trust: Option<&seal::TrustedKey>) -> Result<Vec<u8>, AttachError> {
+    use seal::timestamp::{QUERY_FILE, REPLY_FILE};
+    let report = verify::verify(batch, trust, &[]);
+    if !report.ok() {
+        return Err(AttachError::Unsound {
+            batch: batch.into(),
+            problems: report.problems.iter().map(|p| format!("- {p}")).collect(),
+        });
+    }
+    if batch.join(REPLY_FILE).exists() {
+        return Err(AttachError::AlreadyStamped(batch.into()));
+    }
+    std::fs::read(batch.join(QUERY_FILE)).map_err(|_| AttachError::NoQuery(batch.into()))
+}
+
+/// Checks `reply` against a published batch's query and hash-tree root and adds it to the batch
+/// as `hashtree.tsr`. The batch must verify first (against `trust` if given).
+pub fn attach_timestamp(
+    batch: &Path,
+    reply: &[u8],
+    trust: Option<&seal::TrustedKey>,
+) -> Result<seal::timestamp::TimeStamp, AttachError> {
+    let query = pending_query(batch, trust)?;
+    let path = batch.join(seal::tree::TREE_FILE);
+    let bytes = std::fs::read(&path).map_err(|source| AttachError::Read { path, source })?;
+    // Verified above, so it parses and its root is hex.
+    let tree: seal::tree::TreeFile = serde_json::from_slice(&bytes).expect("verified hash tree");
+    let root = seal::tree::unhex(&tree.root).expect("verified hash tree");
+    let stamp = seal::timestamp::check_reply(reply, tree.algorithm.algorithm(), &root, Some(&query), &[])?;
+    archive::add_to_published(batch, seal::timestamp::REPLY_FILE, reply)?;
+    Ok(stamp)
 }

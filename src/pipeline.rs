@@ -17,13 +17,13 @@ use crate::batch::Batch;
 use crate::decode::{self, SourceFile};
 use crate::ocr::{self, Engine, OcrError, Recognition};
 use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage, SignaturePlan};
-use crate::seal::cms::{PadesSigner, max_detached_len};
 use crate::prepare::{self, geometry::Upright};
 use crate::profile::{Deskew, Profile};
 use crate::protocol::{
     DocumentNote, DocumentRecord, DocumentSummary, FORMAT, FlaggedPage, PageRecord, SourceRecord, to_json,
 };
 use crate::seal::Digests;
+use crate::seal::cms::{PadesSigner, max_detached_len};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {

@@ -99,7 +99,9 @@ impl Protection {
 pub enum TimestampPolicy {
     Off,
     /// Ask the time-stamp service at this URL (HTTP POST) while sealing.
-    Online { url: String },
+    Online {
+        url: String,
+    },
     /// Write the query (`hashtree.tsq`); `scanwerk timestamp attach` adds the reply later.
     Offline,
 }
@@ -433,7 +435,9 @@ fn validate(
         (None | Some("off"), None) => TimestampPolicy::Off,
         (Some("online") | None, Some(url)) => {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push(format!("  seal.tsa_url = {url:?}: give an http:// or https:// URL"));
+                problems.push(format!(
+                    "  seal.tsa_url = {url:?}: give an http:// or https:// URL"
+                ));
             }
             TimestampPolicy::Online { url }
         }

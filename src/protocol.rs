@@ -219,11 +219,29 @@ pub struct TransferNote {
     pub procedure: Option<String>,
     pub times: NoteTimes,
     pub quality: NoteQuality,
+    /// How the batch is sealed for evidentiary value.
+    pub sealing: NoteSealing,
     /// Everything a reader of the note must know: incompleteness, removed pages, review marks.
     #[serde(default)]
     pub anomalies: Vec<String>,
     pub statement: String,
     pub statement_en: String,
+}
+
+/// The integrity measures of the transfer note: protection level, signatures, time stamp.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoteSealing {
+    /// Protection level for integrity from the profile: `normal`, `hoch` or `sehr-hoch`.
+    pub protection: String,
+    /// Signature over the hash-tree root and the manifest, e.g. `ecdsa-p256-sha256`.
+    pub batch_signature: String,
+    /// SHA-256 of the signing key's SubjectPublicKeyInfo.
+    pub key_fingerprint: String,
+    /// Subject of the certificate signing each PDF (PAdES B-B), if PDFs are signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf_signer: Option<String>,
+    /// `off`, `offline` (query written, reply attached later) or `online <url>`.
+    pub timestamp: String,
 }
 
 /// Times of the transfer note, RFC 3339.

@@ -41,6 +41,16 @@ pub struct VerifyReport {
     pub pdf_signatures: usize,
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub pdf_signers: BTreeSet<String>,
+    /// The batch root's verified RFC 3161 time stamp.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<crate::seal::timestamp::TimeStamp>,
+    /// A time-stamp query was written but no reply attached yet.
+    pub timestamp_pending: bool,
+    /// What the protocol's transfer note says about sealing, and who is responsible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealing: Option<crate::protocol::NoteSealing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible_person: Option<String>,
 }
 
 impl VerifyReport {
@@ -64,8 +74,9 @@ impl VerifyReport {
     }
 }
 
-/// Verifies the batch at `dir`; with `trust`, the signature must come from that key.
-pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
+/// Verifies the batch at `dir`; with `trust`, the signature must come from that key; with
+/// `tsa_roots`, a time stamp must come from a TSA certified by one of them.
+pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Certificate]) -> VerifyReport {
     let mut report = VerifyReport {
         pinned: trust.is_some(),
         ..Default::default()
@@ -74,9 +85,17 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
         return report;
     };
     check_signature(dir, &manifest, &manifest_bytes, trust, &mut report);
-    let root = manifest
+    let tree = manifest
         .signer()
         .and_then(|signer| check_tree(dir, &manifest, &signer, &mut report));
+    let root = tree.as_ref().map(|(_, root)| root.clone());
+    check_timestamp(
+        dir,
+        tree.as_ref()
+            .map(|(algorithm, root)| (*algorithm, root.as_slice())),
+        tsa_roots,
+        &mut report,
+    );
     let mut listed = BTreeSet::new();
     for entry in &manifest.files {
         if !is_plain_relative(&entry.path) {
@@ -97,7 +116,9 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>) -> VerifyReport {
         }
     }
     for rel in files_under(dir) {
-        if rel != MANIFEST && rel != SIGNATURE && !listed.contains(&rel) {
+        // A reply attached after publishing (`timestamp attach`) authenticates itself.
+        let attached = rel == crate::seal::timestamp::REPLY_FILE;
+        if rel != MANIFEST && rel != SIGNATURE && !attached && !listed.contains(&rel) {
             report.problem(&rel, "present but not listed in the manifest");
         }
     }
@@ -118,7 +139,7 @@ fn check_tree(
     manifest: &Manifest,
     signer: &TrustedKey,
     report: &mut VerifyReport,
-) -> Option<Vec<u8>> {
+) -> Option<(crate::seal::tree::TreeHash, Vec<u8>)> {
     let problems_before = report.problems.len();
     let tree = read_tree(&dir.join(TREE_FILE), &dir.join(TREE_SIGNATURE), signer, report)?;
     for leaf in &tree.leaves {
@@ -143,8 +164,34 @@ fn check_tree(
         report.problem(TREE_FILE, "does not cover exactly the batch's PDFs and protocol");
     }
     (report.problems.len() == problems_before)
-        .then(|| unhex(&tree.root))
+        .then(|| unhex(&tree.root).map(|root| (tree.algorithm, root)))
         .flatten()
+}
+
+/// Checks the batch root's time stamp, if there is one: the reply must be granted, signed by a
+/// time-stamping certificate (chained to `tsa_roots` if given) and stamp this root with the
+/// query's nonce. A query without a reply is a time stamp still pending.
+fn check_timestamp(
+    dir: &Path,
+    tree: Option<(crate::seal::tree::TreeHash, &[u8])>,
+    tsa_roots: &[x509_cert::Certificate],
+    report: &mut VerifyReport,
+) {
+    use crate::seal::timestamp::{QUERY_FILE, REPLY_FILE, check_reply};
+    let query = std::fs::read(dir.join(QUERY_FILE)).ok();
+    let reply = match std::fs::read(dir.join(REPLY_FILE)) {
+        Ok(reply) => reply,
+        Err(_) => {
+            report.timestamp_pending = query.is_some();
+            return;
+        }
+    };
+    // Without a sound tree there is no root to check the stamp against; that is reported already.
+    let Some((algorithm, root)) = tree else { return };
+    match check_reply(&reply, algorithm.algorithm(), root, query.as_deref(), tsa_roots) {
+        Ok(stamp) => report.timestamp = Some(stamp),
+        Err(e) => report.problem(REPLY_FILE, e.to_string()),
+    }
 }
 
 /// Reads a tree file, checks its signature and that its root follows from its leaves.
@@ -210,9 +257,14 @@ pub fn verify_document(
         p.file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     };
+    let tree_path = tree;
     let Some(tree) = read_tree(tree, signature, trust, &mut report) else {
         return report;
     };
+    if let Some(root) = unhex(&tree.root) {
+        let dir = tree_path.parent().unwrap_or(Path::new("."));
+        check_timestamp(dir, Some((tree.algorithm, &root)), &[], &mut report);
+    }
     let record_name = name(record);
     let record: DocumentRecord = match std::fs::read(record).map(|b| serde_json::from_slice(&b)) {
         Ok(Ok(r)) => r,
@@ -312,7 +364,10 @@ fn check_signature(
 fn check_protocol(dir: &Path, manifest: &Manifest, report: &mut VerifyReport) {
     let rel = "protocol.json";
     match std::fs::read(dir.join(rel)).map(|b| serde_json::from_slice::<Protocol>(&b)) {
-        Ok(Ok(protocol)) if protocol.batch_id == manifest.batch_id => {}
+        Ok(Ok(protocol)) if protocol.batch_id == manifest.batch_id => {
+            report.responsible_person = Some(protocol.transfer_note.responsible_person);
+            report.sealing = Some(protocol.transfer_note.sealing);
+        }
         Ok(Ok(protocol)) => report.problem(
             rel,
             format!(

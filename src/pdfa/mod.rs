@@ -30,8 +30,8 @@ use text::{GlyphTable, Placement};
 use writer::PdfFile;
 
 use crate::ocr::Recognition;
-use crate::seal::hash::HashAlgorithm;
 use crate::prepare::geometry::Upright;
+use crate::seal::hash::HashAlgorithm;
 
 const CATALOG: ObjectId = (1, 0);
 const PAGES: ObjectId = (2, 0);
@@ -195,7 +195,9 @@ impl<W: Write> DocumentWriter<W> {
     /// Writes the shared objects, cross-reference table and trailer; returns the sink.
     pub fn finish(mut self) -> io::Result<W> {
         if self.signature.is_some() {
-            return Err(io::Error::other("a document planned with a signature must be finished signed"));
+            return Err(io::Error::other(
+                "a document planned with a signature must be finished signed",
+            ));
         }
         self.write_shared()?;
         self.file.finish(CATALOG, INFO)
@@ -203,10 +205,7 @@ impl<W: Write> DocumentWriter<W> {
 
     /// Like [`DocumentWriter::finish`], and signs: `sign` gets the digest (the plan's hash) of every
     /// byte of the file but the signature value, and returns the DER CMS signature.
-    pub fn finish_signed(
-        mut self,
-        sign: impl FnOnce(&[u8]) -> io::Result<Vec<u8>>,
-    ) -> io::Result<W> {
+    pub fn finish_signed(mut self, sign: impl FnOnce(&[u8]) -> io::Result<Vec<u8>>) -> io::Result<W> {
         let Some((plan, field, value)) = self.signature.take() else {
             return Err(io::Error::other("the document was not planned with a signature"));
         };
@@ -239,7 +238,8 @@ impl<W: Write> DocumentWriter<W> {
         lopdf::Writer::write_object(&mut head, &Object::Dictionary(dict))?;
         // Keys after `/M …`: the dictionary stays open for /Contents and /ByteRange.
         head.truncate(head.len() - 2);
-        self.file.finish_signed(CATALOG, INFO, value, head, plan.reserve, sign)
+        self.file
+            .finish_signed(CATALOG, INFO, value, head, plan.reserve, sign)
     }
 
     fn write_shared(&mut self) -> io::Result<()> {

@@ -136,7 +136,13 @@ impl<W: Write> PdfFile<W> {
     }
 
     /// The cross-reference table (for objects written so far) and the trailer.
-    fn xref_and_trailer(&self, xref_at: u64, id: &[u8], root: ObjectId, info: ObjectId) -> io::Result<Vec<u8>> {
+    fn xref_and_trailer(
+        &self,
+        xref_at: u64,
+        id: &[u8],
+        root: ObjectId,
+        info: ObjectId,
+    ) -> io::Result<Vec<u8>> {
         let mut table = String::from("xref\n");
         let mut sections: Vec<(u32, Vec<u64>)> = vec![(0, vec![])];
         for (&num, &offset) in &self.offsets {

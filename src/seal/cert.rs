@@ -23,15 +23,25 @@ use super::sign::{Secret, SigningKey, pem_decode_all, pem_encode};
 pub enum CertError {
     #[error("cannot read certificate {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("certificate {path} holds no PEM \"CERTIFICATE\" block; give the signer's certificate first, then its issuers")]
+    #[error(
+        "certificate {path} holds no PEM \"CERTIFICATE\" block; give the signer's certificate first, then its issuers"
+    )]
     Empty { path: PathBuf },
     #[error("certificate {path}, block {index}: not an X.509 certificate: {reason}")]
-    Parse { path: PathBuf, index: usize, reason: String },
+    Parse {
+        path: PathBuf,
+        index: usize,
+        reason: String,
+    },
     #[error(
         "certificate {path} is for another key (certificate key {certificate}, signing key {key}); \
          configure the certificate issued for the signing key"
     )]
-    WrongKey { path: PathBuf, certificate: String, key: String },
+    WrongKey {
+        path: PathBuf,
+        certificate: String,
+        key: String,
+    },
     #[error("cannot make a certificate: {0}")]
     Build(String),
 }
@@ -152,7 +162,8 @@ pub fn self_signed(key: &SigningKey, common_name: &str, days: u64) -> Result<Str
     let serial = SerialNumber::new(&serial).map_err(|e| err(&e))?;
     let validity = Validity::from_now(Duration::from_secs(days * 86_400)).map_err(|e| err(&e))?;
     let spki = spki::SubjectPublicKeyInfoOwned::from_der(&key.public().spki).map_err(|e| err(&e))?;
-    let builder = CertificateBuilder::new(SelfSigned { subject }, serial, validity, spki).map_err(|e| err(&e))?;
+    let builder =
+        CertificateBuilder::new(SelfSigned { subject }, serial, validity, spki).map_err(|e| err(&e))?;
     let cert = match key.secret() {
         Secret::P256(k) => builder.build::<_, p256::ecdsa::DerSignature>(k),
         Secret::P384(k) => builder.build::<_, p384::ecdsa::DerSignature>(k),
@@ -184,7 +195,11 @@ mod tests {
     #[test]
     fn self_signed_certificate_belongs_to_its_key_and_names_the_signer() {
         for algorithm in [Algorithm::EcdsaP256Sha256, Algorithm::EcdsaP384Sha384] {
-            let dir = std::env::temp_dir().join(format!("scanwerk-cert-{}-{}", std::process::id(), algorithm.name()));
+            let dir = std::env::temp_dir().join(format!(
+                "scanwerk-cert-{}-{}",
+                std::process::id(),
+                algorithm.name()
+            ));
             let _ = std::fs::remove_dir_all(&dir);
             let files = keygen(&dir, algorithm).unwrap();
             let key = SigningKey::load(&files.private).unwrap();
@@ -193,7 +208,13 @@ mod tests {
             std::fs::write(&path, &pem).unwrap();
             let chain = CertificateChain::load(&path, &key).unwrap();
             assert_eq!(chain.subject(), "CN=Erika Mustermann\\, Scanstelle");
-            let usage: KeyUsage = chain.signer().tbs_certificate().get_extension().unwrap().unwrap().1;
+            let usage: KeyUsage = chain
+                .signer()
+                .tbs_certificate()
+                .get_extension()
+                .unwrap()
+                .unwrap()
+                .1;
             assert!(usage.non_repudiation() && usage.digital_signature());
 
             let other = dir.join("other");

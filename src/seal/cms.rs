@@ -32,7 +32,8 @@ pub const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.
 pub const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 pub const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
-pub const ID_SIGNING_CERTIFICATE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+pub const ID_SIGNING_CERTIFICATE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 
 /// `ESSCertIDv2` (RFC 5035): the signer certificate's SHA-256 and issuer/serial. The hash
 /// algorithm is SHA-256, the DEFAULT, and so is left out.
@@ -68,7 +69,10 @@ fn attribute(oid: ObjectIdentifier, value: impl Encode) -> Result<Attribute, der
 }
 
 fn algorithm(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned { oid, parameters: None }
+    AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    }
 }
 
 /// A detached CAdES signature (DER `ContentInfo`) over content whose digest, with the key's
@@ -175,7 +179,14 @@ pub struct PdfSignatureRecord {
 pub fn max_detached_len(chain: &CertificateChain) -> usize {
     // Certificates, twice the issuer name, ESS hash, digest, signature (≤ 104 bytes for P-384)
     // and the fixed ASN.1 framing, generously.
-    chain.der_len() + 2 * chain.signer().tbs_certificate().issuer().to_der().map_or(512, |d| d.len()) + 1024
+    chain.der_len()
+        + 2 * chain
+            .signer()
+            .tbs_certificate()
+            .issuer()
+            .to_der()
+            .map_or(512, |d| d.len())
+        + 1024
 }
 
 /// A signed message whose signature has been checked against the certificate it names.
@@ -205,7 +216,10 @@ pub struct SignedMessage {
 pub fn open_signed(bytes: &[u8]) -> Result<SignedMessage, String> {
     let mut reader = der::SliceReader::new(bytes).map_err(|e| e.to_string())?;
     let info = <ContentInfo as der::Decode>::decode(&mut reader).map_err(|e| format!("not CMS: {e}"))?;
-    if !bytes[usize::try_from(reader.position()).unwrap_or(bytes.len())..].iter().all(|&b| b == 0) {
+    if !bytes[usize::try_from(reader.position()).unwrap_or(bytes.len())..]
+        .iter()
+        .all(|&b| b == 0)
+    {
         return Err("bytes follow the CMS structure".into());
     }
     if info.content_type != ID_SIGNED_DATA {
@@ -261,7 +275,9 @@ pub fn open_signed(bytes: &[u8]) -> Result<SignedMessage, String> {
         &signed,
         info.signature.as_bytes(),
     ) {
-        return Err("the signature over the signed attributes does not verify with the signer's certificate".into());
+        return Err(
+            "the signature over the signed attributes does not verify with the signer's certificate".into(),
+        );
     }
     let content = match &data.encap_content_info.econtent {
         None => None,
@@ -312,7 +328,13 @@ pub fn issued_by(certificate: &Certificate, issuer: &Certificate) -> bool {
     let oid = certificate.signature_algorithm().oid;
     let hash = signature_hash(&oid).unwrap_or(HashAlgorithm::Sha256);
     certificate.tbs_certificate().issuer() == issuer.tbs_certificate().subject()
-        && verify_signature(issuer.tbs_certificate().subject_public_key_info(), &oid, hash, &tbs, signature)
+        && verify_signature(
+            issuer.tbs_certificate().subject_public_key_info(),
+            &oid,
+            hash,
+            &tbs,
+            signature,
+        )
 }
 
 /// The hash an `…WithSHA…` signature algorithm names.
@@ -376,7 +398,11 @@ mod tests {
     #[test]
     fn detached_signature_opens_verifies_and_is_deterministic() {
         for algorithm in [Algorithm::EcdsaP256Sha256, Algorithm::EcdsaP384Sha384] {
-            let dir = std::env::temp_dir().join(format!("scanwerk-cms-{}-{}", std::process::id(), algorithm.name()));
+            let dir = std::env::temp_dir().join(format!(
+                "scanwerk-cms-{}-{}",
+                std::process::id(),
+                algorithm.name()
+            ));
             let _ = std::fs::remove_dir_all(&dir);
             let key = SigningKey::load(&keygen(&dir, algorithm).unwrap().private).unwrap();
             let cert = dir.join("cert.pem");
@@ -397,7 +423,10 @@ mod tests {
             assert!(message.signed_attributes.contains(&ID_SIGNING_CERTIFICATE_V2));
             assert!(!message.signed_attributes.contains(&ID_SIGNING_TIME));
             let cert_der = chain.signer().to_der().unwrap();
-            assert_eq!(message.ess_certificate_sha256, Some(HashAlgorithm::Sha256.hash(&cert_der)));
+            assert_eq!(
+                message.ess_certificate_sha256,
+                Some(HashAlgorithm::Sha256.hash(&cert_der))
+            );
             assert!(issued_by(chain.signer(), chain.signer()), "self-signed");
 
             // A flipped bit anywhere in the signature value is caught.

@@ -5,8 +5,8 @@
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use der::asn1::ObjectIdentifier;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// The digests recorded for every file, as lowercase hex.
@@ -102,7 +102,11 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
-    pub const ALL: [HashAlgorithm; 3] = [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512];
+    pub const ALL: [HashAlgorithm; 3] = [
+        HashAlgorithm::Sha256,
+        HashAlgorithm::Sha384,
+        HashAlgorithm::Sha512,
+    ];
 
     /// The NIST algorithm identifier (`id-sha256` …).
     pub fn oid(self) -> ObjectIdentifier {

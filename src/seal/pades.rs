@@ -71,7 +71,9 @@ pub fn check(bytes: &[u8], doc: &Document) -> Result<Option<PdfSignature>, Strin
         .map(|n| String::from_utf8_lossy(n).into_owned())
         .map_err(|_| "the signature has no /SubFilter")?;
     if sub_filter != "ETSI.CAdES.detached" {
-        return Err(format!("/SubFilter is /{sub_filter}, not /ETSI.CAdES.detached (PAdES)"));
+        return Err(format!(
+            "/SubFilter is /{sub_filter}, not /ETSI.CAdES.detached (PAdES)"
+        ));
     }
     let range: Vec<usize> = value
         .get(b"ByteRange")

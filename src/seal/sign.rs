@@ -256,8 +256,7 @@ pub fn keygen(dir: &Path, algorithm: Algorithm) -> Result<KeyFiles, KeyError> {
         }
     }
     let rng = SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(algorithm.ring_signing(), &rng)
-        .map_err(|_| KeyError::Random)?;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(algorithm.ring_signing(), &rng).map_err(|_| KeyError::Random)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -326,7 +325,11 @@ mod tests {
         assert_eq!(public, key.public());
         let sig = key.sign(b"manifest");
         assert!(public.verify(b"manifest", &sig));
-        assert_eq!(sig, key.sign(b"manifest"), "RFC 6979 signatures are deterministic");
+        assert_eq!(
+            sig,
+            key.sign(b"manifest"),
+            "RFC 6979 signatures are deterministic"
+        );
         assert!(!public.verify(b"manifesT", &sig));
         assert!(matches!(
             keygen(&dir, Algorithm::EcdsaP256Sha256),

@@ -54,15 +54,36 @@ impl Drop for TempDir {
 pub struct Keys {
     pub private: PathBuf,
     pub public: PathBuf,
+    /// The self-signed certificate, if `keygen --cert` made one.
+    pub cert: PathBuf,
 }
 
 pub fn keygen(dir: &Path) -> Keys {
-    let out = scanwerk(&["keygen", "--out", dir.to_str().unwrap()]);
+    keygen_with(dir, &[])
+}
+
+/// `scanwerk keygen --out DIR EXTRA…`, e.g. `--cert`, `--curve p384`.
+pub fn keygen_with(dir: &Path, extra: &[&str]) -> Keys {
+    let mut args = vec!["keygen", "--out", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = scanwerk(&args);
     assert!(out.status.success(), "keygen: {}", stderr(&out));
     Keys {
         private: dir.join("signing-key.pem"),
         public: dir.join("signing-key.pub.pem"),
+        cert: dir.join("signing-cert.pem"),
     }
+}
+
+/// `pyhanko sign validate` against `trust` alone (pyHanko from PyPI, set up by scripts/setup.sh).
+pub fn pyhanko_validate(pdf: &Path, trust: &Path) -> Output {
+    let pyhanko = project("target/pyhanko-venv/bin/pyhanko");
+    Command::new(&pyhanko)
+        .args(["sign", "validate", "--trust-replace", "--trust"])
+        .arg(trust)
+        .arg(pdf)
+        .output()
+        .unwrap_or_else(|e| panic!("{} is installed by scripts/setup.sh: {e}", pyhanko.display()))
 }
 
 pub fn scanwerk(args: &[&str]) -> Output {
@@ -110,11 +131,16 @@ pub fn pdfimages(mode: &str, pdf: &Path, prefix: &Path) {
 
 /// `openssl dgst -sha256 -verify KEY -signature SIG FILE`.
 pub fn openssl_verify(key: &Path, signature: &Path, file: &Path) -> Output {
+    openssl_verify_with("-sha256", key, signature, file)
+}
+
+/// `openssl dgst DIGEST -verify KEY -signature SIG FILE`.
+pub fn openssl_verify_with(digest: &str, key: &Path, signature: &Path, file: &Path) -> Output {
     tool(
         "openssl",
         &[
             "dgst",
-            "-sha256",
+            digest,
             "-verify",
             key.to_str().unwrap(),
             "-signature",

@@ -1,9 +1,11 @@
 //! End-to-end tests: the `scanwerk` binary on the demo batch and on real scans, checked with
 //! independent tools (qpdf, pdftotext, pdfimages, pdffonts, exiftool, fontTools, openssl) wherever they can prove something.
 
+mod evidence;
 mod harness;
 mod ingest;
 mod input;
 mod pdfa;
 mod prepare;
+mod tsa;
 mod verify;
