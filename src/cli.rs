@@ -87,7 +87,7 @@ enum Command {
         #[arg(long)]
         trust: PathBuf,
     },
-    /// Make an ECDSA P-256 signing key: signing-key.pem (0600) and signing-key.pub.pem.
+    /// Make an ECDSA signing key (P-256 or P-384): signing-key.pem (0600) and signing-key.pub.pem.
     Keygen {
         /// Folder for the key files (created if missing).
         #[arg(long)]

@@ -647,8 +647,8 @@ mod tests {
             Staging::create(&a, "x").unwrap(),
             Staging::create(&b, "x").unwrap(),
         );
-        let one = run(&demo(), &profile, "tester", 1, &sa).unwrap();
-        let two = run(&demo(), &profile, "tester", 3, &sb).unwrap();
+        let one = run(&demo(), &profile, "tester", 1, &sa, None).unwrap();
+        let two = run(&demo(), &profile, "tester", 3, &sb, None).unwrap();
         assert_eq!(one.pages, 5);
         let ids = |o: &PipelineOutput| {
             o.documents
@@ -681,7 +681,7 @@ mod tests {
         let dir = archive("vanish");
         let staging = Staging::create(&dir, "x").unwrap();
         std::fs::remove_dir_all(staging.dir()).unwrap();
-        let result = run(&demo(), &profile, "tester", 2, &staging);
+        let result = run(&demo(), &profile, "tester", 2, &staging, None);
         assert!(
             matches!(result, Err(PipelineError::Archive(_))),
             "{:?}",

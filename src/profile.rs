@@ -16,6 +16,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("standard", include_str!("../profiles/standard.toml")),
     ("strict", include_str!("../profiles/strict.toml")),
     ("image-only", include_str!("../profiles/image-only.toml")),
+    ("hoch", include_str!("../profiles/hoch.toml")),
+    ("sehr-hoch", include_str!("../profiles/sehr-hoch.toml")),
 ];
 
 /// The profile used when neither the command line nor the batch sheet names one.

@@ -334,7 +334,7 @@ fn check_signature(
     report: &mut VerifyReport,
 ) {
     let Some(signer) = manifest.signer() else {
-        report.problem(MANIFEST, "records no valid P-256 public key");
+        report.problem(MANIFEST, "records no valid P-256 or P-384 public key");
         return;
     };
     report.key_fingerprint = Some(signer.fingerprint());

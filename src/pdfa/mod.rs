@@ -503,4 +503,56 @@ mod tests {
         assert_eq!(sample("Akte"), sample("Akte"));
         assert_ne!(sample("Akte"), sample("Akten"));
     }
+
+    #[test]
+    fn signed_document_verifies_is_deterministic_and_any_changed_byte_is_caught() {
+        use crate::seal::{cert, cms, pades, sign};
+        let dir = std::env::temp_dir().join(format!("scanwerk-pdfsig-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let files = sign::keygen(&dir, sign::Algorithm::EcdsaP256Sha256).unwrap();
+        let key = sign::SigningKey::load(&files.private).unwrap();
+        std::fs::write(dir.join("cert.pem"), cert::self_signed(&key, "Signer", 1).unwrap()).unwrap();
+        let chain = cert::CertificateChain::load(&dir.join("cert.pem"), &key).unwrap();
+        let signer = cms::PadesSigner { key: &key, chain: &chain };
+        let write = || {
+            let plan = SignaturePlan {
+                hash: key.algorithm().digest(),
+                reserve: cms::max_detached_len(&chain),
+                signer: chain.subject(),
+            };
+            let mut w = DocumentWriter::create_signed(Vec::new(), test_info(), plan).unwrap();
+            w.add_page(PageContent {
+                image: grey_image(100, 50),
+                dpi: (100.0, 50.0),
+                recognition: None,
+                upright: Upright::default(),
+            })
+            .unwrap();
+            w.finish_signed(|digest| signer.sign(digest)).unwrap()
+        };
+        let bytes = write();
+        assert_eq!(bytes, write(), "same content, key and certificate: same bytes");
+        let doc = lopdf::Document::load_mem(&bytes).unwrap();
+        let found = pades::check(&bytes, &doc).unwrap().expect("signed");
+        assert_eq!(found.signer, "CN=Signer");
+        assert!(conformance::check(&bytes).is_empty(), "{:?}", conformance::check(&bytes));
+        // A changed byte in the header, an image, the signature value, its dictionary or the
+        // trailer: each is caught by the signature check (or makes the file unreadable).
+        let contents_at = bytes.windows(11).position(|w| w == b"/Contents <").unwrap() + 11;
+        let range_at = bytes.windows(10).position(|w| w == b"/ByteRange").unwrap() + 14;
+        let trailer_at = bytes.windows(7).position(|w| w == b"trailer").unwrap() + 3;
+        for at in [12, bytes.len() / 3, contents_at + 20, range_at, trailer_at, bytes.len() - 3] {
+            let mut changed = bytes.clone();
+            changed[at] = if changed[at] == b'1' { b'2' } else { b'1' };
+            let caught = match lopdf::Document::load_mem(&changed) {
+                Ok(doc) => !matches!(pades::check(&changed, &doc), Ok(Some(_))),
+                Err(_) => true,
+            };
+            assert!(caught, "a change at byte {at} of {} went unnoticed", bytes.len());
+        }
+        // Unsigned files must be finished unsigned and vice versa.
+        let w = DocumentWriter::create(Vec::new(), test_info()).unwrap();
+        assert!(w.finish_signed(|_| Ok(Vec::new())).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

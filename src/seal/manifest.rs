@@ -61,7 +61,7 @@ impl Manifest {
         bytes
     }
 
-    /// The signer key recorded in the manifest, if it is a well-formed P-256 key.
+    /// The signer key recorded in the manifest, if it is a well-formed P-256 or P-384 key.
     pub fn signer(&self) -> Option<TrustedKey> {
         let der = base64::engine::general_purpose::STANDARD
             .decode(&self.signature.public_key)

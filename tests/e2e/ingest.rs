@@ -161,16 +161,18 @@ fn protocol_records_sources_profile_and_operator() {
 #[test]
 fn demo_batch_recovers_german_text_and_is_deterministic() {
     let keydir = TempDir::new("demokeys");
-    let keys = keygen(keydir.path());
+    // With a certificate, so the PAdES signature inside each PDF is compared too.
+    let keys = keygen_with(keydir.path(), &["--cert"]);
+    let cert = keys.cert.to_str().unwrap();
     let (a, b) = (TempDir::new("demo-a"), TempDir::new("demo-b"));
     let batch = project("testdata/demo-batch");
     let before = files(&batch);
     assert!(
-        ingest(&batch, a.path(), &keys.private, &["--threads", "2"])
+        ingest(&batch, a.path(), &keys.private, &["--threads", "2", "--cert", cert])
             .status
             .success()
     );
-    let out = ingest(&batch, b.path(), &keys.private, &["--threads", "1"]);
+    let out = ingest(&batch, b.path(), &keys.private, &["--threads", "1", "--cert", cert]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(files(&batch), before, "input untouched");
     for doc in ["bescheid", "antrag", "akte"] {
