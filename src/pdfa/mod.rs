@@ -511,9 +511,16 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let files = sign::keygen(&dir, sign::Algorithm::EcdsaP256Sha256).unwrap();
         let key = sign::SigningKey::load(&files.private).unwrap();
-        std::fs::write(dir.join("cert.pem"), cert::self_signed(&key, "Signer", 1).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("cert.pem"),
+            cert::self_signed(&key, "Signer", 1).unwrap(),
+        )
+        .unwrap();
         let chain = cert::CertificateChain::load(&dir.join("cert.pem"), &key).unwrap();
-        let signer = cms::PadesSigner { key: &key, chain: &chain };
+        let signer = cms::PadesSigner {
+            key: &key,
+            chain: &chain,
+        };
         let write = || {
             let plan = SignaturePlan {
                 hash: key.algorithm().digest(),
@@ -535,13 +542,24 @@ mod tests {
         let doc = lopdf::Document::load_mem(&bytes).unwrap();
         let found = pades::check(&bytes, &doc).unwrap().expect("signed");
         assert_eq!(found.signer, "CN=Signer");
-        assert!(conformance::check(&bytes).is_empty(), "{:?}", conformance::check(&bytes));
+        assert!(
+            conformance::check(&bytes).is_empty(),
+            "{:?}",
+            conformance::check(&bytes)
+        );
         // A changed byte in the header, an image, the signature value, its dictionary or the
         // trailer: each is caught by the signature check (or makes the file unreadable).
         let contents_at = bytes.windows(11).position(|w| w == b"/Contents <").unwrap() + 11;
         let range_at = bytes.windows(10).position(|w| w == b"/ByteRange").unwrap() + 14;
         let trailer_at = bytes.windows(7).position(|w| w == b"trailer").unwrap() + 3;
-        for at in [12, bytes.len() / 3, contents_at + 20, range_at, trailer_at, bytes.len() - 3] {
+        for at in [
+            12,
+            bytes.len() / 3,
+            contents_at + 20,
+            range_at,
+            trailer_at,
+            bytes.len() - 3,
+        ] {
             let mut changed = bytes.clone();
             changed[at] = if changed[at] == b'1' { b'2' } else { b'1' };
             let caught = match lopdf::Document::load_mem(&changed) {

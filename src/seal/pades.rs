@@ -97,7 +97,10 @@ pub fn check(bytes: &[u8], doc: &Document) -> Result<Option<PdfSignature>, Strin
             bytes.len()
         ));
     }
-    let contents = unhex(&gap[1..gap.len() - 1]).ok_or("/Contents is not a hex string")?;
+    let contents = std::str::from_utf8(&gap[1..gap.len() - 1])
+        .ok()
+        .and_then(super::tree::unhex)
+        .ok_or("/Contents is not a hex string")?;
     let message = cms::open_signed(&contents).map_err(|e| format!("the CMS signature: {e}"))?;
     if message.signer_infos != 1 {
         return Err("the signature must have exactly one signer (PDF/A-2 6.4.3)".into());
@@ -130,15 +133,4 @@ pub fn check(bytes: &[u8], doc: &Document) -> Result<Option<PdfSignature>, Strin
         certificate_sha256: sha256_hex(&cert_der),
         signer_spki,
     }))
-}
-
-fn unhex(hex: &[u8]) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = hex.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
-        return None;
-    }
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
 }

@@ -235,7 +235,7 @@ pub fn check_reply(
             .certificates
             .iter()
             .filter(|c| issued_by(&message.signer, c));
-        if !chained(&message.signer) && !intermediates.clone().any(|i| chained(i)) {
+        if !chained(&message.signer) && !intermediates.clone().any(chained) {
             return Err(bad(format!(
                 "the TSA certificate {} does not chain to the trusted TSA certificates",
                 message.signer.tbs_certificate().subject()

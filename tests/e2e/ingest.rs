@@ -168,11 +168,21 @@ fn demo_batch_recovers_german_text_and_is_deterministic() {
     let batch = project("testdata/demo-batch");
     let before = files(&batch);
     assert!(
-        ingest(&batch, a.path(), &keys.private, &["--threads", "2", "--cert", cert])
-            .status
-            .success()
+        ingest(
+            &batch,
+            a.path(),
+            &keys.private,
+            &["--threads", "2", "--cert", cert]
+        )
+        .status
+        .success()
     );
-    let out = ingest(&batch, b.path(), &keys.private, &["--threads", "1", "--cert", cert]);
+    let out = ingest(
+        &batch,
+        b.path(),
+        &keys.private,
+        &["--threads", "1", "--cert", cert],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(files(&batch), before, "input untouched");
     for doc in ["bescheid", "antrag", "akte"] {
