@@ -129,7 +129,32 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Ce
     {
         check_document(dir, rel, &manifest, root.as_deref(), &mut report);
     }
+    check_protection(&mut report);
     report
+}
+
+/// What the transfer note's protection level promises must be there: a PAdES signature in every
+/// PDF from "hoch" on, a time stamp (or its pending query) at "sehr-hoch".
+fn check_protection(report: &mut VerifyReport) {
+    let Some(level) = report.sealing.as_ref().map(|s| s.protection.clone()) else {
+        return;
+    };
+    let documents = report.documents_checked;
+    if (level == "hoch" || level == "sehr-hoch") && report.pdf_signatures < documents {
+        report.problem(
+            "protocol.json",
+            format!(
+                "protection level {level:?} requires a PAdES signature in every PDF; {} of {documents} carry a valid one",
+                report.pdf_signatures
+            ),
+        );
+    }
+    if level == "sehr-hoch" && report.timestamp.is_none() && !report.timestamp_pending {
+        report.problem(
+            "protocol.json",
+            format!("protection level {level:?} requires a time stamp on the batch; there is none"),
+        );
+    }
 }
 
 /// Checks `hashtree.json` against its signature (by the manifest's signer), every leaf against

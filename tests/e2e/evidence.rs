@@ -383,6 +383,24 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
     // `timestamp fetch` asks a service itself; on a stamped batch it is refused the same way.
     let out = scanwerk(&["timestamp", "fetch", batch.to_str().unwrap(), "--url", &tsa.url]);
     assert_eq!(out.status.code(), Some(1));
+
+    // A protocol raised to "hoch" after the fact: besides the broken hashes, verify names the
+    // signatures the level would have required.
+    let protocol = batch.join("protocol.json");
+    let text = std::fs::read_to_string(&protocol).unwrap();
+    assert!(text.contains("\"protection\": \"normal\""));
+    std::fs::write(
+        &protocol,
+        text.replace("\"protection\": \"normal\"", "\"protection\": \"hoch\""),
+    )
+    .unwrap();
+    let out = scanwerk(&["verify", batch.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("protection level \"hoch\" requires a PAdES signature in every PDF; 0 of 3"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -491,6 +509,13 @@ fn protection_levels_are_refused_before_any_page_is_read_when_unmet() {
             );
         }
     }
+    let out = scanwerk(&["verify", batch.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("protection      sehr-hoch"),
+        "{}",
+        stdout(&out)
+    );
     let protocol = json(&batch.join("protocol.json"));
     assert_eq!(protocol["transfer_note"]["sealing"]["protection"], "sehr-hoch");
     assert_eq!(protocol["transfer_note"]["sealing"]["timestamp"], "offline");
