@@ -1,6 +1,6 @@
 //! Archive: staging a batch inside the archive folder and publishing it by one atomic rename.
 //!
-//! Everything is written into `<archive>/.staging-<batch>-<pid>` on the archive's own filesystem;
+//! Everything is written into `<archive>/.staging-<batch>@<host>@<pid>` on the archive's own filesystem;
 //! every file and directory is fsynced, then the folder is renamed to `<archive>/<batch>` with
 //! `RENAME_NOREPLACE`, so an archive system sees either nothing or the whole batch, and a batch
 //! that was published once is never overwritten. A staging folder that is dropped unpublished is
@@ -23,6 +23,42 @@ pub enum ArchiveError {
     AlreadyPublished { batch: String, path: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+}
+
+/// Staging folders are `.staging-<batch>@<host>@<pid>`.
+const STAGING_PREFIX: &str = ".staging-";
+
+/// Removes staging folders left by processes of this host that no longer run (killed, crashed):
+/// their batch was never published, and its input is still in place.
+pub fn remove_abandoned_staging(archive: &Path) {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir(archive) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(STAGING_PREFIX) else {
+            continue;
+        };
+        let mut parts = rest.rsplitn(3, '@');
+        let (Some(pid), Some(owner)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if owner == host && pid.parse().is_ok_and(|pid| !process_alive(pid)) {
+            tracing::info!(staging = %name, "removing the staging folder of a process that is gone");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// True if process `pid` exists on this host.
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks whether the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// A batch folder under construction inside the archive.
@@ -54,7 +90,11 @@ impl Staging {
                 path: target,
             });
         }
-        let dir = archive.join(format!(".staging-{batch}-{}", std::process::id()));
+        let dir = archive.join(format!(
+            "{STAGING_PREFIX}{batch}@{}@{}",
+            gethostname::gethostname().to_string_lossy(),
+            std::process::id()
+        ));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(unusable)?;
         }
@@ -175,7 +215,7 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// `renameat2(..., RENAME_NOREPLACE)`: fails with EEXIST instead of replacing `to`.
-fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+pub fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
     let (from, to) = (c(from)?, c(to)?);
     // SAFETY: both paths are valid NUL-terminated strings that live across the call.

@@ -193,7 +193,11 @@ fn newest_modification(files: &[PathBuf]) -> OffsetDateTime {
 
 fn is_reserved(path: &Path) -> bool {
     let name = file_name(path);
-    name == SHEET || name == "READY" || name.starts_with('.')
+    name == SHEET
+        || name == "READY"
+        || name == crate::inbox::ERROR_TEXT
+        || name == crate::inbox::ERROR_JSON
+        || name.starts_with('.')
 }
 
 fn file_name(path: &Path) -> String {

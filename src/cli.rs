@@ -1,8 +1,9 @@
 //! Command line: clap arguments → library calls → documented exit codes. Nothing else.
 //!
 //! Exit codes: 0 success; 1 a batch or verification failed (documents failed, nothing published;
-//! or a published batch does not verify); 2 usage, profile, key or batch-sheet error, found before
-//! any page is read; 3 the archive folder is not writable or the batch is already published.
+//! or a published batch does not verify; in `run`/`watch`: some batches were quarantined); 2 usage,
+//! profile, key or batch-sheet error, found before any page is read; 3 the archive folder is not
+//! writable, full, or the batch is already published; 130 interrupted (SIGINT/SIGTERM).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,11 +19,46 @@ use scanwerk::{Config, IngestError, IngestOptions, archive::ArchiveError, profil
     about = "Replacement scanning: scanner images in, sealed searchable PDFs out"
 )]
 #[command(
-    after_help = "Exit codes: 0 ok; 1 batch failed or does not verify; 2 usage/profile/key error; 3 archive not writable or batch already published"
+    after_help = "Exit codes: 0 ok (run/watch: all batches published); 1 batch failed or does not verify (run/watch: some batches quarantined in failed/); 2 usage/profile/key error; 3 archive not writable, disk full, or batch already published; 130 interrupted by SIGINT/SIGTERM"
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr: text or json (one object per line). RUST_LOG sets the level.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+/// What `run` and `watch` share.
+#[derive(Debug, clap::Args)]
+struct InboxArgs {
+    /// Inbox folder: each sub-folder is a batch; processing/, done/ and failed/ are made in it.
+    #[arg(long)]
+    inbox: PathBuf,
+    /// Archive folder the batches are published into (must exist).
+    #[arg(long)]
+    archive: PathBuf,
+    /// Profile for batches whose sheet names none. Default: "standard".
+    #[arg(long)]
+    profile: Option<String>,
+    /// Signing key (PKCS#8 PEM). Default: the profile's seal.key.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Certificate chain for the key (PEM): every PDF gets a PAdES signature.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Worker threads per batch. Default: the number of cores.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A batch without batch.toml or READY is ready once unchanged this many seconds.
+    #[arg(long, default_value_t = 120)]
+    quiet_seconds: u64,
+    /// A claim not refreshed for this many seconds was abandoned (a dead process, another host).
+    #[arg(long, default_value_t = 600)]
+    stale_seconds: u64,
+    /// Print a summary as JSON on stdout at the end.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +99,20 @@ enum Command {
         /// must be signed by one of them or by a certificate they issued.
         #[arg(long)]
         tsa_trust: Option<PathBuf>,
+    },
+    /// Process every ready batch of an inbox once (for cron): publish, verify, move the input to
+    /// done/, or quarantine it in failed/ with error.txt and error.json.
+    Run {
+        #[command(flatten)]
+        inbox: InboxArgs,
+    },
+    /// Hot folder: like run, again whenever the inbox changes (inotify, and a rescan every
+    /// --poll-seconds for network filesystems), until SIGINT/SIGTERM.
+    Watch {
+        #[command(flatten)]
+        inbox: InboxArgs,
+        #[arg(long, default_value_t = 10)]
+        poll_seconds: u64,
     },
     /// RFC 3161 time stamps for batches sealed with seal.timestamp = "offline".
     Timestamp {
@@ -142,9 +192,13 @@ const OK: u8 = 0;
 const FAILED: u8 = 1;
 const USAGE: u8 = 2;
 const ARCHIVE: u8 = 3;
+const INTERRUPTED: u8 = 130;
 
 pub fn run(cli: Cli) -> ExitCode {
+    init_logging(&cli.log_format, matches!(cli.command, Command::Run { .. } | Command::Watch { .. }));
     let code = match cli.command {
+        Command::Run { inbox } => run_inbox(inbox, None),
+        Command::Watch { inbox, poll_seconds } => run_inbox(inbox, Some(std::time::Duration::from_secs(poll_seconds))),
         Command::Ingest {
             batch_dir,
             archive,
@@ -225,6 +279,7 @@ fn ingest(opts: IngestOptions) -> u8 {
                 | IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => ARCHIVE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Archive(_)) => ARCHIVE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Ocr(_)) => USAGE,
+                IngestError::Pipeline(scanwerk::pipeline::PipelineError::Interrupted) => INTERRUPTED,
                 IngestError::DocumentsFailed { .. }
                 | IngestError::Incomplete(..)
                 | IngestError::Sign(_)
@@ -385,6 +440,159 @@ fn timestamp(action: TimestampAction) -> u8 {
             FAILED
         }
     }
+}
+
+fn init_logging(format: &str, unattended: bool) {
+    let default = if unattended { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// `run` (once) and `watch` (again on every change until a signal).
+fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>) -> u8 {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use scanwerk::inbox::{RunError, RunOptions, RunSummary, run_once};
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("error: cannot handle signal {signal}: {e}");
+            return USAGE;
+        }
+    }
+    if let Err(code) = check_run_setup(&args) {
+        return code;
+    }
+    let opts = RunOptions {
+        inbox: args.inbox.clone(),
+        archive: args.archive.clone(),
+        profile: args.profile.clone(),
+        key: args.key.clone(),
+        cert: args.cert.clone(),
+        threads: args.threads,
+        quiet: std::time::Duration::from_secs(args.quiet_seconds),
+        stale: std::time::Duration::from_secs(args.stale_seconds),
+    };
+    let mut total = RunSummary::default();
+    let (events_tx, events_rx) = crossbeam_channel::unbounded();
+    let _watcher = watch.and_then(|_| {
+        use notify::Watcher;
+        let mut watcher = notify::recommended_watcher(move |_event| {
+            let _ = events_tx.send(());
+        })
+        .map_err(|e| tracing::warn!(error = %e, "no file notifications; polling only"))
+        .ok()?;
+        watcher
+            .watch(&args.inbox, notify::RecursiveMode::NonRecursive)
+            .map_err(|e| tracing::warn!(error = %e, "no file notifications; polling only"))
+            .ok()?;
+        Some(watcher)
+    });
+    let code = loop {
+        let result = run_once(&opts, &stop);
+        let (summary, archive_error) = match result {
+            Ok(summary) => (summary, None),
+            Err(RunError::Archive { folder, error, summary }) => (summary, Some((folder, error))),
+            Err(e) => {
+                eprintln!("error: {e}");
+                break USAGE;
+            }
+        };
+        for batch in &summary.batches {
+            match batch.status {
+                "failed" => eprintln!(
+                    "FAILED {}: {} -> {}",
+                    batch.folder,
+                    batch.error.as_deref().unwrap_or(""),
+                    batch.input.display()
+                ),
+                status => eprintln!(
+                    "{status} {} as {} ({} documents, {} pages)",
+                    batch.folder,
+                    batch.published.as_deref().map_or_else(String::new, |p| p.display().to_string()),
+                    batch.documents,
+                    batch.pages
+                ),
+            }
+        }
+        total.batches.extend(summary.batches);
+        total.waiting = summary.waiting;
+        total.interrupted |= summary.interrupted;
+        if let Some((folder, error)) = archive_error {
+            eprintln!("error: {error}; batch {folder} is back in the inbox, untouched; the run stopped");
+            break ARCHIVE;
+        }
+        if total.interrupted || stop.load(Ordering::SeqCst) {
+            total.interrupted = true;
+            break INTERRUPTED;
+        }
+        let Some(poll) = watch else {
+            break if total.failed() > 0 { FAILED } else { OK };
+        };
+        // Wait for a change or the poll interval, waking up for signals.
+        let deadline = std::time::Instant::now() + poll;
+        while std::time::Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
+            if events_rx.recv_timeout(std::time::Duration::from_millis(250)).is_ok() {
+                while events_rx.try_recv().is_ok() {}
+                break;
+            }
+        }
+        if stop.load(Ordering::SeqCst) {
+            total.interrupted = true;
+            break INTERRUPTED;
+        }
+    };
+    if args.json {
+        let mut value = serde_json::to_value(&total).expect("serialises");
+        value["format"] = scanwerk::protocol::FORMAT.into();
+        value["exit_code"] = code.into();
+        println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
+    }
+    code
+}
+
+/// What every batch of a run needs, checked before any batch is claimed: exit code on failure.
+fn check_run_setup(args: &InboxArgs) -> Result<(), u8> {
+    let mut problems = Vec::new();
+    if let Some(spec) = &args.profile
+        && let Err(e) = profile::load(spec)
+    {
+        problems.push(e.to_string());
+    }
+    match args.key.as_deref().map(seal::SigningKey::load) {
+        Some(Ok(key)) => {
+            if let Some(Err(e)) = args.cert.as_deref().map(|c| seal::cert::CertificateChain::load(c, &key)) {
+                problems.push(e.to_string());
+            }
+        }
+        Some(Err(e)) => problems.push(e.to_string()),
+        None => {}
+    }
+    if !args.inbox.is_dir() {
+        problems.push(format!("inbox {} is not a folder", args.inbox.display()));
+    }
+    if !problems.is_empty() {
+        eprintln!("error: cannot start the run:");
+        for p in problems {
+            eprintln!("- {p}");
+        }
+        return Err(USAGE);
+    }
+    if !args.archive.is_dir() {
+        eprintln!("error: archive folder {} is not usable; create it first", args.archive.display());
+        return Err(ARCHIVE);
+    }
+    Ok(())
 }
 
 fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {

@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod batch;
 pub mod decode;
+pub mod inbox;
 pub mod ocr;
 pub mod pdfa;
 pub mod pipeline;
@@ -265,6 +266,11 @@ pub struct IngestReport {
 
 /// Runs one batch through every stage and publishes it, or publishes nothing.
 pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
+    ingest_until(config, &std::sync::atomic::AtomicBool::new(false))
+}
+
+/// [`ingest`], stopping between pages once `stop` is set (then nothing is published).
+pub fn ingest_until(config: &Config, stop: &std::sync::atomic::AtomicBool) -> Result<IngestReport, IngestError> {
     let started = protocol::now_rfc3339();
     let staging = Staging::create(&config.archive, &config.batch.id)?;
     let output = pipeline::run(
@@ -277,6 +283,7 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
             key: &config.key,
             chain,
         }),
+        stop,
     )?;
     if !output.failures.is_empty() {
         let total = config.batch.documents.len();
@@ -485,7 +492,7 @@ fn stamp_root(
     let query = timestamp::query(algorithm, root)?;
     staging.write_file(timestamp::QUERY_FILE, &query)?;
     if let TimestampPolicy::Online { url } = &config.profile.timestamp {
-        let reply = timestamp::request(url, &query)?;
+        let reply = timestamp::request(url.as_str(), &query)?;
         timestamp::check_reply(&reply, algorithm, root, Some(&query), &[])?;
         staging.write_file(timestamp::REPLY_FILE, &reply)?;
     }

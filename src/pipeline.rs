@@ -24,6 +24,7 @@ use crate::protocol::{
 };
 use crate::seal::Digests;
 use crate::seal::cms::{PadesSigner, max_detached_len};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -31,6 +32,8 @@ pub enum PipelineError {
     Ocr(#[from] OcrError),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    #[error("interrupted; nothing was published")]
+    Interrupted,
 }
 
 /// A document that could not be produced, and why (names the file and page).
@@ -97,6 +100,7 @@ pub fn run(
     threads: usize,
     staging: &Staging,
     signer: Option<PadesSigner<'_>>,
+    stop: &AtomicBool,
 ) -> Result<PipelineOutput, PipelineError> {
     let threads = threads.max(1);
     let mut engines = Vec::new();
@@ -110,11 +114,17 @@ pub fn run(
     let mut composer = Composer::new(batch, profile, operator, staging, signer);
     if threads == 1 {
         let mut engine = engines.pop().flatten();
-        for job in Jobs::new(batch) {
+        for job in Jobs::new(batch, &profile.limits) {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
             composer.accept(work(job, engine.as_mut(), profile))?;
         }
     } else {
-        run_parallel(batch, profile, engines, &mut composer)?;
+        run_parallel(batch, profile, engines, &mut composer, stop)?;
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Err(PipelineError::Interrupted);
     }
     Ok(composer.output)
 }
@@ -124,6 +134,7 @@ fn run_parallel(
     profile: &Profile,
     engines: Vec<Option<Engine>>,
     composer: &mut Composer,
+    stop: &AtomicBool,
 ) -> Result<(), PipelineError> {
     let slots = 2 * engines.len() + 2;
     let (job_tx, job_rx) = bounded::<Job>(slots);
@@ -134,8 +145,8 @@ fn run_parallel(
     // the scope joins: the reader and workers then see closed channels and stop.
     std::thread::scope(move |scope| {
         scope.spawn(move || {
-            for job in Jobs::new(batch) {
-                if slot_rx.recv().is_err() || job_tx.send(job).is_err() {
+            for job in Jobs::new(batch, &profile.limits) {
+                if stop.load(Ordering::SeqCst) || slot_rx.recv().is_err() || job_tx.send(job).is_err() {
                     return;
                 }
             }
@@ -168,6 +179,7 @@ fn run_parallel(
 /// The reader: documents → files (read and hashed once) → page jobs, lazily, in batch order.
 struct Jobs<'a> {
     batch: &'a Batch,
+    limits: &'a crate::profile::InputLimits,
     doc: usize,
     file: usize,
     number: u32,
@@ -177,9 +189,10 @@ struct Jobs<'a> {
 }
 
 impl<'a> Jobs<'a> {
-    fn new(batch: &'a Batch) -> Self {
+    fn new(batch: &'a Batch, limits: &'a crate::profile::InputLimits) -> Self {
         Jobs {
             batch,
+            limits,
             doc: 0,
             file: 0,
             number: 0,
@@ -208,7 +221,7 @@ impl<'a> Jobs<'a> {
             return;
         };
         let rel = self.batch.relative(path);
-        match read_source(path, &rel) {
+        match read_source(path, &rel, self.limits) {
             Ok((source, pages)) => {
                 self.sources.push(SourceRecord {
                     path: rel,
@@ -255,12 +268,33 @@ impl Iterator for Jobs<'_> {
 }
 
 /// Reads a file once, hashes it, tells its format and counts its pages.
-fn read_source(path: &std::path::Path, rel: &str) -> Result<(SourceFile, u32), String> {
+fn read_source(
+    path: &std::path::Path,
+    rel: &str,
+    limits: &crate::profile::InputLimits,
+) -> Result<(SourceFile, u32), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
+    if meta.len() == 0 {
+        return Err(format!("{rel}: the file is empty (0 bytes); scan the page again"));
+    }
+    if meta.len() > limits.max_file_mb << 20 {
+        return Err(format!(
+            "{rel}: {} MiB is above the profile's limit of {} MiB (input.max_file_mb); split the file",
+            meta.len() >> 20,
+            limits.max_file_mb
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
     let digests = Digests::of(&bytes);
     let format =
         decode::sniff(&bytes).ok_or_else(|| format!("{rel}: {}", decode::DecodeError::UnknownFormat))?;
     let pages = decode::page_count(format, &bytes).map_err(|e| format!("{rel}: {e}"))?;
+    if pages > limits.max_pages {
+        return Err(format!(
+            "{rel}: {pages} pages is above the profile's limit of {} (input.max_pages); split the file",
+            limits.max_pages
+        ));
+    }
     let source = SourceFile {
         rel: rel.to_string(),
         path: path.to_path_buf(),
@@ -301,6 +335,18 @@ fn process_page(
 ) -> Result<FinishedPage, String> {
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
+    let (width, height) = decode::dimensions(source.format, &source.bytes, index).map_err(|e| at("decode", &e))?;
+    let megapixels = f64::from(width) * f64::from(height) / 1e6;
+    if megapixels > profile.limits.max_megapixels {
+        return Err(at(
+            "decode",
+            &format!(
+                "{width} × {height} pixels ({megapixels:.0} megapixels) is above the profile's limit of {} \
+                 (input.max_megapixels); a damaged or hostile file, or scan at a lower resolution",
+                profile.limits.max_megapixels
+            ),
+        ));
+    }
     let page = decode::decode_page(source, index).map_err(|e| at("decode", &e))?;
     let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
     let m = &prepared.measurements;
@@ -647,8 +693,8 @@ mod tests {
             Staging::create(&a, "x").unwrap(),
             Staging::create(&b, "x").unwrap(),
         );
-        let one = run(&demo(), &profile, "tester", 1, &sa, None).unwrap();
-        let two = run(&demo(), &profile, "tester", 3, &sb, None).unwrap();
+        let one = run(&demo(), &profile, "tester", 1, &sa, None, &AtomicBool::new(false)).unwrap();
+        let two = run(&demo(), &profile, "tester", 3, &sb, None, &AtomicBool::new(false)).unwrap();
         assert_eq!(one.pages, 5);
         let ids = |o: &PipelineOutput| {
             o.documents
@@ -681,7 +727,7 @@ mod tests {
         let dir = archive("vanish");
         let staging = Staging::create(&dir, "x").unwrap();
         std::fs::remove_dir_all(staging.dir()).unwrap();
-        let result = run(&demo(), &profile, "tester", 2, &staging, None);
+        let result = run(&demo(), &profile, "tester", 2, &staging, None, &AtomicBool::new(false));
         assert!(
             matches!(result, Err(PipelineError::Archive(_))),
             "{:?}",

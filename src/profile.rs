@@ -51,6 +51,8 @@ pub struct Profile {
     pub sha256: String,
     /// Resolution given to images whose file has none; `None` refuses such files. Default: none.
     pub assume_dpi: Option<f64>,
+    /// Limits against decompression bombs and runaway files (`[input]`).
+    pub limits: InputLimits,
     /// Whether pages are OCR'd at all. Default: true.
     pub ocr_enabled: bool,
     /// Tesseract languages, joined with `+` for the engine. Default: `["deu", "eng"]`.
@@ -73,6 +75,27 @@ pub struct Profile {
     pub timestamp: TimestampPolicy,
     /// Hash of the batch hash tree (`seal.tree_hash`): `"sha-256"` (default) or `"sha-512"`.
     pub tree_hash: crate::seal::tree::TreeHash,
+}
+
+/// What one input file may be, checked before it is decoded (`[input]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputLimits {
+    /// Pixels of one page, in millions (`max_megapixels`, default 300: A0 at 400 dpi).
+    pub max_megapixels: f64,
+    /// Pages of one file (`max_pages`, default 5,000).
+    pub max_pages: u32,
+    /// Size of one file in MiB (`max_file_mb`, default 2,048).
+    pub max_file_mb: u64,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits {
+            max_megapixels: 300.0,
+            max_pages: 5_000,
+            max_file_mb: 2_048,
+        }
+    }
 }
 
 /// Protection level for integrity (TR-RESISCAN: normal / hoch / sehr hoch).
@@ -204,6 +227,9 @@ struct RawQuality {
 #[serde(deny_unknown_fields)]
 struct RawInput {
     assume_dpi: Option<f64>,
+    max_megapixels: Option<f64>,
+    max_pages: Option<u32>,
+    max_file_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -415,6 +441,15 @@ fn validate(
         ],
         problems,
     );
+    let defaults = InputLimits::default();
+    let limits = InputLimits {
+        max_megapixels: raw.input.max_megapixels.unwrap_or(defaults.max_megapixels),
+        max_pages: raw.input.max_pages.unwrap_or(defaults.max_pages),
+        max_file_mb: raw.input.max_file_mb.unwrap_or(defaults.max_file_mb),
+    };
+    if !(limits.max_megapixels > 0.0 && limits.max_pages > 0 && limits.max_file_mb > 0) {
+        problems.push("  input.max_megapixels, max_pages and max_file_mb must be above 0".into());
+    }
     let prepare = prepare_policy(&raw.prepare, problems);
     let quality = quality_policy(&raw.quality, problems);
     let relative = |k: PathBuf| match base {
@@ -463,6 +498,7 @@ fn validate(
         origin: origin.to_string(),
         sha256: sha256_hex(text.as_bytes()),
         assume_dpi: raw.input.assume_dpi,
+        limits,
         ocr_enabled: raw.ocr.enabled.unwrap_or(true),
         prepare,
         quality,

@@ -123,6 +123,29 @@ pub fn page_count(format: Format, bytes: &[u8]) -> Result<u32, DecodeError> {
     }
 }
 
+/// Width and height of page `index`, from the headers alone (nothing is decompressed).
+pub fn dimensions(format: Format, bytes: &[u8], index: u32) -> Result<(u32, u32), DecodeError> {
+    use image::ImageDecoder;
+    let cursor = std::io::Cursor::new(bytes);
+    let bad = |e: &dyn std::fmt::Display| DecodeError::Corrupt {
+        format,
+        detail: e.to_string(),
+    };
+    match format {
+        Format::Png => image::codecs::png::PngDecoder::new(cursor)
+            .map(|d| d.dimensions())
+            .map_err(|e| bad(&e)),
+        Format::Jpeg => image::codecs::jpeg::JpegDecoder::new(cursor)
+            .map(|d| d.dimensions())
+            .map_err(|e| bad(&e)),
+        Format::Tiff => {
+            let mut decoder = ::tiff::decoder::Decoder::new(cursor).map_err(|e| bad(&e))?;
+            decoder.seek_to_image(index as usize).map_err(|e| bad(&e))?;
+            decoder.dimensions().map_err(|e| bad(&e))
+        }
+    }
+}
+
 /// Decodes page `index` (0-based) of `source`.
 pub fn decode_page(source: &SourceFile, index: u32) -> Result<Page, DecodeError> {
     let page = match source.format {

@@ -1,0 +1,520 @@
+//! Inbox: unattended runs over a folder of batches (`scanwerk run`, `scanwerk watch`).
+//!
+//! ```text
+//! <inbox>/<batch>/             waiting; ready once it has batch.toml or READY, or has been
+//!                              unchanged for the quiet time
+//! <inbox>/processing/<batch>/  claimed by one process (claim file <batch>.claim beside it)
+//! <inbox>/done/<batch>/        published, and the publication verified
+//! <inbox>/failed/<batch>/      could not be processed; error.txt (people), error.json (machines)
+//! ```
+//!
+//! A batch is claimed by creating `processing/<batch>.claim` exclusively (`O_EXCL`, atomic also
+//! over NFS) and then renaming the batch folder into `processing/`; only the process holding the
+//! claim touches the batch. A claim names host, process and boot; it is refreshed while the batch
+//! runs, and a claim whose process is gone (same host) or that has not been refreshed for the stale
+//! time (any host) is taken over by renaming it away (one process wins). The input moves to
+//! `done/` only after the published batch verifies; a batch found already published from the
+//! same input (a crash between publishing and moving) is verified and moved, never published twice.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::{self, ArchiveError};
+use crate::pipeline::PipelineError;
+use crate::{Config, IngestError, IngestOptions};
+
+pub const PROCESSING: &str = "processing";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+/// Written into a quarantined batch folder (and skipped when a batch is read).
+pub const ERROR_TEXT: &str = "error.txt";
+pub const ERROR_JSON: &str = "error.json";
+
+/// What an unattended run is told.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub inbox: PathBuf,
+    pub archive: PathBuf,
+    pub profile: Option<String>,
+    pub key: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub threads: Option<usize>,
+    /// A batch without `batch.toml` or `READY` is ready once unchanged this long.
+    pub quiet: Duration,
+    /// A claim not refreshed this long is taken to be abandoned.
+    pub stale: Duration,
+}
+
+/// The outcome of one batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchOutcome {
+    /// The batch folder's name in the inbox.
+    pub folder: String,
+    /// `published`, `already_published` (found published from this input and verified) or `failed`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<PathBuf>,
+    /// Where the input is now: `done/…` or `failed/…`.
+    pub input: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub documents: usize,
+    pub pages: usize,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Serialize)]
+pub struct RunSummary {
+    pub batches: Vec<BatchOutcome>,
+    /// Batches left for later: not ready yet, or claimed by another process.
+    pub waiting: Vec<String>,
+    /// Stopped by SIGINT/SIGTERM; the batch in hand was put back unharmed.
+    pub interrupted: bool,
+}
+
+impl RunSummary {
+    pub fn failed(&self) -> usize {
+        self.batches.iter().filter(|b| b.status == "failed").count()
+    }
+}
+
+/// Why a run stopped before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("inbox {path}: {source}")]
+    Inbox { path: PathBuf, source: std::io::Error },
+    #[error("cannot start the run:\n{}", .0.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"))]
+    Config(Vec<String>),
+    /// The archive cannot take the batch (not writable, disk full); the batch went back to the
+    /// inbox untouched.
+    #[error("{error}; batch {folder} is back in the inbox, untouched; the run stopped")]
+    Archive { folder: String, error: String, summary: RunSummary },
+}
+
+/// The claim file's content.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claim {
+    host: String,
+    pid: u32,
+    boot_id: String,
+    since: String,
+}
+
+fn host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A claim on one batch, refreshed by a heartbeat thread and removed when dropped.
+struct Held {
+    path: PathBuf,
+    stop: Option<crossbeam_channel::Sender<()>>,
+    beat: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Held {
+    fn beat(path: PathBuf, every: Duration) -> Held {
+        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+        let target = path.clone();
+        let beat = std::thread::spawn(move || {
+            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                if let Ok(file) = std::fs::File::options().write(true).open(&target) {
+                    let _ = file.set_modified(SystemTime::now());
+                }
+            }
+        });
+        Held {
+            path,
+            stop: Some(tx),
+            beat: Some(beat),
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(beat) = self.beat.take() {
+            let _ = beat.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Tries to claim `name`; `None` if another live process holds it. The claim is written in full
+/// beside and then hard-linked into place, which fails if it exists (atomic on NFS too), so a
+/// claim file is never seen half-written.
+fn claim(processing: &Path, name: &str, stale: Duration) -> std::io::Result<Option<Held>> {
+    let path = processing.join(format!("{name}.claim"));
+    let temp = processing.join(format!(".{name}.claim.{}.{}", host(), std::process::id()));
+    let claim = Claim {
+        host: host(),
+        pid: std::process::id(),
+        boot_id: boot_id(),
+        since: crate::protocol::now_rfc3339(),
+    };
+    let mut file = std::fs::File::create(&temp)?;
+    file.write_all(&serde_json::to_vec(&claim).expect("serialises"))?;
+    file.sync_all()?;
+    drop(file);
+    let mut held = None;
+    for _ in 0..2 {
+        match std::fs::hard_link(&temp, &path) {
+            Ok(()) => {
+                let every = (stale / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
+                held = Some(Held::beat(path.clone(), every));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !is_stale(&path, stale) {
+                    break;
+                }
+                // Take the stale claim away; of several processes doing so at once, one wins.
+                let away = processing.join(format!(".{name}.claim.stale-{}-{}", host(), std::process::id()));
+                if std::fs::rename(&path, &away).is_ok() {
+                    if is_stale(&away, stale) {
+                        tracing::warn!(batch = name, "took over an abandoned claim");
+                        let _ = std::fs::remove_file(&away);
+                    } else {
+                        // Another process claimed it anew in between: give its claim back.
+                        let _ = std::fs::hard_link(&away, &path);
+                        let _ = std::fs::remove_file(&away);
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                return Err(e);
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&temp);
+    Ok(held)
+}
+
+/// Removes half-made claim files (`.<batch>.claim.<host>.<pid>`) of dead processes of this host.
+fn remove_abandoned_claim_files(processing: &Path) {
+    let Ok(entries) = std::fs::read_dir(processing) else { return };
+    let mine = format!(".claim.{}.", host());
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(at) = name.rfind(&mine)
+            && name[at + mine.len()..].parse().is_ok_and(|pid| !archive::process_alive(pid))
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn is_stale(path: &Path, stale: Duration) -> bool {
+    let age = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok());
+    let claim: Option<Claim> = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    match claim {
+        Some(c) if c.host == host() => c.boot_id != boot_id() || !archive::process_alive(c.pid) || age.is_some_and(|a| a > stale),
+        // Unreadable (being written, or written by a crash mid-way) or another host's: by age.
+        _ => age.is_some_and(|a| a > stale),
+    }
+}
+
+/// Whether an inbox folder is ready to be processed.
+fn ready(dir: &Path, quiet: Duration) -> bool {
+    if dir.join(crate::batch::SHEET).exists() || dir.join("READY").exists() {
+        return true;
+    }
+    let now = SystemTime::now();
+    newest_change(dir).is_some_and(|t| now.duration_since(t).is_ok_and(|age| age >= quiet))
+}
+
+/// Newest modification time of a folder, its entries and their entries.
+fn newest_change(dir: &Path) -> Option<SystemTime> {
+    let mut newest = std::fs::symlink_metadata(dir).and_then(|m| m.modified()).ok()?;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        newest = newest.max(meta.modified().unwrap_or(newest));
+        if meta.is_dir() {
+            newest = newest.max(newest_change(&entry.path()).unwrap_or(newest));
+        }
+    }
+    Some(newest)
+}
+
+fn is_special(name: &str) -> bool {
+    name.starts_with('.') || [PROCESSING, DONE, FAILED].contains(&name)
+}
+
+/// Folder names under `dir`, sorted.
+fn folders(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !is_special(n))
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Processes every ready batch of the inbox once. `stop` is checked between batches and, through
+/// the pipeline, between pages.
+pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunError> {
+    let inbox_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunError::Inbox { path, source }
+    };
+    let processing = opts.inbox.join(PROCESSING);
+    for dir in [PROCESSING, DONE, FAILED] {
+        let dir = opts.inbox.join(dir);
+        std::fs::create_dir_all(&dir).map_err(inbox_err(&dir))?;
+    }
+    archive::remove_abandoned_staging(&opts.archive);
+    remove_abandoned_claim_files(&processing);
+    let mut summary = RunSummary::default();
+    // Batches left in processing/ by a process that died come first, then the inbox.
+    let mut names = folders(&processing).map_err(inbox_err(&processing))?;
+    for name in folders(&opts.inbox).map_err(inbox_err(&opts.inbox))? {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    for name in names {
+        if stop.load(Ordering::SeqCst) {
+            summary.interrupted = true;
+            break;
+        }
+        let waiting = opts.inbox.join(&name);
+        let claimed = processing.join(&name);
+        if !claimed.exists() && !ready(&waiting, opts.quiet) {
+            summary.waiting.push(name);
+            continue;
+        }
+        let Some(held) = claim(&processing, &name, opts.stale).map_err(inbox_err(&processing))? else {
+            summary.waiting.push(name);
+            continue;
+        };
+        if !claimed.exists() {
+            match std::fs::rename(&waiting, &claimed) {
+                Ok(()) => {}
+                // Gone meanwhile (finished by the process whose claim just ended).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(inbox_err(&waiting)(e)),
+            }
+        }
+        tracing::info!(batch = %name, "claimed");
+        match process(opts, &name, &claimed, stop) {
+            Ok(Some(outcome)) => summary.batches.push(outcome),
+            Ok(None) => {
+                // Interrupted: the batch goes back to the inbox as it came.
+                let _ = std::fs::rename(&claimed, &waiting);
+                summary.interrupted = true;
+                drop(held);
+                break;
+            }
+            Err(error) => {
+                let _ = std::fs::rename(&claimed, &waiting);
+                drop(held);
+                return Err(RunError::Archive {
+                    folder: name,
+                    error,
+                    summary,
+                });
+            }
+        }
+        drop(held);
+    }
+    Ok(summary)
+}
+
+/// Runs one claimed batch to `done/` or `failed/`. `Ok(None)` if interrupted; `Err` if the archive
+/// cannot take it (the caller puts it back).
+fn process(opts: &RunOptions, name: &str, dir: &Path, stop: &AtomicBool) -> Result<Option<BatchOutcome>, String> {
+    let ingest_opts = IngestOptions {
+        batch_dir: dir.to_path_buf(),
+        archive: opts.archive.clone(),
+        profile: opts.profile.clone(),
+        key: opts.key.clone(),
+        cert: opts.cert.clone(),
+        threads: opts.threads,
+    };
+    let config = match Config::new(&ingest_opts) {
+        Ok(config) => config,
+        Err(e) => return Ok(Some(quarantine(opts, name, dir, None, &e.to_string(), &e.problems))),
+    };
+    let batch_id = config.batch.id.clone();
+    let target = opts.archive.join(&batch_id);
+    if target.exists() {
+        return Ok(Some(if published_from(&target, &config) {
+            tracing::info!(batch = %name, "already published from this input; verified");
+            finish(opts, name, dir, &config, "already_published", target, 0, 0)
+        } else {
+            let message = format!(
+                "batch id {batch_id} is already published at {} with other content; give this batch a new id in batch.toml",
+                target.display()
+            );
+            quarantine(opts, name, dir, Some(&batch_id), &message, &[])
+        }));
+    }
+    let report = match crate::ingest_until(&config, stop) {
+        Ok(report) => report,
+        Err(IngestError::Pipeline(PipelineError::Interrupted)) => return Ok(None),
+        Err(e @ IngestError::Archive(ArchiveError::Write { .. } | ArchiveError::Unusable { .. }))
+        | Err(e @ IngestError::Pipeline(PipelineError::Archive(_))) => return Err(e.to_string()),
+        Err(e) => {
+            let problems = match &e {
+                IngestError::DocumentsFailed { failures, .. } => failures
+                    .iter()
+                    .flat_map(|f| f.errors.iter().map(move |m| format!("{}: {m}", f.document)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            return Ok(Some(quarantine(opts, name, dir, Some(&batch_id), &e.to_string(), &problems)));
+        }
+    };
+    let verified = crate::verify::verify(&report.published, Some(&config.key.public()), &[]);
+    if !verified.ok() {
+        let problems: Vec<String> = verified.problems.iter().map(|p| p.to_string()).collect();
+        let message = format!(
+            "published at {} but it does not verify; the input is kept here for a rescan",
+            report.published.display()
+        );
+        return Ok(Some(quarantine(opts, name, dir, Some(&batch_id), &message, &problems)));
+    }
+    Ok(Some(finish(
+        opts,
+        name,
+        dir,
+        &config,
+        "published",
+        report.published,
+        report.documents,
+        report.pages,
+    )))
+}
+
+/// True if the batch published at `target` verifies and was made from exactly this input.
+fn published_from(target: &Path, config: &Config) -> bool {
+    if !crate::verify::verify(target, Some(&config.key.public()), &[]).ok() {
+        return false;
+    }
+    let mut published = std::collections::BTreeSet::new();
+    for doc in &config.batch.documents {
+        let record = target.join(format!("documents/{}.json", doc.id));
+        let Ok(Ok(record)) = std::fs::read(&record).map(|b| serde_json::from_slice::<crate::protocol::DocumentRecord>(&b))
+        else {
+            return false;
+        };
+        published.extend(record.sources.into_iter().map(|s| (s.path, s.digests.sha256)));
+    }
+    let mut input = std::collections::BTreeSet::new();
+    for file in config.batch.documents.iter().flat_map(|d| &d.files) {
+        match crate::seal::Digests::of_file(file) {
+            Ok(d) => input.insert((config.batch.relative(file), d.sha256)),
+            Err(_) => return false,
+        };
+    }
+    published == input
+}
+
+/// Moves `from` to `to_dir/name`, or `name-2`, `name-3`, … if taken; returns the new path.
+fn move_unique(from: &Path, to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    for n in 1.. {
+        let to = if n == 1 {
+            to_dir.join(name)
+        } else {
+            to_dir.join(format!("{name}-{n}"))
+        };
+        match archive::rename_noreplace(from, &to) {
+            Ok(()) => return Ok(to),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("some name is free")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    opts: &RunOptions,
+    name: &str,
+    dir: &Path,
+    config: &Config,
+    status: &'static str,
+    published: PathBuf,
+    documents: usize,
+    pages: usize,
+) -> BatchOutcome {
+    let input = move_unique(dir, &opts.inbox.join(DONE), name).unwrap_or_else(|e| {
+        tracing::error!(batch = name, error = %e, "published, but the input could not be moved to done/");
+        dir.to_path_buf()
+    });
+    tracing::info!(batch = name, id = %config.batch.id, status, "done");
+    BatchOutcome {
+        folder: name.into(),
+        status,
+        batch_id: Some(config.batch.id.clone()),
+        published: Some(published),
+        input,
+        error: None,
+        documents,
+        pages,
+    }
+}
+
+/// Moves the batch to `failed/` with `error.txt` and `error.json` in it.
+fn quarantine(
+    opts: &RunOptions,
+    name: &str,
+    dir: &Path,
+    batch_id: Option<&str>,
+    message: &str,
+    problems: &[String],
+) -> BatchOutcome {
+    tracing::warn!(batch = name, error = message, "quarantined");
+    let input = move_unique(dir, &opts.inbox.join(FAILED), name).unwrap_or_else(|_| dir.to_path_buf());
+    let text = format!(
+        "scanwerk could not process batch {name} ({}).\n\n{message}\n\n\
+         Nothing of it was published. Fix what is named above, then move this folder back into the \
+         inbox (error.txt and error.json may stay; they are not read as documents).\n",
+        crate::protocol::now_rfc3339()
+    );
+    let json = serde_json::json!({
+        "format": crate::protocol::FORMAT,
+        "batch": name,
+        "batch_id": batch_id,
+        "time": crate::protocol::now_rfc3339(),
+        "error": message,
+        "problems": problems,
+    });
+    for (file, bytes) in [
+        (ERROR_TEXT, text.into_bytes()),
+        (ERROR_JSON, serde_json::to_vec_pretty(&json).expect("serialises")),
+    ] {
+        let path = input.join(file);
+        let _ = std::fs::write(&path, bytes).and_then(|_| std::fs::File::open(&path)?.sync_all());
+    }
+    BatchOutcome {
+        folder: name.into(),
+        status: "failed",
+        batch_id: batch_id.map(String::from),
+        published: None,
+        input,
+        error: Some(message.into()),
+        documents: 0,
+        pages: 0,
+    }
+}
