@@ -28,6 +28,11 @@ pub enum BatchError {
     Empty { path: PathBuf },
     #[error("{path}: document folder holds no images")]
     EmptyDocument { path: PathBuf },
+    #[error(
+        "{path} is a link to {target}, outside the batch folder; links out of a batch are refused — \
+         copy the file into the batch instead"
+    )]
+    LinkOutside { path: PathBuf, target: PathBuf },
 }
 
 /// Reads a batch sheet date-time: RFC 3339 (`2026-11-20T09:30:00+01:00`).
@@ -100,6 +105,10 @@ impl Batch {
         };
         let mut entries = list(dir)?;
         entries.retain(|p| !is_reserved(p));
+        let root = dir.canonicalize().map_err(|source| BatchError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let mut documents = Vec::new();
         let mut taken = HashSet::new();
         for path in entries {
@@ -108,6 +117,9 @@ impl Batch {
             } else {
                 vec![path.clone()]
             };
+            for file in std::iter::once(&path).chain(&files) {
+                inside(&root, file)?;
+            }
             let id = unique_id(&path, &mut taken);
             let date = scanned.unwrap_or_else(|| newest_modification(&files));
             documents.push(DocumentSource { id, files, date });
@@ -148,6 +160,25 @@ fn read_sheet(dir: &Path) -> Result<BatchSheet, BatchError> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BatchSheet::default()),
         Err(source) => Err(BatchError::Read { path, source }),
+    }
+}
+
+/// Refuses a symbolic link that leads out of the batch folder `root` (or nowhere).
+fn inside(root: &Path, path: &Path) -> Result<(), BatchError> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(());
+    }
+    let target = path
+        .canonicalize()
+        .unwrap_or_else(|_| std::fs::read_link(path).unwrap_or_default());
+    if target.starts_with(root) && target != root {
+        Ok(())
+    } else {
+        Err(BatchError::LinkOutside {
+            path: path.to_path_buf(),
+            target,
+        })
     }
 }
 

@@ -195,10 +195,15 @@ const ARCHIVE: u8 = 3;
 const INTERRUPTED: u8 = 130;
 
 pub fn run(cli: Cli) -> ExitCode {
-    init_logging(&cli.log_format, matches!(cli.command, Command::Run { .. } | Command::Watch { .. }));
+    init_logging(
+        &cli.log_format,
+        matches!(cli.command, Command::Run { .. } | Command::Watch { .. }),
+    );
     let code = match cli.command {
         Command::Run { inbox } => run_inbox(inbox, None),
-        Command::Watch { inbox, poll_seconds } => run_inbox(inbox, Some(std::time::Duration::from_secs(poll_seconds))),
+        Command::Watch { inbox, poll_seconds } => {
+            run_inbox(inbox, Some(std::time::Duration::from_secs(poll_seconds)))
+        }
         Command::Ingest {
             batch_dir,
             archive,
@@ -460,9 +465,9 @@ fn init_logging(format: &str, unattended: bool) {
 
 /// `run` (once) and `watch` (again on every change until a signal).
 fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>) -> u8 {
+    use scanwerk::inbox::{RunError, RunOptions, RunSummary, run_once};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use scanwerk::inbox::{RunError, RunOptions, RunSummary, run_once};
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
@@ -502,7 +507,11 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>) -> u8 {
         let result = run_once(&opts, &stop);
         let (summary, archive_error) = match result {
             Ok(summary) => (summary, None),
-            Err(RunError::Archive { folder, error, summary }) => (summary, Some((folder, error))),
+            Err(RunError::Archive {
+                folder,
+                error,
+                summary,
+            }) => (summary, Some((folder, error))),
             Err(e) => {
                 eprintln!("error: {e}");
                 break USAGE;
@@ -519,7 +528,10 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>) -> u8 {
                 status => eprintln!(
                     "{status} {} as {} ({} documents, {} pages)",
                     batch.folder,
-                    batch.published.as_deref().map_or_else(String::new, |p| p.display().to_string()),
+                    batch
+                        .published
+                        .as_deref()
+                        .map_or_else(String::new, |p| p.display().to_string()),
                     batch.documents,
                     batch.pages
                 ),
@@ -542,7 +554,10 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>) -> u8 {
         // Wait for a change or the poll interval, waking up for signals.
         let deadline = std::time::Instant::now() + poll;
         while std::time::Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
-            if events_rx.recv_timeout(std::time::Duration::from_millis(250)).is_ok() {
+            if events_rx
+                .recv_timeout(std::time::Duration::from_millis(250))
+                .is_ok()
+            {
                 while events_rx.try_recv().is_ok() {}
                 break;
             }
@@ -571,7 +586,11 @@ fn check_run_setup(args: &InboxArgs) -> Result<(), u8> {
     }
     match args.key.as_deref().map(seal::SigningKey::load) {
         Some(Ok(key)) => {
-            if let Some(Err(e)) = args.cert.as_deref().map(|c| seal::cert::CertificateChain::load(c, &key)) {
+            if let Some(Err(e)) = args
+                .cert
+                .as_deref()
+                .map(|c| seal::cert::CertificateChain::load(c, &key))
+            {
                 problems.push(e.to_string());
             }
         }
@@ -589,7 +608,10 @@ fn check_run_setup(args: &InboxArgs) -> Result<(), u8> {
         return Err(USAGE);
     }
     if !args.archive.is_dir() {
-        eprintln!("error: archive folder {} is not usable; create it first", args.archive.display());
+        eprintln!(
+            "error: archive folder {} is not usable; create it first",
+            args.archive.display()
+        );
         return Err(ARCHIVE);
     }
     Ok(())

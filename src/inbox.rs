@@ -94,7 +94,11 @@ pub enum RunError {
     /// The archive cannot take the batch (not writable, disk full); the batch went back to the
     /// inbox untouched.
     #[error("{error}; batch {folder} is back in the inbox, untouched; the run stopped")]
-    Archive { folder: String, error: String, summary: RunSummary },
+    Archive {
+        folder: String,
+        error: String,
+        summary: RunSummary,
+    },
 }
 
 /// The claim file's content.
@@ -206,12 +210,16 @@ fn claim(processing: &Path, name: &str, stale: Duration) -> std::io::Result<Opti
 
 /// Removes half-made claim files (`.<batch>.claim.<host>.<pid>`) of dead processes of this host.
 fn remove_abandoned_claim_files(processing: &Path) {
-    let Ok(entries) = std::fs::read_dir(processing) else { return };
+    let Ok(entries) = std::fs::read_dir(processing) else {
+        return;
+    };
     let mine = format!(".claim.{}.", host());
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(at) = name.rfind(&mine)
-            && name[at + mine.len()..].parse().is_ok_and(|pid| !archive::process_alive(pid))
+            && name[at + mine.len()..]
+                .parse()
+                .is_ok_and(|pid| !archive::process_alive(pid))
         {
             let _ = std::fs::remove_file(entry.path());
         }
@@ -223,9 +231,13 @@ fn is_stale(path: &Path, stale: Duration) -> bool {
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| SystemTime::now().duration_since(t).ok());
-    let claim: Option<Claim> = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let claim: Option<Claim> = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
     match claim {
-        Some(c) if c.host == host() => c.boot_id != boot_id() || !archive::process_alive(c.pid) || age.is_some_and(|a| a > stale),
+        Some(c) if c.host == host() => {
+            c.boot_id != boot_id() || !archive::process_alive(c.pid) || age.is_some_and(|a| a > stale)
+        }
         // Unreadable (being written, or written by a crash mid-way) or another host's: by age.
         _ => age.is_some_and(|a| a > stale),
     }
@@ -342,7 +354,12 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
 
 /// Runs one claimed batch to `done/` or `failed/`. `Ok(None)` if interrupted; `Err` if the archive
 /// cannot take it (the caller puts it back).
-fn process(opts: &RunOptions, name: &str, dir: &Path, stop: &AtomicBool) -> Result<Option<BatchOutcome>, String> {
+fn process(
+    opts: &RunOptions,
+    name: &str,
+    dir: &Path,
+    stop: &AtomicBool,
+) -> Result<Option<BatchOutcome>, String> {
     let ingest_opts = IngestOptions {
         batch_dir: dir.to_path_buf(),
         archive: opts.archive.clone(),
@@ -353,7 +370,16 @@ fn process(opts: &RunOptions, name: &str, dir: &Path, stop: &AtomicBool) -> Resu
     };
     let config = match Config::new(&ingest_opts) {
         Ok(config) => config,
-        Err(e) => return Ok(Some(quarantine(opts, name, dir, None, &e.to_string(), &e.problems))),
+        Err(e) => {
+            return Ok(Some(quarantine(
+                opts,
+                name,
+                dir,
+                None,
+                &e.to_string(),
+                &e.problems,
+            )));
+        }
     };
     let batch_id = config.batch.id.clone();
     let target = opts.archive.join(&batch_id);
@@ -382,7 +408,14 @@ fn process(opts: &RunOptions, name: &str, dir: &Path, stop: &AtomicBool) -> Resu
                     .collect(),
                 _ => Vec::new(),
             };
-            return Ok(Some(quarantine(opts, name, dir, Some(&batch_id), &e.to_string(), &problems)));
+            return Ok(Some(quarantine(
+                opts,
+                name,
+                dir,
+                Some(&batch_id),
+                &e.to_string(),
+                &problems,
+            )));
         }
     };
     let verified = crate::verify::verify(&report.published, Some(&config.key.public()), &[]);
@@ -392,7 +425,14 @@ fn process(opts: &RunOptions, name: &str, dir: &Path, stop: &AtomicBool) -> Resu
             "published at {} but it does not verify; the input is kept here for a rescan",
             report.published.display()
         );
-        return Ok(Some(quarantine(opts, name, dir, Some(&batch_id), &message, &problems)));
+        return Ok(Some(quarantine(
+            opts,
+            name,
+            dir,
+            Some(&batch_id),
+            &message,
+            &problems,
+        )));
     }
     Ok(Some(finish(
         opts,
@@ -414,7 +454,8 @@ fn published_from(target: &Path, config: &Config) -> bool {
     let mut published = std::collections::BTreeSet::new();
     for doc in &config.batch.documents {
         let record = target.join(format!("documents/{}.json", doc.id));
-        let Ok(Ok(record)) = std::fs::read(&record).map(|b| serde_json::from_slice::<crate::protocol::DocumentRecord>(&b))
+        let Ok(Ok(record)) =
+            std::fs::read(&record).map(|b| serde_json::from_slice::<crate::protocol::DocumentRecord>(&b))
         else {
             return false;
         };

@@ -270,7 +270,10 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
 }
 
 /// [`ingest`], stopping between pages once `stop` is set (then nothing is published).
-pub fn ingest_until(config: &Config, stop: &std::sync::atomic::AtomicBool) -> Result<IngestReport, IngestError> {
+pub fn ingest_until(
+    config: &Config,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<IngestReport, IngestError> {
     let started = protocol::now_rfc3339();
     let staging = Staging::create(&config.archive, &config.batch.id)?;
     let output = pipeline::run(

@@ -335,7 +335,8 @@ fn process_page(
 ) -> Result<FinishedPage, String> {
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
-    let (width, height) = decode::dimensions(source.format, &source.bytes, index).map_err(|e| at("decode", &e))?;
+    let (width, height) =
+        decode::dimensions(source.format, &source.bytes, index).map_err(|e| at("decode", &e))?;
     let megapixels = f64::from(width) * f64::from(height) / 1e6;
     if megapixels > profile.limits.max_megapixels {
         return Err(at(
@@ -727,7 +728,15 @@ mod tests {
         let dir = archive("vanish");
         let staging = Staging::create(&dir, "x").unwrap();
         std::fs::remove_dir_all(staging.dir()).unwrap();
-        let result = run(&demo(), &profile, "tester", 2, &staging, None, &AtomicBool::new(false));
+        let result = run(
+            &demo(),
+            &profile,
+            "tester",
+            2,
+            &staging,
+            None,
+            &AtomicBool::new(false),
+        );
         assert!(
             matches!(result, Err(PipelineError::Archive(_))),
             "{:?}",

@@ -8,4 +8,5 @@ mod input;
 mod pdfa;
 mod prepare;
 mod tsa;
+mod unattended;
 mod verify;
