@@ -5,5 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo test --all-targets
+# The disk-full test needs a small tmpfs it mounts itself (root); where that is not allowed it is
+# skipped by name, and said so, rather than passed.
+skip=()
+probe="$(mktemp -d)"
+if mount -t tmpfs -o size=64k tmpfs "$probe" 2>/dev/null; then
+  umount "$probe"
+else
+  echo "SKIPPED: enospc_during_publication_leaves_nothing_visible_and_the_input_intact (cannot mount a tmpfs here)" >&2
+  skip=(--skip enospc)
+fi
+rmdir "$probe"
+cargo test --all-targets -- "${skip[@]}"
 cargo clippy --all-targets -- -D warnings

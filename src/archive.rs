@@ -51,6 +51,58 @@ pub fn remove_abandoned_staging(archive: &Path) {
     }
 }
 
+/// Takes over the staging folder of `batch` left by a dead process of this host, renaming it to
+/// `dir`; others of the same batch are removed. Returns whether one was taken over.
+fn adopt_abandoned(archive: &Path, batch: &str, dir: &Path) -> bool {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir(archive) else {
+        return false;
+    };
+    let mut adopted = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(STAGING_PREFIX) else {
+            continue;
+        };
+        let parts: Vec<&str> = rest.rsplitn(3, '@').collect();
+        let [pid, owner, of] = parts[..] else { continue };
+        if of != batch || owner != host || pid.parse().is_ok_and(process_alive) {
+            continue;
+        }
+        if !adopted && rename_noreplace(&entry.path(), dir).is_ok() {
+            tracing::info!(staging = %name, "resuming the staging folder of a process that is gone");
+            adopted = true;
+        } else {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    adopted
+}
+
+/// In an adopted staging folder, removes every file but the journal and the documents it lists.
+fn keep_only_journaled(dir: &Path) {
+    let journal = crate::journal::Journal::open(dir);
+    let keep: std::collections::HashSet<String> = journal
+        .documents()
+        .flat_map(|d| [format!("{d}.pdf"), format!("{d}.json")])
+        .collect();
+    for entry in std::fs::read_dir(dir.join("documents"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if !keep.contains(&entry.file_name().to_string_lossy().into_owned()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name() != crate::journal::FILE {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// True if process `pid` exists on this host.
 pub fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
@@ -67,6 +119,7 @@ pub struct Staging {
     target: PathBuf,
     batch: String,
     published: bool,
+    resumed: bool,
 }
 
 /// A file being written into the staging folder, hashed on the way.
@@ -98,13 +151,24 @@ impl Staging {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(unusable)?;
         }
+        let resumed = adopt_abandoned(archive, batch, &dir);
         std::fs::create_dir_all(dir.join("documents")).map_err(unusable)?;
+        if resumed {
+            keep_only_journaled(&dir);
+        }
         Ok(Staging {
             dir,
             target,
             batch: batch.into(),
             published: false,
+            resumed,
         })
+    }
+
+    /// True if the staging folder was taken over from a process that died: its journal lists
+    /// the documents that may be reused.
+    pub fn resumed(&self) -> bool {
+        self.resumed
     }
 
     pub fn dir(&self) -> &Path {
@@ -150,6 +214,16 @@ impl Staging {
 
     /// Makes the batch visible at `<archive>/<batch>` in one step; returns that path.
     pub fn publish(mut self) -> Result<PathBuf, ArchiveError> {
+        // The journal is a working file of the staging folder, not part of the batch.
+        let journal = self.dir.join(crate::journal::FILE);
+        if let Err(source) = std::fs::remove_file(&journal)
+            && source.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(ArchiveError::Write {
+                path: journal,
+                source,
+            });
+        }
         for dir in [self.dir.join("documents"), self.dir.clone()] {
             sync_dir(&dir).map_err(|source| ArchiveError::Write {
                 path: dir.clone(),

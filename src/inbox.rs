@@ -294,7 +294,6 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
         let dir = opts.inbox.join(dir);
         std::fs::create_dir_all(&dir).map_err(inbox_err(&dir))?;
     }
-    archive::remove_abandoned_staging(&opts.archive);
     remove_abandoned_claim_files(&processing);
     let mut summary = RunSummary::default();
     // Batches left in processing/ by a process that died come first, then the inbox.
@@ -349,6 +348,8 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
         }
         drop(held);
     }
+    // Staging folders of dead processes whose batch was not resumed above.
+    archive::remove_abandoned_staging(&opts.archive);
     Ok(summary)
 }
 

@@ -9,6 +9,7 @@ pub mod archive;
 pub mod batch;
 pub mod decode;
 pub mod inbox;
+pub mod journal;
 pub mod ocr;
 pub mod pdfa;
 pub mod pipeline;
@@ -281,11 +282,19 @@ pub fn ingest_until(
         &config.profile,
         &config.operator.0,
         config.threads,
-        &staging,
-        config.certificate.as_ref().map(|chain| seal::cms::PadesSigner {
-            key: &config.key,
-            chain,
-        }),
+        pipeline::Target {
+            staging: &staging,
+            signer: config.certificate.as_ref().map(|chain| seal::cms::PadesSigner {
+                key: &config.key,
+                chain,
+            }),
+            context: journal::context(
+                &config.profile.sha256,
+                &config.key.public().fingerprint(),
+                config.certificate.as_ref().map(|c| c.sha256()).as_deref(),
+                &std::fs::read(config.batch.dir.join(batch::SHEET)).unwrap_or_default(),
+            ),
+        },
         stop,
     )?;
     if !output.failures.is_empty() {
@@ -295,7 +304,8 @@ pub fn ingest_until(
             total,
         });
     }
-    let protocol = batch_protocol(config, started, output.documents, output.pages);
+    let mut protocol = batch_protocol(config, started, output.documents, output.pages);
+    protocol.resumed = output.resumed;
     if !protocol.completeness.complete && config.profile.quality.refuse_incomplete {
         return Err(IngestError::Incomplete(
             protocol.warnings[0].clone(),
@@ -436,6 +446,7 @@ fn batch_protocol(
         transfer_note,
         documents,
         warnings,
+        resumed: Vec::new(),
     }
 }
 

@@ -7,7 +7,7 @@
 //! memory however large the batch. Failures travel as values: a bad page fails its document, not
 //! the run. `threads == 1` runs the same functions in one thread.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crossbeam_channel::bounded;
@@ -25,6 +25,8 @@ use crate::protocol::{
 use crate::seal::Digests;
 use crate::seal::cms::{PadesSigner, max_detached_len};
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::journal::{self, Journal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -50,6 +52,17 @@ pub struct PipelineOutput {
     pub failures: Vec<DocumentFailure>,
     /// Pages scanned, including any removed from the PDFs.
     pub pages: usize,
+    /// Documents reused from the journal of an interrupted run.
+    pub resumed: Vec<String>,
+}
+
+/// Where the documents go: the staging folder, the PAdES signer if any, and the journal context.
+pub struct Target<'a> {
+    pub staging: &'a Staging,
+    pub signer: Option<PadesSigner<'a>>,
+    /// What shapes a document besides its input ([`journal::context`]); a journaled document is
+    /// reused only under the same context.
+    pub context: String,
 }
 
 /// A unit of work, numbered in batch order.
@@ -69,6 +82,8 @@ enum Work {
     End(Vec<SourceRecord>),
     /// The document cannot be read at all.
     Failed(String),
+    /// The document is finished in the staging folder already (journal); its record.
+    Reuse(Box<DocumentRecord>),
 }
 
 /// A job's result, in the job's sequence position.
@@ -83,6 +98,7 @@ enum Outcome {
     PageFailed(String),
     End(Vec<SourceRecord>),
     Failed(String),
+    Reused(Box<DocumentRecord>),
 }
 
 struct FinishedPage {
@@ -98,10 +114,19 @@ pub fn run(
     profile: &Profile,
     operator: &str,
     threads: usize,
-    staging: &Staging,
-    signer: Option<PadesSigner<'_>>,
+    target: Target<'_>,
     stop: &AtomicBool,
 ) -> Result<PipelineOutput, PipelineError> {
+    let journal = Journal::open(target.staging.dir());
+    let reuse = Reuse {
+        journal: if target.staging.resumed() {
+            journal.entries()
+        } else {
+            Default::default()
+        },
+        dir: target.staging.dir().to_path_buf(),
+        context: target.context.clone(),
+    };
     let threads = threads.max(1);
     let mut engines = Vec::new();
     if profile.ocr_enabled {
@@ -111,17 +136,17 @@ pub fn run(
     } else {
         engines.resize_with(threads, || None);
     }
-    let mut composer = Composer::new(batch, profile, operator, staging, signer);
+    let mut composer = Composer::new(batch, profile, operator, target, journal);
     if threads == 1 {
         let mut engine = engines.pop().flatten();
-        for job in Jobs::new(batch, &profile.limits) {
+        for job in Jobs::new(batch, &profile.limits, &reuse) {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
             composer.accept(work(job, engine.as_mut(), profile))?;
         }
     } else {
-        run_parallel(batch, profile, engines, &mut composer, stop)?;
+        run_parallel(batch, profile, engines, &mut composer, stop, &reuse)?;
     }
     if stop.load(Ordering::SeqCst) {
         return Err(PipelineError::Interrupted);
@@ -135,6 +160,7 @@ fn run_parallel(
     engines: Vec<Option<Engine>>,
     composer: &mut Composer,
     stop: &AtomicBool,
+    reuse: &Reuse,
 ) -> Result<(), PipelineError> {
     let slots = 2 * engines.len() + 2;
     let (job_tx, job_rx) = bounded::<Job>(slots);
@@ -145,7 +171,7 @@ fn run_parallel(
     // the scope joins: the reader and workers then see closed channels and stop.
     std::thread::scope(move |scope| {
         scope.spawn(move || {
-            for job in Jobs::new(batch, &profile.limits) {
+            for job in Jobs::new(batch, &profile.limits, &reuse) {
                 if stop.load(Ordering::SeqCst) || slot_rx.recv().is_err() || job_tx.send(job).is_err() {
                     return;
                 }
@@ -180,6 +206,7 @@ fn run_parallel(
 struct Jobs<'a> {
     batch: &'a Batch,
     limits: &'a crate::profile::InputLimits,
+    reuse: &'a Reuse,
     doc: usize,
     file: usize,
     number: u32,
@@ -189,10 +216,11 @@ struct Jobs<'a> {
 }
 
 impl<'a> Jobs<'a> {
-    fn new(batch: &'a Batch, limits: &'a crate::profile::InputLimits) -> Self {
+    fn new(batch: &'a Batch, limits: &'a crate::profile::InputLimits, reuse: &'a Reuse) -> Self {
         Jobs {
             batch,
             limits,
+            reuse,
             doc: 0,
             file: 0,
             number: 0,
@@ -214,6 +242,13 @@ impl<'a> Jobs<'a> {
     /// Queues the jobs of the next file, or the end of the current document.
     fn advance(&mut self) {
         let document = &self.batch.documents[self.doc];
+        if self.file == 0
+            && let Some(record) = self.reuse.finished(self.batch, document)
+        {
+            self.push(Work::Reuse(Box::new(record)));
+            self.next_document();
+            return;
+        }
         let Some(path) = document.files.get(self.file) else {
             let sources = std::mem::take(&mut self.sources);
             self.push(Work::End(sources));
@@ -264,6 +299,40 @@ impl Iterator for Jobs<'_> {
             self.advance();
         }
         self.queue.pop_front()
+    }
+}
+
+/// The journal of a resumed staging folder, and what a document must match to be reused.
+struct Reuse {
+    journal: HashMap<String, journal::Entry>,
+    dir: std::path::PathBuf,
+    context: String,
+}
+
+impl Reuse {
+    /// The record of `document` if it is finished in the staging folder from exactly this input
+    /// and context, with its PDF and record unchanged since they were journaled.
+    fn finished(&self, batch: &Batch, document: &crate::batch::DocumentSource) -> Option<DocumentRecord> {
+        let entry = self.journal.get(&document.id)?;
+        if entry.context != self.context {
+            return None;
+        }
+        let mut sources = Vec::new();
+        for file in &document.files {
+            sources.push((batch.relative(file), Digests::of_file(file).ok()?.sha256));
+        }
+        if sources != entry.sources {
+            return None;
+        }
+        let pdf = Digests::of_file(&self.dir.join(format!("documents/{}.pdf", document.id))).ok()?;
+        let bytes = std::fs::read(self.dir.join(format!("documents/{}.json", document.id))).ok()?;
+        let mut record: DocumentRecord = serde_json::from_slice(&bytes).ok()?;
+        // A crash during sealing may have left the proof in; it is made anew.
+        record.proof = None;
+        let unchanged = pdf.sha256 == entry.pdf_sha256
+            && record.pdf_digests == pdf
+            && crate::seal::hash::sha256_hex(&to_json(&record)) == entry.record_sha256;
+        unchanged.then_some(record)
     }
 }
 
@@ -318,6 +387,7 @@ fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile) -> Done {
         },
         Work::End(sources) => Outcome::End(sources),
         Work::Failed(message) => Outcome::Failed(message),
+        Work::Reuse(record) => Outcome::Reused(record),
     };
     Done {
         seq: job.seq,
@@ -447,6 +517,8 @@ struct Composer<'a> {
     staging: &'a Staging,
     /// Signs each PDF (PAdES) when a certificate is configured.
     signer: Option<PadesSigner<'a>>,
+    journal: Journal,
+    context: String,
     open: Option<OpenDocument>,
     output: PipelineOutput,
 }
@@ -465,15 +537,17 @@ impl<'a> Composer<'a> {
         batch: &'a Batch,
         profile: &'a Profile,
         operator: &'a str,
-        staging: &'a Staging,
-        signer: Option<PadesSigner<'a>>,
+        target: Target<'a>,
+        journal: Journal,
     ) -> Self {
         Composer {
             batch,
             profile,
             operator,
-            staging,
-            signer,
+            staging: target.staging,
+            signer: target.signer,
+            journal,
+            context: target.context,
             open: None,
             output: PipelineOutput::default(),
         }
@@ -491,6 +565,11 @@ impl<'a> Composer<'a> {
                 Ok(())
             }
             Outcome::End(sources) => self.finish(done.doc, sources),
+            Outcome::Reused(record) => {
+                self.output.resumed.push(record.document_id.clone());
+                self.summarise(*record);
+                Ok(())
+            }
             Outcome::Failed(message) => {
                 self.document(done.doc)?.errors.push(message);
                 self.finish(done.doc, Vec::new())
@@ -650,8 +729,30 @@ impl<'a> Composer<'a> {
             pdf_signature: self.signer.map(|s| s.record()),
             transfer_note,
         };
-        self.staging
-            .write_file(&format!("documents/{id}.json"), &to_json(&record))?;
+        let json = to_json(&record);
+        self.staging.write_file(&format!("documents/{id}.json"), &json)?;
+        let entry = journal::Entry {
+            document: id.clone(),
+            context: self.context.clone(),
+            sources: record
+                .sources
+                .iter()
+                .map(|s| (s.path.clone(), s.digests.sha256.clone()))
+                .collect(),
+            pdf_sha256: record.pdf_digests.sha256.clone(),
+            record_sha256: crate::seal::hash::sha256_hex(&json),
+        };
+        self.journal
+            .record(entry)
+            .map_err(self.staging.write_err(crate::journal::FILE))?;
+        self.summarise(record);
+        Ok(())
+    }
+
+    /// Counts a finished document into the output.
+    fn summarise(&mut self, record: DocumentRecord) {
+        let id = record.document_id.clone();
+        let rel = record.pdf.clone();
         self.output.pages += record.pages.len();
         self.output.documents.push(DocumentSummary {
             id,
@@ -667,7 +768,6 @@ impl<'a> Composer<'a> {
                 .collect(),
             sources: record.sources,
         });
-        Ok(())
     }
 }
 
@@ -677,6 +777,14 @@ mod tests {
 
     fn demo() -> Batch {
         Batch::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo-batch")).unwrap()
+    }
+
+    fn target(staging: &Staging) -> Target<'_> {
+        Target {
+            staging,
+            signer: None,
+            context: "test".into(),
+        }
     }
 
     fn archive(name: &str) -> std::path::PathBuf {
@@ -694,8 +802,24 @@ mod tests {
             Staging::create(&a, "x").unwrap(),
             Staging::create(&b, "x").unwrap(),
         );
-        let one = run(&demo(), &profile, "tester", 1, &sa, None, &AtomicBool::new(false)).unwrap();
-        let two = run(&demo(), &profile, "tester", 3, &sb, None, &AtomicBool::new(false)).unwrap();
+        let one = run(
+            &demo(),
+            &profile,
+            "tester",
+            1,
+            target(&sa),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        let two = run(
+            &demo(),
+            &profile,
+            "tester",
+            3,
+            target(&sb),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         assert_eq!(one.pages, 5);
         let ids = |o: &PipelineOutput| {
             o.documents
@@ -733,8 +857,7 @@ mod tests {
             &profile,
             "tester",
             2,
-            &staging,
-            None,
+            target(&staging),
             &AtomicBool::new(false),
         );
         assert!(

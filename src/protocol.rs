@@ -305,6 +305,9 @@ pub struct Protocol {
     pub documents: Vec<DocumentSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Documents taken over finished from an interrupted run of this batch (see `journal`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<String>,
 }
 
 /// One line per flagged page: `<document> page <n>: <flags>` (removed pages say so).

@@ -103,6 +103,14 @@ impl CertificateChain {
         self.signer().tbs_certificate().subject().to_string()
     }
 
+    /// SHA-256 (hex) of the signer certificate's DER.
+    pub fn sha256(&self) -> String {
+        self.signer()
+            .to_der()
+            .map(|d| super::hash::sha256_hex(&d))
+            .unwrap_or_default()
+    }
+
     /// Total DER size of the chain: what a CMS signature carrying it needs at least.
     pub fn der_len(&self) -> usize {
         self.certificates

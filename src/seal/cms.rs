@@ -154,12 +154,7 @@ impl PadesSigner<'_> {
         PdfSignatureRecord {
             sub_filter: "ETSI.CAdES.detached".into(),
             signer: self.chain.subject(),
-            certificate_sha256: self
-                .chain
-                .signer()
-                .to_der()
-                .map(|d| super::hash::sha256_hex(&d))
-                .unwrap_or_default(),
+            certificate_sha256: self.chain.sha256(),
         }
     }
 }
