@@ -171,7 +171,7 @@ fn run_parallel(
     // the scope joins: the reader and workers then see closed channels and stop.
     std::thread::scope(move |scope| {
         scope.spawn(move || {
-            for job in Jobs::new(batch, &profile.limits, &reuse) {
+            for job in Jobs::new(batch, &profile.limits, reuse) {
                 if stop.load(Ordering::SeqCst) || slot_rx.recv().is_err() || job_tx.send(job).is_err() {
                     return;
                 }
