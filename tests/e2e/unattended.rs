@@ -210,6 +210,9 @@ fn two_runs_at_once_publish_each_batch_exactly_once() {
     assert_eq!(entries(&inbox.join("done")).len(), n);
 }
 
+/// Fills a bad batch's folder.
+type MakeBatch = Box<dyn Fn(&Path)>;
+
 /// A PNG whose header claims `width` × `height` pixels, with a tiny zlib stream as its data.
 fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
@@ -262,7 +265,7 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
     .unwrap();
 
     let good_png = std::fs::read(project("testdata/demo-batch/bescheid.png")).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    let cases: Vec<(&str, MakeBatch, &str)> = vec![
         (
             "empty",
             Box::new(|d: &Path| std::fs::write(d.join("page.png"), b"").unwrap()),
