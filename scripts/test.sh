@@ -16,5 +16,7 @@ else
   skip=(--skip enospc)
 fi
 rmdir "$probe"
-cargo test --all-targets -- "${skip[@]}"
+# Every target (lib, binary, benches in test mode, e2e); the skip goes to the e2e tests only.
+cargo test --lib --bins --benches
+cargo test --test e2e -- "${skip[@]}"
 cargo clippy --all-targets -- -D warnings

@@ -84,6 +84,9 @@ enum Command {
         /// Worker threads. Default: the number of cores.
         #[arg(long)]
         threads: Option<usize>,
+        /// Print where the time went: wall time and CPU seconds per stage.
+        #[arg(long)]
+        timings: bool,
     },
     /// Re-check a published batch: hashes, signature, documents.
     Verify {
@@ -211,14 +214,18 @@ pub fn run(cli: Cli) -> ExitCode {
             key,
             cert,
             threads,
-        } => ingest(IngestOptions {
-            batch_dir,
-            archive,
-            profile,
-            key,
-            cert,
-            threads,
-        }),
+            timings,
+        } => ingest(
+            IngestOptions {
+                batch_dir,
+                archive,
+                profile,
+                key,
+                cert,
+                threads,
+            },
+            timings,
+        ),
         Command::Verify {
             batch,
             trust,
@@ -245,7 +252,7 @@ pub fn run(cli: Cli) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn ingest(opts: IngestOptions) -> u8 {
+fn ingest(opts: IngestOptions, timings: bool) -> u8 {
     let config = match Config::new(&opts) {
         Ok(config) => config,
         Err(e) => {
@@ -275,6 +282,9 @@ fn ingest(opts: IngestOptions) -> u8 {
             );
             println!("signed with key {}", report.key_fingerprint);
             print_summary(&report);
+            if timings {
+                print_timings(&report.timings);
+            }
             OK
         }
         Err(e) => {
@@ -702,6 +712,19 @@ fn verify_document(
 }
 
 /// The operator's summary after a publication: pages, flags, what needs review.
+fn print_timings(times: &scanwerk::StageTimes) {
+    let total: f64 = times.cpu_seconds.values().sum();
+    println!(
+        "timings: {:.2} s wall, {total:.2} s CPU ({:.1} % outside OCR)",
+        times.wall_seconds,
+        100.0 * times.non_ocr_share()
+    );
+    for (stage, seconds) in &times.cpu_seconds {
+        let share = if total > 0.0 { 100.0 * seconds / total } else { 0.0 };
+        println!("  {stage:<8} {seconds:>8.3} s CPU  {share:>5.1} %");
+    }
+}
+
 fn print_summary(report: &scanwerk::IngestReport) {
     let removed = report.pages - report.pdf_pages;
     let mut line = format!("summary: {} pages scanned", report.pages);

@@ -66,6 +66,9 @@ pub struct BatchOutcome {
     pub error: Option<String>,
     pub documents: usize,
     pub pages: usize,
+    /// Wall time and CPU seconds per stage (published batches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<crate::StageTimes>,
 }
 
 /// What a run did.
@@ -435,7 +438,7 @@ fn process(
             &problems,
         )));
     }
-    Ok(Some(finish(
+    let mut outcome = finish(
         opts,
         name,
         dir,
@@ -444,7 +447,9 @@ fn process(
         report.published,
         report.documents,
         report.pages,
-    )))
+    );
+    outcome.timings = Some(report.timings);
+    Ok(Some(outcome))
 }
 
 /// True if the batch published at `target` verifies and was made from exactly this input.
@@ -514,6 +519,7 @@ fn finish(
         error: None,
         documents,
         pages,
+        timings: None,
     }
 }
 
@@ -558,5 +564,6 @@ fn quarantine(
         error: Some(message.into()),
         documents: 0,
         pages: 0,
+        timings: None,
     }
 }

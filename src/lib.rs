@@ -263,6 +263,23 @@ pub struct IngestReport {
     pub complete: bool,
     pub warnings: Vec<String>,
     pub key_fingerprint: String,
+    pub timings: StageTimes,
+}
+
+/// Where the time of a batch went: wall time, and CPU seconds per stage summed over threads.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StageTimes {
+    pub wall_seconds: f64,
+    pub cpu_seconds: BTreeMap<&'static str, f64>,
+}
+
+impl StageTimes {
+    /// Share of the CPU time spent outside OCR.
+    pub fn non_ocr_share(&self) -> f64 {
+        let total: f64 = self.cpu_seconds.values().sum();
+        let ocr = self.cpu_seconds.get("ocr").copied().unwrap_or(0.0);
+        if total > 0.0 { (total - ocr) / total } else { 0.0 }
+    }
 }
 
 /// Runs one batch through every stage and publishes it, or publishes nothing.
@@ -276,6 +293,8 @@ pub fn ingest_until(
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<IngestReport, IngestError> {
     let started = protocol::now_rfc3339();
+    let wall = std::time::Instant::now();
+    let timings = pipeline::Timings::default();
     let staging = Staging::create(&config.archive, &config.batch.id)?;
     let output = pipeline::run(
         &config.batch,
@@ -296,7 +315,9 @@ pub fn ingest_until(
             ),
         },
         stop,
+        &timings,
     )?;
+    let seal_started = pipeline::thread_cpu();
     if !output.failures.is_empty() {
         let total = config.batch.documents.len();
         return Err(IngestError::DocumentsFailed {
@@ -316,6 +337,10 @@ pub fn ingest_until(
     seal_tree(&staging, config, &protocol)?;
     let manifest = seal_staging(&staging, config, &protocol)?;
     let published = staging.publish()?;
+    timings.add(
+        pipeline::Stage::Seal,
+        pipeline::thread_cpu().saturating_sub(seal_started),
+    );
     let review: Vec<String> = protocol
         .documents
         .iter()
@@ -342,6 +367,10 @@ pub fn ingest_until(
             .chain(protocol.warnings.iter().cloned())
             .collect(),
         key_fingerprint: manifest.signature.key_fingerprint,
+        timings: StageTimes {
+            wall_seconds: wall.elapsed().as_secs_f64(),
+            cpu_seconds: timings.seconds(),
+        },
     })
 }
 

@@ -24,7 +24,8 @@ use crate::protocol::{
 };
 use crate::seal::Digests;
 use crate::seal::cms::{PadesSigner, max_detached_len};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::journal::{self, Journal};
 
@@ -54,6 +55,86 @@ pub struct PipelineOutput {
     pub pages: usize,
     /// Documents reused from the journal of an interrupted run.
     pub resumed: Vec<String>,
+}
+
+/// CPU time per stage, summed over threads, as the operator's `--timings` and the `--json`
+/// summaries report it.
+#[derive(Debug, Default)]
+pub struct Timings {
+    nanos: [AtomicU64; Stage::COUNT],
+}
+
+/// The stages timed.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage {
+    /// Reading and hashing input files.
+    Read = 0,
+    Decode,
+    /// Measuring, blank detection, quality assessment.
+    Prepare,
+    /// Tesseract: orientation, recognition (and the skew measurement on the OCR copy).
+    Ocr,
+    /// Page image encoding for the PDF.
+    Encode,
+    /// Writing the PDFs: text layer, page objects, PAdES signature.
+    Compose,
+    /// Protocol, hash tree, signatures, manifest, publication.
+    Seal,
+}
+
+impl Stage {
+    const COUNT: usize = 7;
+    pub const ALL: [Stage; Stage::COUNT] = [
+        Stage::Read,
+        Stage::Decode,
+        Stage::Prepare,
+        Stage::Ocr,
+        Stage::Encode,
+        Stage::Compose,
+        Stage::Seal,
+    ];
+
+    pub fn name(self) -> &'static str {
+        ["read", "decode", "prepare", "ocr", "encode", "compose", "seal"][self as usize]
+    }
+}
+
+/// CPU time this thread has used so far.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the valid pointer it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Timings {
+    pub fn add(&self, stage: Stage, cpu: Duration) {
+        self.nanos[stage as usize].fetch_add(cpu.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Runs `f`, counting this thread's CPU time to `stage`.
+    pub fn time<T>(&self, stage: Stage, f: impl FnOnce() -> T) -> T {
+        let start = thread_cpu();
+        let out = f();
+        self.add(stage, thread_cpu().saturating_sub(start));
+        out
+    }
+
+    /// Seconds per stage, in stage order.
+    pub fn seconds(&self) -> std::collections::BTreeMap<&'static str, f64> {
+        Stage::ALL
+            .iter()
+            .map(|&s| {
+                (
+                    s.name(),
+                    self.nanos[s as usize].load(Ordering::Relaxed) as f64 / 1e9,
+                )
+            })
+            .collect()
+    }
 }
 
 /// Where the documents go: the staging folder, the PAdES signer if any, and the journal context.
@@ -116,6 +197,7 @@ pub fn run(
     threads: usize,
     target: Target<'_>,
     stop: &AtomicBool,
+    timings: &Timings,
 ) -> Result<PipelineOutput, PipelineError> {
     let journal = Journal::open(target.staging.dir());
     let reuse = Reuse {
@@ -139,14 +221,15 @@ pub fn run(
     let mut composer = Composer::new(batch, profile, operator, target, journal);
     if threads == 1 {
         let mut engine = engines.pop().flatten();
-        for job in Jobs::new(batch, &profile.limits, &reuse) {
+        for job in Jobs::new(batch, &profile.limits, &reuse, timings) {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            composer.accept(work(job, engine.as_mut(), profile))?;
+            let done = work(job, engine.as_mut(), profile, timings);
+            timings.time(Stage::Compose, || composer.accept(done))?;
         }
     } else {
-        run_parallel(batch, profile, engines, &mut composer, stop, &reuse)?;
+        run_parallel(batch, profile, engines, &mut composer, stop, &reuse, timings)?;
     }
     if stop.load(Ordering::SeqCst) {
         return Err(PipelineError::Interrupted);
@@ -161,6 +244,7 @@ fn run_parallel(
     composer: &mut Composer,
     stop: &AtomicBool,
     reuse: &Reuse,
+    timings: &Timings,
 ) -> Result<(), PipelineError> {
     let slots = 2 * engines.len() + 2;
     let (job_tx, job_rx) = bounded::<Job>(slots);
@@ -171,7 +255,7 @@ fn run_parallel(
     // the scope joins: the reader and workers then see closed channels and stop.
     std::thread::scope(move |scope| {
         scope.spawn(move || {
-            for job in Jobs::new(batch, &profile.limits, reuse) {
+            for job in Jobs::new(batch, &profile.limits, reuse, timings) {
                 if stop.load(Ordering::SeqCst) || slot_rx.recv().is_err() || job_tx.send(job).is_err() {
                     return;
                 }
@@ -181,7 +265,10 @@ fn run_parallel(
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
             scope.spawn(move || {
                 for job in job_rx {
-                    if done_tx.send(work(job, engine.as_mut(), profile)).is_err() {
+                    if done_tx
+                        .send(work(job, engine.as_mut(), profile, timings))
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -193,7 +280,7 @@ fn run_parallel(
         for done in done_rx {
             pending.insert(done.seq, done);
             while let Some(done) = pending.remove(&next) {
-                composer.accept(done)?;
+                timings.time(Stage::Compose, || composer.accept(done))?;
                 next += 1;
                 let _ = slot_tx.send(());
             }
@@ -207,6 +294,7 @@ struct Jobs<'a> {
     batch: &'a Batch,
     limits: &'a crate::profile::InputLimits,
     reuse: &'a Reuse,
+    timings: &'a Timings,
     doc: usize,
     file: usize,
     number: u32,
@@ -216,11 +304,17 @@ struct Jobs<'a> {
 }
 
 impl<'a> Jobs<'a> {
-    fn new(batch: &'a Batch, limits: &'a crate::profile::InputLimits, reuse: &'a Reuse) -> Self {
+    fn new(
+        batch: &'a Batch,
+        limits: &'a crate::profile::InputLimits,
+        reuse: &'a Reuse,
+        timings: &'a Timings,
+    ) -> Self {
         Jobs {
             batch,
             limits,
             reuse,
+            timings,
             doc: 0,
             file: 0,
             number: 0,
@@ -256,7 +350,10 @@ impl<'a> Jobs<'a> {
             return;
         };
         let rel = self.batch.relative(path);
-        match read_source(path, &rel, self.limits) {
+        match self
+            .timings
+            .time(Stage::Read, || read_source(path, &rel, self.limits))
+        {
             Ok((source, pages)) => {
                 self.sources.push(SourceRecord {
                     path: rel,
@@ -375,13 +472,13 @@ fn read_source(
 }
 
 /// The worker stage: decode, prepare, recognise and encode one page.
-fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile) -> Done {
+fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile, timings: &Timings) -> Done {
     let outcome = match job.work {
         Work::Page {
             source,
             index,
             number,
-        } => match process_page(&source, index, number, engine, profile) {
+        } => match process_page(&source, index, number, engine, profile, timings) {
             Ok(page) => Outcome::Page(Box::new(page)),
             Err(message) => Outcome::PageFailed(message),
         },
@@ -402,7 +499,14 @@ fn process_page(
     number: u32,
     engine: Option<&mut Engine>,
     profile: &Profile,
+    timings: &Timings,
 ) -> Result<FinishedPage, String> {
+    let mut clock = thread_cpu();
+    let mut lap = |stage: Stage| {
+        let now = thread_cpu();
+        timings.add(stage, now.saturating_sub(clock));
+        clock = now;
+    };
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
     let (width, height) =
@@ -419,6 +523,7 @@ fn process_page(
         ));
     }
     let page = decode::decode_page(source, index).map_err(|e| at("decode", &e))?;
+    lap(Stage::Decode);
     let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
     let m = &prepared.measurements;
     let blank = prepare::blank::measure(
@@ -427,12 +532,14 @@ fn process_page(
         m.height_px as usize,
         m.dpi.1,
     );
+    lap(Stage::Prepare);
     let reading = match (engine, &prepared.ocr_image) {
         (Some(engine), Some(image)) => {
             Some(ocr::read_page(engine, image, &profile.prepare, blank.blank).map_err(|e| at("ocr", &e))?)
         }
         _ => None,
     };
+    lap(Stage::Ocr);
     let mut page = prepared.page;
     let mut upright = reading.as_ref().map(|r| r.upright).unwrap_or_default();
     let mut operations = Vec::new();
@@ -501,6 +608,7 @@ fn process_page(
         needs_review,
         warnings: prepared.warnings,
     };
+    lap(Stage::Encode);
     Ok(FinishedPage {
         record,
         image,
@@ -809,6 +917,7 @@ mod tests {
             1,
             target(&sa),
             &AtomicBool::new(false),
+            &Timings::default(),
         )
         .unwrap();
         let two = run(
@@ -818,6 +927,7 @@ mod tests {
             3,
             target(&sb),
             &AtomicBool::new(false),
+            &Timings::default(),
         )
         .unwrap();
         assert_eq!(one.pages, 5);
@@ -859,6 +969,7 @@ mod tests {
             2,
             target(&staging),
             &AtomicBool::new(false),
+            &Timings::default(),
         );
         assert!(
             matches!(result, Err(PipelineError::Archive(_))),
