@@ -210,10 +210,11 @@ const SKEW_MIN_CONFIDENCE: f32 = 2.0;
 pub struct OrientationFinding {
     /// Degrees clockwise that turn the page upright (the PDF page's `/Rotate`).
     pub rotate: u16,
-    /// `osd` (tesseract's orientation detection) or `ocr-vote` (too little text for OSD: the
+    /// `ocr-upright` (the page read as it lies gave clearly upright text, so no detection was
+    /// needed), `osd` (tesseract's orientation detection) or `ocr-vote` (too little text for OSD: the
     /// page was read in all four orientations and the most confident reading won).
     pub method: String,
-    /// OSD's confidence, or for a vote the winning reading's mean word confidence.
+    /// OSD's confidence; for `ocr-upright` and a vote the (winning) reading's mean word confidence.
     pub confidence: f32,
 }
 
@@ -254,6 +255,50 @@ pub fn read_page(
             .map(Some)
             .ok_or_else(|| OcrError::Image("leptonica could not turn the page".into()))
     };
+    let measure_skew = |pix: &LeptImage| {
+        pix.skew().map(|(degrees, confidence)| SkewFinding {
+            degrees: (degrees * 100.0).round() / 100.0,
+            confidence: (confidence * 100.0).round() / 100.0,
+            corrected: policy.deskew != Deskew::Off
+                && degrees.abs() >= policy.min_deskew_degrees
+                && confidence >= SKEW_MIN_CONFIDENCE,
+        })
+    };
+    let read_straight = |engine: &mut Engine, pix: &LeptImage, skew: Option<SkewFinding>| match skew
+        .filter(|s| s.corrected)
+    {
+        Some(s) => {
+            let straight = pix
+                .rotated(s.degrees)
+                .ok_or_else(|| OcrError::Image("leptonica could not straighten the page".into()))?;
+            engine.recognize_pix(&straight, image.ppi)
+        }
+        None => engine.recognize_pix(pix, image.ppi),
+    };
+    // Most pages lie upright: read the page as it lies first (straightened if skewed), and ask
+    // orientation detection only if that reading is not clearly upright text. An upright page
+    // then costs one recognition, as with the tesseract CLI.
+    let mut as_it_lies = None;
+    if policy.detect_orientation && !blank {
+        let skew = measure_skew(&base);
+        let reading = read_straight(engine, &base, skew)?;
+        if let Some(confidence) = upright_confidence(&reading) {
+            return Ok(PageReading {
+                upright: Upright {
+                    quadrants: 0,
+                    deskew_degrees: skew.filter(|s| s.corrected).map_or(0.0, |s| s.degrees),
+                },
+                orientation: Some(OrientationFinding {
+                    rotate: 0,
+                    method: "ocr-upright".into(),
+                    confidence,
+                }),
+                skew,
+                recognition: reading,
+            });
+        }
+        as_it_lies = Some((skew, reading));
+    }
     let mut voted = None;
     let orientation = if !policy.detect_orientation || blank {
         None
@@ -269,8 +314,13 @@ pub fn read_page(
             _ => {
                 let mut best: Option<(u8, f64, Recognition)> = None;
                 for quadrants in 0..4u8 {
-                    let copy = turned(quadrants)?;
-                    let recognition = engine.recognize_pix(copy.as_ref().unwrap_or(&base), image.ppi)?;
+                    let recognition = match (quadrants, as_it_lies.take()) {
+                        (0, Some((_, reading))) => reading,
+                        _ => {
+                            let copy = turned(quadrants)?;
+                            engine.recognize_pix(copy.as_ref().unwrap_or(&base), image.ppi)?
+                        }
+                    };
                     let score = reading_score(&recognition);
                     if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
                         best = Some((quadrants, score, recognition));
@@ -290,31 +340,21 @@ pub fn read_page(
     let quadrants = orientation.as_ref().map_or(0, |o| (o.rotate / 90) as u8);
     let upright_copy = turned(quadrants)?;
     let upright_pix = upright_copy.as_ref().unwrap_or(&base);
-    let skew = if blank {
-        None
-    } else {
-        upright_pix.skew().map(|(degrees, confidence)| SkewFinding {
-            degrees: (degrees * 100.0).round() / 100.0,
-            confidence: (confidence * 100.0).round() / 100.0,
-            corrected: policy.deskew != Deskew::Off
-                && degrees.abs() >= policy.min_deskew_degrees
-                && confidence >= SKEW_MIN_CONFIDENCE,
-        })
+    let skew = match (&as_it_lies, quadrants, blank) {
+        (_, _, true) => None,
+        (Some((skew, _)), 0, _) => *skew,
+        _ => measure_skew(upright_pix),
     };
     let deskew_degrees = skew.filter(|s| s.corrected).map_or(0.0, |s| s.degrees);
     let upright = Upright {
         quadrants,
         deskew_degrees,
     };
-    let recognition = match voted {
-        Some(recognition) if deskew_degrees == 0.0 => recognition,
-        _ if deskew_degrees != 0.0 => {
-            let straight = upright_pix
-                .rotated(deskew_degrees)
-                .ok_or_else(|| OcrError::Image("leptonica could not straighten the page".into()))?;
-            engine.recognize_pix(&straight, image.ppi)?
-        }
-        _ => engine.recognize_pix(upright_pix, image.ppi)?,
+    let recognition = match (voted, as_it_lies) {
+        (Some(recognition), _) if deskew_degrees == 0.0 => recognition,
+        // Orientation detection agreed the page lies upright: the first reading stands.
+        (None, Some((_, reading))) if quadrants == 0 => reading,
+        _ => read_straight(engine, upright_pix, skew)?,
     };
     Ok(PageReading {
         upright,
@@ -322,6 +362,27 @@ pub fn read_page(
         skew,
         recognition,
     })
+}
+
+/// The mean confidence of a reading that is clearly upright text, or `None`: at least two words of
+/// three or more letters, nine in ten of them wider than tall (a page read sideways gives tall word
+/// boxes), read with a mean confidence of 80 or more (a page read upside down gives unsure
+/// garbage).
+fn upright_confidence(recognition: &Recognition) -> Option<f32> {
+    // Words of three or more letters: shorter ones may stand taller than wide in any orientation.
+    let words: Vec<&Word> = recognition
+        .words()
+        .filter(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count() >= 3)
+        .collect();
+    let horizontal: Vec<&&Word> = words
+        .iter()
+        .filter(|w| w.bbox.right - w.bbox.left > w.bbox.bottom - w.bbox.top)
+        .collect();
+    if words.len() < 2 || horizontal.len() * 10 < words.len() * 9 {
+        return None;
+    }
+    let confidence = horizontal.iter().map(|w| w.confidence).sum::<f32>() / horizontal.len() as f32;
+    (confidence >= 80.0).then_some(confidence)
 }
 
 /// How much believable text a reading holds: confidence-weighted letters of horizontal words of

@@ -212,8 +212,18 @@ pub fn run(
     let threads = threads.max(1);
     let mut engines = Vec::new();
     if profile.ocr_enabled {
-        for _ in 0..threads {
-            engines.push(Some(Engine::new(&profile.language_spec())?));
+        // Loading the language data takes a while: all engines at once.
+        let made: Vec<Result<Engine, OcrError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| scope.spawn(|| Engine::new(&profile.language_spec())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("engine setup does not panic"))
+                .collect()
+        });
+        for engine in made {
+            engines.push(Some(engine?));
         }
     } else {
         engines.resize_with(threads, || None);
@@ -246,7 +256,7 @@ fn run_parallel(
     reuse: &Reuse,
     timings: &Timings,
 ) -> Result<(), PipelineError> {
-    let slots = 2 * engines.len() + 2;
+    let slots = 4 * engines.len() + 4;
     let (job_tx, job_rx) = bounded::<Job>(slots);
     let (done_tx, done_rx) = bounded::<Done>(slots);
     let (slot_tx, slot_rx) = bounded::<()>(slots);
