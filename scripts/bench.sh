@@ -14,6 +14,8 @@
 #   scripts/bench.sh                 RUNS=3 PAGES=200, writes benches/results/bench.md
 #   RUNS=5 PAGES=50 scripts/bench.sh OUT=/tmp/b.md   (environment variables)
 #   SETS="real" scripts/bench.sh     only the real scans
+#   TOOLS="scanwerk tesseract" …      only these tools (peers of a tool must be among them)
+#   KEEP=1 …                         add to the previous results instead of starting afresh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,6 +23,7 @@ RUNS=${RUNS:-3}
 PAGES=${PAGES:-200}
 CORES=${CORES:-$(nproc)}
 SETS=${SETS:-real generated}
+TOOLS=${TOOLS:-scanwerk tesseract ocrmypdf scanwerk-image-only img2pdf}
 OUT=${OUT:-$ROOT/benches/results/bench.md}
 REALSCANS=$ROOT/../shared/realscans
 PY=/usr/bin/python3
@@ -96,11 +99,11 @@ run() {
   echo "  $tool on $set: ${wall}s wall, $(awk "BEGIN{print $user + $sys}")s CPU, $((rss / 1024)) MiB peak" >&2
 }
 
-: > "$WORK/results.txt"
+[ "${KEEP:-0}" = 1 ] || : > "$WORK/results.txt"
 for r in $(seq 1 "$RUNS"); do
   echo "bench: run $r of $RUNS" >&2
   for set in $SETS; do
-    for tool in scanwerk tesseract ocrmypdf scanwerk-image-only img2pdf; do
+    for tool in $TOOLS; do
       run "$tool" "$set"
     done
   done
@@ -109,7 +112,7 @@ done
 pages_of() { images "$(set_dir "$1")" | xargs -n 1 $PY -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]); print(getattr(im, "n_frames", 1))' | awk "{s += \$1} END {print s}"; }
 {
   echo "real $(pages_of real)"
-  [[ " $SETS " == *" generated "* ]] && echo "generated $(pages_of generated)"
+  if [ -f "$GEN/batch.toml" ]; then echo "generated $(pages_of generated)"; fi
 } > "$WORK/pages.txt"
 
 $PY - "$WORK/results.txt" "$WORK/pages.txt" "$OUT" "$RUNS" "$CORES" "$PAGES" <<'EOF'
@@ -119,6 +122,7 @@ rows = {}
 for line in open(results):
     tool, set_, wall, cpu, rss, size = line.split()
     rows.setdefault((tool, set_), []).append((float(wall), float(cpu), int(rss), int(size)))
+runs = f"{min(len(v) for v in rows.values())}–{max(len(v) for v in rows.values())}".replace(f"{runs}–{runs}", runs) if rows else runs
 pages = dict(l.split() for l in open(pages_file))
 def med(key, i):
     return statistics.median(r[i] for r in rows[key])
@@ -139,7 +143,7 @@ with open(out, "w") as f:
     f.write(f"Recorded by `scripts/bench.sh` on {datetime.date.today()}: {cores} cores ({cpu}), "
             f"{mem:.0f} GiB, {platform.platform()}, {tess}, languages deu+eng. Medians of {runs} "
             f"alternated runs; every tool gets the same files and {cores} parallel workers.\n\n")
-    for set_ in [s for s in ("real", "generated") if s in pages]:
+    for set_ in [s for s in ("real", "generated") if any(k[1] == s for k in rows)]:
         n = int(pages[set_])
         label = "real scans (../shared/realscans)" if set_ == "real" else f"generated batch ({gen_pages} A4 pages at 300 dpi, G4 TIFF and grey JPEG)"
         f.write(f"## {label}: {n} pages\n\n")

@@ -141,6 +141,7 @@ pub fn working_pix(image: &OcrImage) -> Result<LeptImage, OcrError> {
             data,
         } => LeptImage::from_samples(data, image.width, image.height, *bytes_per_pixel),
         OcrPixels::Jpeg(bytes) => LeptImage::from_jpeg(bytes),
+        OcrPixels::Bilevel(bits) => LeptImage::from_bilevel(bits, image.width, image.height),
     };
     let mut pix = pix.ok_or_else(|| OcrError::Image("leptonica could not take the page image".into()))?;
     pix.set_resolution(image.ppi);
@@ -237,7 +238,7 @@ pub struct PageReading {
     pub recognition: Recognition,
 }
 
-/// Reads one page: finds its orientation (unless blank or switched off), measures its skew on
+/// Reads one page: finds its orientation (unless switched off), measures its skew on
 /// the upright copy, straightens the working copy where the profile allows, and recognises it.
 pub fn read_page(
     engine: &mut Engine,
@@ -245,6 +246,16 @@ pub fn read_page(
     policy: &PreparePolicy,
     blank: bool,
 ) -> Result<PageReading, OcrError> {
+    // A blank page (measured before OCR) is not recognised: there is nothing to read, and in
+    // duplex scanning every other page may be one.
+    if blank {
+        return Ok(PageReading {
+            upright: Upright::default(),
+            orientation: None,
+            skew: None,
+            recognition: Recognition::default(),
+        });
+    }
     let base = working_pix(image)?;
     // The base turned by quadrants; `None` for no turn (the base itself, not a copy).
     let turned = |quadrants: u8| -> Result<Option<LeptImage>, OcrError> {
@@ -279,7 +290,7 @@ pub fn read_page(
     // orientation detection only if that reading is not clearly upright text. An upright page
     // then costs one recognition, as with the tesseract CLI.
     let mut as_it_lies = None;
-    if policy.detect_orientation && !blank {
+    if policy.detect_orientation {
         let skew = measure_skew(&base);
         let reading = read_straight(engine, &base, skew)?;
         if let Some(confidence) = upright_confidence(&reading) {
@@ -300,7 +311,7 @@ pub fn read_page(
         as_it_lies = Some((skew, reading));
     }
     let mut voted = None;
-    let orientation = if !policy.detect_orientation || blank {
+    let orientation = if !policy.detect_orientation {
         None
     } else {
         match engine.detect_orientation(&base, image.ppi) {
@@ -340,9 +351,8 @@ pub fn read_page(
     let quadrants = orientation.as_ref().map_or(0, |o| (o.rotate / 90) as u8);
     let upright_copy = turned(quadrants)?;
     let upright_pix = upright_copy.as_ref().unwrap_or(&base);
-    let skew = match (&as_it_lies, quadrants, blank) {
-        (_, _, true) => None,
-        (Some((skew, _)), 0, _) => *skew,
+    let skew = match (&as_it_lies, quadrants) {
+        (Some((skew, _)), 0) => *skew,
         _ => measure_skew(upright_pix),
     };
     let deskew_degrees = skew.filter(|s| s.corrected).map_or(0.0, |s| s.degrees);

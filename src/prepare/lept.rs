@@ -48,6 +48,34 @@ impl LeptImage {
         Some(pix)
     }
 
+    /// A 1-bit image from packed rows (most significant bit first, rows padded to whole bytes,
+    /// 1 = white as in PDF's DeviceGray), as leptonica holds it (1 = black). Tesseract reads a
+    /// bilevel page as it is, with no thresholding, as it does a G4 TIFF from the CLI.
+    pub fn from_bilevel(bits: &[u8], width: u32, height: u32) -> Option<LeptImage> {
+        let (w, h) = (width as usize, height as usize);
+        let row_bytes = w.div_ceil(8);
+        if bits.len() != row_bytes * h {
+            return None;
+        }
+        let pix = LeptImage::owned(unsafe { sys::pixCreate(width as i32, height as i32, 1) })?;
+        let wpl = unsafe { sys::pixGetWpl(pix.0) } as usize;
+        let words = unsafe { std::slice::from_raw_parts_mut(sys::pixGetData(pix.0), wpl * h) };
+        let tail = w % 32;
+        for (y, row) in words.chunks_exact_mut(wpl).enumerate() {
+            let src = &bits[y * row_bytes..(y + 1) * row_bytes];
+            for (x, chunk) in src.chunks(4).enumerate() {
+                let mut b = [0xFFu8; 4];
+                b[..chunk.len()].copy_from_slice(chunk);
+                row[x] = !u32::from_be_bytes(b);
+            }
+            // Bits past the right edge: white.
+            if tail != 0 {
+                row[w / 32] &= !(u32::MAX >> tail);
+            }
+        }
+        Some(pix)
+    }
+
     /// Decodes a JPEG with leptonica (libjpeg), as the tesseract CLI does.
     pub fn from_jpeg(bytes: &[u8]) -> Option<LeptImage> {
         LeptImage::owned(unsafe { sys::pixReadMem(bytes.as_ptr(), bytes.len()) })

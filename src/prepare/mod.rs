@@ -53,6 +53,8 @@ pub struct OcrImage {
 pub enum OcrPixels {
     /// 8-bit samples, 1 (grey) or 3 (RGB) per pixel.
     Samples { bytes_per_pixel: u8, data: Vec<u8> },
+    /// A bilevel page's packed rows (1 = white), read by tesseract as 1-bit.
+    Bilevel(Vec<u8>),
     /// The scanner's JPEG, decoded by leptonica as the tesseract CLI does: JPEG decoders differ
     /// by a grey level here and there, which is enough to move OCR word breaks.
     Jpeg(Arc<Vec<u8>>),
@@ -148,7 +150,7 @@ pub fn working_copy(page: &Page, ppi: u32) -> OcrImage {
             }),
             _,
         ) => OcrPixels::Jpeg(Arc::clone(bytes)),
-        (_, Raster::Bilevel(bits)) => samples(1, unpack_bilevel(bits, page.width as usize)),
+        (_, Raster::Bilevel(bits)) => OcrPixels::Bilevel(bits.clone()),
         (_, Raster::Gray8(v)) => samples(1, v.clone()),
         (_, Raster::Gray16(v)) => samples(1, high(v)),
         (_, Raster::Rgb8(v)) => samples(3, v.clone()),
