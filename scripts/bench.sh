@@ -122,7 +122,8 @@ rows = {}
 for line in open(results):
     tool, set_, wall, cpu, rss, size = line.split()
     rows.setdefault((tool, set_), []).append((float(wall), float(cpu), int(rss), int(size)))
-runs = f"{min(len(v) for v in rows.values())}–{max(len(v) for v in rows.values())}".replace(f"{runs}–{runs}", runs) if rows else runs
+counts = sorted({len(v) for v in rows.values()})
+runs = "–".join(str(c) for c in (counts[0], counts[-1]) if c) if len(counts) > 1 else str(counts[0]) if counts else runs
 pages = dict(l.split() for l in open(pages_file))
 def med(key, i):
     return statistics.median(r[i] for r in rows[key])

@@ -34,6 +34,8 @@ pub struct Entry {
 pub struct Journal {
     path: PathBuf,
     entries: HashMap<String, Entry>,
+    /// The file ends in a line torn by a crash: the next entry starts on a fresh line.
+    torn: bool,
 }
 
 /// The hash of everything besides the input that shapes a document's bytes.
@@ -53,13 +55,14 @@ impl Journal {
     /// Reads the journal of `staging` (empty if there is none; a torn last line is ignored).
     pub fn open(staging: &Path) -> Journal {
         let path = staging.join(FILE);
-        let entries = std::fs::read_to_string(&path)
-            .unwrap_or_default()
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let entries = text
             .lines()
             .filter_map(|line| serde_json::from_str::<Entry>(line).ok())
             .map(|e| (e.document.clone(), e))
             .collect();
-        Journal { path, entries }
+        let torn = !text.is_empty() && !text.ends_with('\n');
+        Journal { path, entries, torn }
     }
 
     pub fn get(&self, document: &str) -> Option<&Entry> {
@@ -79,8 +82,7 @@ impl Journal {
     pub fn record(&mut self, entry: Entry) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(&entry).expect("serialises");
         line.push(b'\n');
-        // After a line torn by a crash, start on a fresh line.
-        if std::fs::read(&self.path).is_ok_and(|b| b.last().is_some_and(|&c| c != b'\n')) {
+        if self.torn {
             line.insert(0, b'\n');
         }
         let mut file = std::fs::OpenOptions::new()
@@ -89,6 +91,7 @@ impl Journal {
             .open(&self.path)?;
         file.write_all(&line)?;
         file.sync_all()?;
+        self.torn = false;
         self.entries.insert(entry.document.clone(), entry);
         Ok(())
     }
