@@ -28,18 +28,8 @@ OUT=${OUT:-$ROOT/benches/results/bench.md}
 REALSCANS=$ROOT/../shared/realscans
 PY=/usr/bin/python3
 
-scripts/setup.sh
-if ! command -v gs >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghostscript >/dev/null
-fi
+scripts/setup-peers.sh
 VENV=$ROOT/target/ocrmypdf-venv
-if [ ! -x "$VENV/bin/ocrmypdf" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "ocrmypdf>=17,<18"
-fi
-if [ ! -x "$VENV/bin/img2pdf" ]; then
-  "$VENV/bin/pip" install -q img2pdf
-fi
 cargo build --release -q
 BIN=$ROOT/target/release/scanwerk
 

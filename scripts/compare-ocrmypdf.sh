@@ -14,15 +14,8 @@ ROOT=$PWD
 OUT=${1:-$ROOT/benches/results/pdf-size-vs-ocrmypdf.md}
 REALSCANS=$ROOT/../shared/realscans
 
-scripts/setup.sh
-if ! command -v gs >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ghostscript >/dev/null
-fi
+scripts/setup-peers.sh
 VENV=$ROOT/target/ocrmypdf-venv
-if [ ! -x "$VENV/bin/ocrmypdf" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q "ocrmypdf>=17,<18"
-fi
 cargo build --release -q
 
 WORK=$(mktemp -d)
