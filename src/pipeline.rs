@@ -443,6 +443,24 @@ impl Reuse {
     }
 }
 
+/// The sources read page by page from disk (TIFF) whose bytes are no longer those hashed when
+/// they were opened: their pages may not be the pages the recorded digest stands for.
+fn changed_since_read(files: &[std::path::PathBuf], sources: &[SourceRecord]) -> Vec<String> {
+    files
+        .iter()
+        .zip(sources)
+        .filter(|(_, source)| source.format == "tiff")
+        .filter(|(file, source)| Digests::of_file(file).map_or(true, |d| d != source.digests))
+        .map(|(_, source)| {
+            format!(
+                "{}: the file changed while it was being read (its SHA-256 is no longer the one \
+                 recorded); let nothing write into the batch while it is processed, then run again",
+                source.path
+            )
+        })
+        .collect()
+}
+
 /// Reads a file once, hashes it, tells its format and counts its pages.
 fn read_source(
     path: &std::path::Path,
@@ -460,24 +478,14 @@ fn read_source(
             limits.max_file_mb
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
-    let digests = Digests::of(&bytes);
-    let format =
-        decode::sniff(&bytes).ok_or_else(|| format!("{rel}: {}", decode::DecodeError::UnknownFormat))?;
-    let pages = decode::page_count(format, &bytes).map_err(|e| format!("{rel}: {e}"))?;
+    let source = SourceFile::open(path, rel).map_err(|e| format!("{rel}: {e}"))?;
+    let pages = source.pages();
     if pages > limits.max_pages {
         return Err(format!(
             "{rel}: {pages} pages is above the profile's limit of {} (input.max_pages); split the file",
             limits.max_pages
         ));
     }
-    let source = SourceFile {
-        rel: rel.to_string(),
-        path: path.to_path_buf(),
-        bytes: Arc::new(bytes),
-        format,
-        digests,
-    };
     Ok((source, pages))
 }
 
@@ -520,7 +528,7 @@ fn process_page(
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
     let (width, height) =
-        decode::dimensions(source.format, &source.bytes, index).map_err(|e| at("decode", &e))?;
+        decode::dimensions(source, index).map_err(|e| at("decode", &e))?;
     let megapixels = f64::from(width) * f64::from(height) / 1e6;
     if megapixels > profile.limits.max_megapixels {
         return Err(at(
@@ -808,6 +816,7 @@ impl<'a> Composer<'a> {
         let rel = self.pdf_path(doc);
         let id = self.batch.documents[doc].id.clone();
         let writer = open.writer.take().expect("writer lives until finish");
+        open.errors.extend(changed_since_read(&self.batch.documents[doc].files, &sources));
         if !open.errors.is_empty() {
             drop(writer);
             self.staging.discard_file(&rel);
@@ -892,6 +901,31 @@ impl<'a> Composer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tiff_changed_after_hashing_is_named() {
+        let dir = std::env::temp_dir().join(format!("scanwerk-changed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (tiff, png) = (dir.join("a.tif"), dir.join("b.png"));
+        std::fs::write(&tiff, b"II*\0 first").unwrap();
+        std::fs::write(&png, b"png bytes").unwrap();
+        let record = |path: &std::path::Path, format: &str| SourceRecord {
+            path: path.file_name().unwrap().to_string_lossy().into_owned(),
+            format: format.into(),
+            pages: 1,
+            digests: Digests::of_file(path).unwrap(),
+        };
+        let sources = [record(&tiff, "tiff"), record(&png, "png")];
+        let files = [tiff.clone(), png.clone()];
+        assert!(changed_since_read(&files, &sources).is_empty());
+        std::fs::write(&tiff, b"II*\0 other").unwrap();
+        std::fs::write(&png, b"other png").unwrap();
+        let errors = changed_since_read(&files, &sources);
+        // The PNG was decoded from the hashed bytes in memory; only the TIFF is read again.
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("a.tif: the file changed"), "{errors:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     fn demo() -> Batch {
         Batch::open(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo-batch")).unwrap()

@@ -10,7 +10,8 @@ mod jpeg;
 mod png;
 mod tiff;
 
-use std::path::PathBuf;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Image file formats scanwerk reads.
@@ -93,15 +94,96 @@ pub struct Page {
     pub notes: Vec<String>,
 }
 
-/// An input file, read once and hashed before anything else looks at it.
+/// An input file, hashed before anything else looks at it.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// Path relative to the batch folder, `/`-separated.
     pub rel: String,
     pub path: PathBuf,
-    pub bytes: Arc<Vec<u8>>,
     pub format: Format,
     pub digests: crate::seal::Digests,
+    pub content: Content,
+}
+
+/// What of an input file is held while its pages are processed.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// The whole file: a one-page PNG or JPEG, whose bytes the PDF may carry unchanged.
+    Whole(Arc<Vec<u8>>),
+    /// A TIFF, read from disk page by page as each is decoded: only the offsets of its image
+    /// directories stay in memory, however many pages the file holds.
+    Tiff { directories: Vec<u64>, len: u64 },
+}
+
+impl SourceFile {
+    /// Opens `path`: hashes it in one pass, tells its format and finds its pages.
+    pub fn open(path: &Path, rel: &str) -> Result<SourceFile, SourceError> {
+        let io = |e: std::io::Error| SourceError::Io(e);
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let mut head = [0u8; 8];
+        let n = read_up_to(&mut file, &mut head).map_err(io)?;
+        let format = sniff(&head[..n]).ok_or(SourceError::Decode(DecodeError::UnknownFormat))?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let (digests, content) = if format == Format::Tiff {
+            let digests = crate::seal::Digests::of_reader(&mut file).map_err(io)?;
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            let directories = tiff::directories(std::io::BufReader::new(file))?;
+            let len = digests.bytes;
+            (digests, Content::Tiff { directories, len })
+        } else {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).map_err(io)?;
+            (crate::seal::Digests::of(&bytes), Content::Whole(Arc::new(bytes)))
+        };
+        Ok(SourceFile {
+            rel: rel.to_string(),
+            path: path.to_path_buf(),
+            format,
+            digests,
+            content,
+        })
+    }
+
+    /// Number of pages in the file.
+    pub fn pages(&self) -> u32 {
+        match &self.content {
+            Content::Whole(_) => 1,
+            Content::Tiff { directories, .. } => directories.len() as u32,
+        }
+    }
+
+    /// True if the file on disk still has the digest taken when it was opened. A TIFF is read
+    /// again page by page, so a file changed meanwhile must not pass for the one hashed; a file
+    /// held whole was decoded from the hashed bytes themselves.
+    pub fn unchanged(&self) -> std::io::Result<bool> {
+        match &self.content {
+            Content::Whole(_) => Ok(true),
+            Content::Tiff { .. } => {
+                let mut file = std::fs::File::open(&self.path)?;
+                Ok(crate::seal::Digests::of_reader(&mut file)? == self.digests)
+            }
+        }
+    }
+}
+
+/// Why an input file could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read the file: {0}")]
+    Io(std::io::Error),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 /// Tells the format from the leading bytes.
@@ -115,32 +197,22 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
     }
 }
 
-/// Number of pages in an image file.
-pub fn page_count(format: Format, bytes: &[u8]) -> Result<u32, DecodeError> {
-    match format {
-        Format::Tiff => tiff::page_count(bytes),
-        Format::Png | Format::Jpeg => Ok(1),
-    }
-}
-
 /// Width and height of page `index`, from the headers alone (nothing is decompressed).
-pub fn dimensions(format: Format, bytes: &[u8], index: u32) -> Result<(u32, u32), DecodeError> {
+pub fn dimensions(source: &SourceFile, index: u32) -> Result<(u32, u32), DecodeError> {
     use image::ImageDecoder;
-    let cursor = std::io::Cursor::new(bytes);
     let bad = |e: &dyn std::fmt::Display| DecodeError::Corrupt {
-        format,
+        format: source.format,
         detail: e.to_string(),
     };
-    match format {
-        Format::Png => image::codecs::png::PngDecoder::new(cursor)
+    match (&source.content, source.format) {
+        (Content::Whole(bytes), Format::Png) => image::codecs::png::PngDecoder::new(std::io::Cursor::new(&bytes[..]))
             .map(|d| d.dimensions())
             .map_err(|e| bad(&e)),
-        Format::Jpeg => image::codecs::jpeg::JpegDecoder::new(cursor)
+        (Content::Whole(bytes), _) => image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&bytes[..]))
             .map(|d| d.dimensions())
             .map_err(|e| bad(&e)),
-        Format::Tiff => {
-            let mut decoder = ::tiff::decoder::Decoder::new(cursor).map_err(|e| bad(&e))?;
-            decoder.seek_to_image(index as usize).map_err(|e| bad(&e))?;
+        (Content::Tiff { directories, len }, _) => {
+            let mut decoder = tiff::open_page(&source.path, directories, *len, index)?;
             decoder.dimensions().map_err(|e| bad(&e))
         }
     }
@@ -148,10 +220,13 @@ pub fn dimensions(format: Format, bytes: &[u8], index: u32) -> Result<(u32, u32)
 
 /// Decodes page `index` (0-based) of `source`.
 pub fn decode_page(source: &SourceFile, index: u32) -> Result<Page, DecodeError> {
-    let page = match source.format {
-        Format::Tiff => tiff::decode(&source.bytes, index)?,
-        Format::Png => png::decode(&source.bytes)?,
-        Format::Jpeg => jpeg::decode(&source.bytes)?,
+    let page = match &source.content {
+        Content::Tiff { directories, len } => {
+            let decoder = tiff::open_page(&source.path, directories, *len, index)?;
+            tiff::decode(decoder, *len)?
+        }
+        Content::Whole(bytes) if source.format == Format::Png => png::decode(bytes)?,
+        Content::Whole(bytes) => jpeg::decode(bytes)?,
     };
     Ok(page.simplified())
 }

@@ -49,7 +49,12 @@ impl Digests {
     }
 
     pub fn of_file(path: &Path) -> io::Result<Digests> {
-        let mut file = std::fs::File::open(path)?;
+        Digests::of_reader(&mut std::fs::File::open(path)?)
+    }
+
+    /// The digests of everything `reader` yields, read in 64 KiB pieces.
+    pub fn of_reader(reader: &mut impl Read) -> io::Result<Digests> {
+        let file = reader;
         let mut h = Hasher::default();
         let mut buf = vec![0u8; 1 << 16];
         loop {

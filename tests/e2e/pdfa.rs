@@ -4,7 +4,6 @@
 //! states; and every embedded image decodes (with poppler) to exactly the input's pixels.
 
 use scanwerk::decode::{self, Raster, SourceFile};
-use scanwerk::seal::Digests;
 use serde_json::Value;
 
 use crate::harness::*;
@@ -124,14 +123,7 @@ fn embedded_images_are_the_input_pixels_and_jpegs_the_input_bytes() {
                 checked.1 += 1;
                 continue;
             }
-            let bytes = std::sync::Arc::new(std::fs::read(&source).unwrap());
-            let file = SourceFile {
-                rel: page["source"].as_str().unwrap().into(),
-                path: source.clone(),
-                format: decode::sniff(&bytes).unwrap(),
-                digests: Digests::of(&bytes),
-                bytes,
-            };
+            let file = SourceFile::open(&source, page["source"].as_str().unwrap()).unwrap();
             let input = decode::decode_page(&file, index).unwrap();
             let embedded = image::open(out.join(&format!("img-{i:03}.png")))
                 .unwrap_or_else(|e| panic!("{}: page {i}: {e}", pdf.display()))
@@ -145,7 +137,7 @@ fn embedded_images_are_the_input_pixels_and_jpegs_the_input_bytes() {
             // A JPEG inside a TIFF decodes a level apart here and there between JPEG decoders
             // (seen: 1): scanwerk's raster comes from the tiff crate's decoder, poppler and
             // Pillow use libjpeg. Everything else must match exactly.
-            let jpeg_in_tiff = is_jpeg_in_tiff(&file.bytes, index);
+            let jpeg_in_tiff = is_jpeg_in_tiff(&std::fs::read(&source).unwrap(), index);
             let own = rgb16(&input.raster, input.width);
             let largest = embedded
                 .into_raw()
