@@ -55,7 +55,7 @@ rows = [l.split() for l in open(results)]
 by = {}
 for shape, pages, wall, rss in rows:
     by.setdefault(shape, []).append((int(pages), float(wall), int(rss)))
-cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": ")
+cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].split(":", 1)[1].strip()
 lines = [
     "# Peak memory against batch size\n",
     f"Recorded by `scripts/memory-scaling.sh` on {datetime.date.today()} ({os.cpu_count()} cores, {cpu}), "

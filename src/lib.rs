@@ -495,8 +495,10 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
         .chain(["protocol.json".to_string()])
     {
         let path = staging.dir().join(&rel);
-        let bytes = std::fs::read(&path).map_err(|source| ArchiveError::Write { path, source })?;
-        leaves.push((rel, algorithm.digest(&bytes)));
+        let leaf = algorithm
+            .digest_file(&path)
+            .map_err(|source| ArchiveError::Write { path, source })?;
+        leaves.push((rel, leaf));
     }
     let hashes: std::collections::HashMap<String, Vec<u8>> = leaves.iter().cloned().collect();
     let (tree, file) = seal::tree::TreeFile::build(&config.batch.id, algorithm, leaves);

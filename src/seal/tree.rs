@@ -35,6 +35,20 @@ impl TreeHash {
         }
     }
 
+    /// The hash of a file, read in pieces (a PDF of a thousand pages is never held whole).
+    pub fn digest_file(self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut hash = self.algorithm().hasher();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match file.read(&mut buf)? {
+                0 => return Ok(hash.finish()),
+                n => hash.update(&buf[..n]),
+            }
+        }
+    }
+
     /// The hash of a node over its children: sorted binary ascending, concatenated, hashed.
     fn node(self, children: &[Vec<u8>]) -> Vec<u8> {
         let mut sorted = children.to_vec();
