@@ -527,8 +527,7 @@ fn process_page(
     };
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
-    let (width, height) =
-        decode::dimensions(source, index).map_err(|e| at("decode", &e))?;
+    let (width, height) = decode::dimensions(source, index).map_err(|e| at("decode", &e))?;
     let megapixels = f64::from(width) * f64::from(height) / 1e6;
     if megapixels > profile.limits.max_megapixels {
         return Err(at(
@@ -816,7 +815,8 @@ impl<'a> Composer<'a> {
         let rel = self.pdf_path(doc);
         let id = self.batch.documents[doc].id.clone();
         let writer = open.writer.take().expect("writer lives until finish");
-        open.errors.extend(changed_since_read(&self.batch.documents[doc].files, &sources));
+        open.errors
+            .extend(changed_since_read(&self.batch.documents[doc].files, &sources));
         if !open.errors.is_empty() {
             drop(writer);
             self.staging.discard_file(&rel);

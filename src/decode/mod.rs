@@ -205,9 +205,11 @@ pub fn dimensions(source: &SourceFile, index: u32) -> Result<(u32, u32), DecodeE
         detail: e.to_string(),
     };
     match (&source.content, source.format) {
-        (Content::Whole(bytes), Format::Png) => image::codecs::png::PngDecoder::new(std::io::Cursor::new(&bytes[..]))
-            .map(|d| d.dimensions())
-            .map_err(|e| bad(&e)),
+        (Content::Whole(bytes), Format::Png) => {
+            image::codecs::png::PngDecoder::new(std::io::Cursor::new(&bytes[..]))
+                .map(|d| d.dimensions())
+                .map_err(|e| bad(&e))
+        }
         (Content::Whole(bytes), _) => image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&bytes[..]))
             .map(|d| d.dimensions())
             .map_err(|e| bad(&e)),

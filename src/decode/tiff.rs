@@ -30,7 +30,12 @@ pub fn directories(reader: impl Read + Seek) -> Result<Vec<u64>, DecodeError> {
     let mut decoder = Decoder::new(reader).map_err(corrupt)?;
     let mut offsets = Vec::new();
     loop {
-        offsets.push(decoder.ifd_pointer().ok_or_else(|| corrupt("no image directory"))?.0);
+        offsets.push(
+            decoder
+                .ifd_pointer()
+                .ok_or_else(|| corrupt("no image directory"))?
+                .0,
+        );
         if !decoder.more_images() {
             return Ok(offsets);
         }
@@ -288,12 +293,20 @@ impl<R: Read + Seek> AtDirectory<R> {
         let big = if little { header[2] == 43 } else { header[3] == 43 };
         let header_len = if big {
             inner.read_exact(&mut header[8..16])?;
-            let bytes = if little { directory.to_le_bytes() } else { directory.to_be_bytes() };
+            let bytes = if little {
+                directory.to_le_bytes()
+            } else {
+                directory.to_be_bytes()
+            };
             header[8..16].copy_from_slice(&bytes);
             16
         } else {
             let directory = u32::try_from(directory).map_err(std::io::Error::other)?;
-            let bytes = if little { directory.to_le_bytes() } else { directory.to_be_bytes() };
+            let bytes = if little {
+                directory.to_le_bytes()
+            } else {
+                directory.to_be_bytes()
+            };
             header[4..8].copy_from_slice(&bytes);
             8
         };
@@ -351,7 +364,9 @@ mod tests {
         for page in 0..pages {
             let width = 10 + u32::from(page);
             let pixels = vec![page * 20; width as usize * 7];
-            encoder.write_image::<colortype::Gray8>(width, 7, &pixels).unwrap();
+            encoder
+                .write_image::<colortype::Gray8>(width, 7, &pixels)
+                .unwrap();
         }
     }
 
@@ -372,7 +387,9 @@ mod tests {
                 other => panic!("page {index}: {other:?}"),
             }
         }
-        let err = open_page(&path, &directories, bytes.len() as u64, pages.into()).err().unwrap();
+        let err = open_page(&path, &directories, bytes.len() as u64, pages.into())
+            .err()
+            .unwrap();
         assert!(matches!(err, DecodeError::NoSuchPage { count, .. } if count == u32::from(pages)));
         std::fs::remove_dir_all(dir).unwrap();
     }

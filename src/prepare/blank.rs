@@ -78,14 +78,17 @@ pub fn measure(gray: &[u8], width: usize, height: usize, dpi: f64) -> BlankMeasu
 fn reduce(gray: &[u8], width: usize, factor: usize, w: usize, h: usize) -> Vec<u8> {
     let mut out = vec![0u8; w * h];
     let n = (factor * factor) as u32;
-    for y in 0..h {
-        for x in 0..w {
-            let mut sum = 0u32;
-            for dy in 0..factor {
-                let row = &gray[(y * factor + dy) * width + x * factor..][..factor];
-                sum += row.iter().map(|&v| u32::from(v)).sum::<u32>();
+    let mut sums = vec![0u32; w];
+    for (y, reduced) in out.chunks_exact_mut(w.max(1)).enumerate().take(h) {
+        sums.fill(0);
+        for dy in 0..factor {
+            let row = &gray[(y * factor + dy) * width..][..w * factor];
+            for (sum, block) in sums.iter_mut().zip(row.chunks_exact(factor)) {
+                *sum += block.iter().map(|&v| u32::from(v)).sum::<u32>();
             }
-            out[y * w + x] = (sum / n) as u8;
+        }
+        for (o, &sum) in reduced.iter_mut().zip(&sums) {
+            *o = (sum / n) as u8;
         }
     }
     out

@@ -214,18 +214,21 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
 }
 
 fn unpack_bilevel(bits: &[u8], width: usize) -> Vec<u8> {
+    // Eight grey pixels per packed byte, looked up rather than tested bit by bit.
+    let table: [[u8; 8]; 256] = std::array::from_fn(|byte| {
+        std::array::from_fn(|bit| if byte & (0x80 >> bit) != 0 { 255 } else { 0 })
+    });
     let stride = width.div_ceil(8);
-    bits.chunks_exact(stride)
-        .flat_map(|row| {
-            (0..width).map(move |x| {
-                if row[x / 8] & (0x80 >> (x % 8)) != 0 {
-                    255
-                } else {
-                    0
-                }
-            })
-        })
-        .collect()
+    let mut gray = Vec::with_capacity(bits.len() / stride.max(1) * width);
+    let mut row_pixels = Vec::with_capacity(stride * 8);
+    for row in bits.chunks_exact(stride.max(1)) {
+        row_pixels.clear();
+        for &byte in row {
+            row_pixels.extend_from_slice(&table[usize::from(byte)]);
+        }
+        gray.extend_from_slice(&row_pixels[..width]);
+    }
+    gray
 }
 
 #[cfg(test)]
