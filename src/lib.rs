@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod prepare;
 pub mod profile;
 pub mod protocol;
+pub mod report;
 pub mod seal;
 pub mod verify;
 
@@ -333,7 +334,12 @@ pub fn ingest_until(
             config.profile.id.clone(),
         ));
     }
+    protocol.qa_sample = Some(report::draw_sample(
+        &protocol,
+        config.profile.quality.qa_sample_percent,
+    ));
     staging.write_file("protocol.json", &to_json(&protocol))?;
+    write_report(&staging, &protocol)?;
     seal_tree(&staging, config, &protocol)?;
     let manifest = seal_staging(&staging, config, &protocol)?;
     let published = staging.publish()?;
@@ -475,6 +481,7 @@ fn batch_protocol(
         transfer_note,
         documents,
         warnings,
+        qa_sample: None,
         resumed: Vec::new(),
     }
 }
@@ -544,6 +551,20 @@ fn stamp_root(
     Ok(())
 }
 
+/// Writes `report.html` from the staged records and thumbnails, then drops the thumbnails.
+fn write_report(staging: &Staging, protocol: &Protocol) -> Result<(), ArchiveError> {
+    let mut file = staging.create_file(report::REPORT_FILE)?;
+    report::write(staging.dir(), protocol, &mut file).map_err(staging.write_err(report::REPORT_FILE))?;
+    staging.close_file(report::REPORT_FILE, file)?;
+    let thumbnails = staging.dir().join(report::THUMBNAIL_DIR);
+    match std::fs::remove_dir_all(&thumbnails) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(staging.write_err(report::THUMBNAIL_DIR)(e))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Lists every staged file in the manifest, writes it and its signature.
 fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<Manifest, IngestError> {
     let mut files = Vec::new();
@@ -552,7 +573,12 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
             files.push(entry(staging.dir(), &rel)?);
         }
     }
-    for rel in ["protocol.json", seal::tree::TREE_FILE, seal::tree::TREE_SIGNATURE] {
+    for rel in [
+        "protocol.json",
+        report::REPORT_FILE,
+        seal::tree::TREE_FILE,
+        seal::tree::TREE_SIGNATURE,
+    ] {
         files.push(entry(staging.dir(), rel)?);
     }
     for rel in [seal::timestamp::QUERY_FILE, seal::timestamp::REPLY_FILE] {

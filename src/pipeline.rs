@@ -22,6 +22,7 @@ use crate::profile::{Deskew, Profile};
 use crate::protocol::{
     DocumentNote, DocumentRecord, DocumentSummary, FORMAT, FlaggedPage, PageRecord, SourceRecord, to_json,
 };
+use crate::report::{self, Thumbnail};
 use crate::seal::Digests;
 use crate::seal::cms::{PadesSigner, max_detached_len};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -187,6 +188,8 @@ struct FinishedPage {
     image: PdfImage,
     recognition: Option<Recognition>,
     upright: Upright,
+    /// PNG of the page as displayed, for the QA report.
+    thumbnail: Vec<u8>,
 }
 
 /// Runs the batch through all page stages into `staging`.
@@ -543,12 +546,10 @@ fn process_page(
     lap(Stage::Decode);
     let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
     let m = &prepared.measurements;
-    let blank = prepare::blank::measure(
-        &prepare::gray(&prepared.page),
-        m.width_px as usize,
-        m.height_px as usize,
-        m.dpi.1,
-    );
+    let gray = prepare::gray(&prepared.page);
+    let blank = prepare::blank::measure(&gray, m.width_px as usize, m.height_px as usize, m.dpi.1);
+    let thumbnail = Thumbnail::of(&prepared.page, &gray);
+    drop(gray);
     lap(Stage::Prepare);
     let reading = match (engine, &prepared.ocr_image) {
         (Some(engine), Some(image)) => {
@@ -625,12 +626,16 @@ fn process_page(
         needs_review,
         warnings: prepared.warnings,
     };
+    let thumbnail = thumbnail
+        .rotated(record.orientation.as_ref().map_or(0, |o| o.rotate))
+        .png();
     lap(Stage::Encode);
     Ok(FinishedPage {
         record,
         image,
         recognition,
         upright,
+        thumbnail,
     })
 }
 
@@ -783,6 +788,14 @@ impl<'a> Composer<'a> {
     fn add_page(&mut self, doc: usize, page: FinishedPage) -> Result<(), ArchiveError> {
         let rel = self.pdf_path(doc);
         let staging = self.staging;
+        let id = &self.batch.documents[doc].id;
+        let thumbnail = staging.dir().join(report::thumbnail_path(id, page.record.number));
+        // A working file of the staging folder, like the journal: no fsync; a lost one only
+        // leaves a gap in the report.
+        if let Some(dir) = thumbnail.parent() {
+            std::fs::create_dir_all(dir).map_err(staging.write_err(report::THUMBNAIL_DIR))?;
+        }
+        std::fs::write(&thumbnail, &page.thumbnail).map_err(staging.write_err(report::THUMBNAIL_DIR))?;
         let open = self.document(doc)?;
         if !open.errors.is_empty() {
             return Ok(());

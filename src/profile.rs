@@ -174,6 +174,9 @@ pub struct QualityPolicy {
     /// Colour modes the document class should arrive in; others are flagged `colour_mode`.
     /// Default: all (`bilevel`, `gray8`, `gray16`, `rgb8`, `rgb16`).
     pub colour_modes: Vec<String>,
+    /// Share of the scanned pages drawn for the visual spot check, in percent (TR-RESISCAN
+    /// A.SC.8: 2–4 %). At least one page is drawn when above 0. Default 3.
+    pub qa_sample_percent: f64,
     /// A batch whose counts differ from the batch sheet's expected counts: `"record"` (default:
     /// publish with the anomaly in the protocol) or `"refuse"` (publish nothing).
     pub refuse_incomplete: bool,
@@ -221,6 +224,7 @@ struct RawQuality {
     max_skew_degrees: Option<f32>,
     colour_modes: Option<Vec<String>>,
     incomplete_batch: Option<String>,
+    qa_sample_percent: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -339,11 +343,18 @@ fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy
             ));
         }
     }
+    let qa_sample_percent = raw.qa_sample_percent.unwrap_or(3.0);
+    if !(0.0..=100.0).contains(&qa_sample_percent) {
+        problems.push(format!(
+            "  quality.qa_sample_percent = {qa_sample_percent}: must lie between 0 and 100 (TR-RESISCAN: 2 to 4)"
+        ));
+    }
     QualityPolicy {
         min_dpi,
         min_confidence,
         max_skew_degrees,
         colour_modes,
+        qa_sample_percent,
         refuse_incomplete: choice(
             &raw.incomplete_batch,
             "quality.incomplete_batch",

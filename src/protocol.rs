@@ -305,6 +305,9 @@ pub struct Protocol {
     pub documents: Vec<DocumentSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The pages drawn for the visual spot check (TR-RESISCAN A.SC.8), shown in `report.html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qa_sample: Option<crate::report::QaSample>,
     /// Documents taken over finished from an interrupted run of this batch (see `journal`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<String>,

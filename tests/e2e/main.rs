@@ -7,6 +7,7 @@ mod ingest;
 mod input;
 mod pdfa;
 mod prepare;
+mod report;
 mod tsa;
 mod unattended;
 mod verify;

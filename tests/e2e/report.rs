@@ -1,0 +1,153 @@
+//! The QA report: `report.html` of the all-realscans batch (blank, turned and skewed pages among
+//! them) rendered by headless Chromium — a picture that is not blank, a DOM with every page — and
+//! the spot-check draw repeated from the protocol alone.
+
+use std::path::Path;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::harness::*;
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `chromium --headless --no-sandbox --disable-gpu ARGS URL`, with its own profile folder.
+fn chromium(args: &[&str], url: &str) -> std::process::Output {
+    let profile = TempDir::new("chromium-profile");
+    let user_data = format!("--user-data-dir={}", profile.0.display());
+    let mut all = vec!["120", "chromium", "--headless", "--no-sandbox", "--disable-gpu"];
+    all.push(&user_data);
+    all.extend_from_slice(args);
+    all.push(url);
+    let out = tool("timeout", &all);
+    assert!(out.status.success(), "chromium {args:?}: {}", stderr(&out));
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn report_renders_every_page_with_its_flags() {
+    let dir = &all_published().dir;
+    let report = dir.join("report.html");
+    let manifest = json(&dir.join("manifest.json"));
+    assert!(
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "report.html"),
+        "the manifest covers report.html"
+    );
+    assert!(
+        !dir.join(".thumbnails").exists(),
+        "working thumbnails are not published"
+    );
+    let url = format!("file://{}", report.display());
+
+    let dom = String::from_utf8(chromium(&["--dump-dom"], &url).stdout).unwrap();
+    let protocol = json(&dir.join("protocol.json"));
+    let sample = &protocol["qa_sample"];
+    let (mut pages, mut flagged) = (0, 0);
+    for doc in protocol["documents"].as_array().unwrap() {
+        let id = doc["id"].as_str().unwrap();
+        let record = json(&dir.join(format!("documents/{id}.json")));
+        for page in record["pages"].as_array().unwrap() {
+            let n = page["number"].as_u64().unwrap();
+            let element = format!("id=\"page-{id}-{n}\"");
+            let at = dom
+                .find(&element)
+                .unwrap_or_else(|| panic!("{id} page {n} is not in the DOM"));
+            let tag_start = dom[..at].rfind('<').unwrap();
+            let tag = &dom[tag_start..at + dom[at..].find('>').unwrap()];
+            assert!(tag.contains("card"), "{tag}");
+            let drawn = sample["pages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["document"] == id && p["page"] == n);
+            assert_eq!(tag.contains("sampled"), drawn, "{id} page {n}: {tag}");
+            if page["needs_review"] == true {
+                flagged += 1;
+                assert!(tag.contains("review"), "{id} page {n} needs review: {tag}");
+                let card = &dom[at..at + dom[at..].find("</figure>").unwrap()];
+                for flag in page["flags"].as_array().unwrap() {
+                    let shown = format!("<span class=\"flag\">{}</span>", flag.as_str().unwrap());
+                    assert!(card.contains(&shown), "{id} page {n}: flag {flag} not shown");
+                }
+            }
+            pages += 1;
+        }
+    }
+    assert!(pages >= 40 && flagged >= 3, "{pages} pages, {flagged} flagged");
+    assert_eq!(
+        dom.matches("data:image/png;base64,").count(),
+        pages,
+        "a thumbnail per page"
+    );
+
+    // The picture: not blank, and the thumbnails show pages (many grey levels, not one colour).
+    let shots = TempDir::new("report-shot");
+    let png = shots.join("report.png");
+    let shot = format!("--screenshot={}", png.display());
+    chromium(&["--hide-scrollbars", "--window-size=1280,2400", &shot], &url);
+    let image = image::open(&png).unwrap().into_rgb8();
+    assert_eq!(image.dimensions(), (1280, 2400));
+    let background = *image.get_pixel(1279, 2399);
+    let differing = image.pixels().filter(|p| **p != background).count();
+    let share = differing as f64 / f64::from(1280 * 2400);
+    let levels: std::collections::BTreeSet<u8> = image.pixels().map(|p| p[1]).collect();
+    assert!(
+        share > 0.10,
+        "only {:.1} % of the rendered report differs from the background",
+        share * 100.0
+    );
+    assert!(levels.len() > 100, "only {} grey levels rendered", levels.len());
+}
+
+#[test]
+fn the_spot_check_is_redrawn_from_the_protocol_alone() {
+    let protocol = json(&all_published().dir.join("protocol.json"));
+    let sample = &protocol["qa_sample"];
+    let mut seed = format!("scanwerk qa sample\n{}\n", protocol["batch_id"].as_str().unwrap());
+    let mut lots = Vec::new();
+    for doc in protocol["documents"].as_array().unwrap() {
+        for source in doc["sources"].as_array().unwrap() {
+            seed.push_str(source["sha256"].as_str().unwrap());
+            seed.push('\n');
+        }
+    }
+    let seed = hex(&Sha256::digest(seed.as_bytes()));
+    assert_eq!(sample["seed"], seed.as_str());
+    for doc in protocol["documents"].as_array().unwrap() {
+        let id = doc["id"].as_str().unwrap();
+        for n in 1..=doc["scanned_pages"].as_u64().unwrap() {
+            let lot = hex(&Sha256::digest(format!("{seed}\n{id}\n{n}").as_bytes()));
+            lots.push((lot, id.to_string(), n));
+        }
+    }
+    assert_eq!(sample["population"], lots.len());
+    // The standard profile draws 3 %, at least one page.
+    let wanted = (lots.len() as f64 * 0.03).ceil() as usize;
+    lots.sort();
+    let mut drawn: Vec<(String, u64)> = lots.into_iter().take(wanted).map(|(_, d, n)| (d, n)).collect();
+    drawn.sort();
+    let mut recorded: Vec<(String, u64)> = sample["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["document"].as_str().unwrap().to_string(),
+                p["page"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, drawn);
+    assert!(!drawn.is_empty());
+}
