@@ -339,11 +339,11 @@ fn write_page(
     }
     let rotate = page.orientation.as_ref().map_or(0, |o| o.rotate);
     let skew = page.skew.map_or("–".into(), |s| format!("{:.2}°", s.degrees));
-    write!(
+    writeln!(
         out,
         "<dl><dt>OCR</dt><dd>{conf} ({words} words)</dd><dt>skew</dt><dd>{skew}</dd>\
          <dt>turned</dt><dd>{rotate}°</dd><dt>dpi</dt><dd>{dpi:.0}{assumed}</dd>\
-         <dt>colour</dt><dd>{colour}</dd></dl></figcaption></figure>\n",
+         <dt>colour</dt><dd>{colour}</dd></dl></figcaption></figure>",
         conf = confidence(page.mean_confidence),
         words = page.words,
         dpi = page.dpi[0],
