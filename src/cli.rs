@@ -161,8 +161,27 @@ enum Command {
         #[arg(long, default_value_t = 730, requires = "cert")]
         days: u64,
     },
-    /// List the bundled profiles.
-    Profiles,
+    /// List the bundled profiles, or show one with every key resolved.
+    Profiles {
+        #[command(subcommand)]
+        action: Option<ProfilesAction>,
+    },
+    /// Print the manual page (roff) of scanwerk and its commands: `scanwerk man | man -l -`.
+    Man,
+    /// Print a shell completion script, e.g. `scanwerk completions bash > /etc/bash_completion.d/scanwerk`.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfilesAction {
+    /// List the bundled profiles (the default).
+    List,
+    /// Print a profile (bundled name or file) with every key resolved, defaults included, as a
+    /// profile file: a starting point for your own. Every key is explained in profiles/README.md.
+    Show {
+        /// Bundled profile name or path to a profile file.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,7 +266,16 @@ pub fn run(cli: Cli) -> ExitCode {
             name,
             days,
         } => keygen(&out, &curve, cert.then_some((name.as_str(), days))),
-        Command::Profiles => profiles(),
+        Command::Profiles { action } => match action {
+            None | Some(ProfilesAction::List) => profiles(),
+            Some(ProfilesAction::Show { name }) => show_profile(&name),
+        },
+        Command::Man => man(),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "scanwerk", &mut std::io::stdout());
+            OK
+        }
     };
     ExitCode::from(code)
 }
@@ -664,6 +692,42 @@ fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {
         );
     }
     OK
+}
+
+fn show_profile(name: &str) -> u8 {
+    match profile::load(name) {
+        Ok(p) => {
+            print!("{}", p.to_toml());
+            OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            USAGE
+        }
+    }
+}
+
+/// The manual page of scanwerk, followed by one section per command.
+fn man() -> u8 {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    let rendered = clap_mangen::Man::new(command.clone())
+        .render(&mut out)
+        .and_then(|_| {
+            for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+                let name = format!("scanwerk-{}", sub.get_name());
+                let sub = sub.clone().name(name.clone()).bin_name(name.replace('-', " "));
+                clap_mangen::Man::new(sub).render(&mut out)?;
+            }
+            Ok(())
+        });
+    match rendered.and_then(|_| std::io::Write::write_all(&mut std::io::stdout(), &out)) {
+        Ok(()) => OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            FAILED
+        }
+    }
 }
 
 fn profiles() -> u8 {

@@ -393,13 +393,205 @@ pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<Profile, P
         origin: origin.to_string(),
         problems,
     };
-    let raw: RawProfile = toml::from_str(text).map_err(|e| invalid(vec![describe_toml_error(text, &e)]))?;
+    let (lines, problems) = check_structure(text, origin);
+    if !problems.is_empty() {
+        return Err(invalid(problems));
+    }
+    let raw: RawProfile =
+        toml::from_str(text).map_err(|e| invalid(vec![describe_toml_error(text, origin, &e)]))?;
     let mut problems = Vec::new();
     let profile = validate(raw, origin, text, base, &mut problems);
     if problems.is_empty() {
         Ok(profile)
     } else {
-        Err(invalid(problems))
+        Err(invalid(
+            problems.into_iter().map(|p| locate(&p, origin, &lines)).collect(),
+        ))
+    }
+}
+
+/// What a profile key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Number,
+    Integer,
+    Boolean,
+    TextList,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "a string in quotes",
+            Kind::Number => "a number",
+            Kind::Integer => "a whole number",
+            Kind::Boolean => "true or false",
+            Kind::TextList => "a list of strings, e.g. [\"deu\", \"eng\"]",
+        }
+    }
+
+    fn admits(self, value: &toml::de::DeValue<'_>) -> bool {
+        use toml::de::DeValue;
+        match (self, value) {
+            (Kind::Text, DeValue::String(_)) => true,
+            (Kind::Number, DeValue::Integer(_) | DeValue::Float(_)) => true,
+            (Kind::Integer, DeValue::Integer(i)) => i.as_str().parse::<u64>().is_ok() || i.radix() != 10,
+            (Kind::Boolean, DeValue::Boolean(_)) => true,
+            (Kind::TextList, DeValue::Array(items)) => {
+                items.iter().all(|v| matches!(v.get_ref(), DeValue::String(_)))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Every key a profile may hold: `(section, key, kind)`; section `""` is the top level. The
+/// order is the order of `scanwerk profiles show` and of `profiles/README.md`.
+pub const KEYS: &[(&str, &str, Kind)] = &[
+    ("", "id", Kind::Text),
+    ("", "version", Kind::Text),
+    ("", "description", Kind::Text),
+    ("", "protection", Kind::Text),
+    ("input", "assume_dpi", Kind::Number),
+    ("input", "max_megapixels", Kind::Number),
+    ("input", "max_pages", Kind::Integer),
+    ("input", "max_file_mb", Kind::Integer),
+    ("ocr", "enabled", Kind::Boolean),
+    ("ocr", "languages", Kind::TextList),
+    ("prepare", "orientation", Kind::Text),
+    ("prepare", "deskew", Kind::Text),
+    ("prepare", "min_deskew_degrees", Kind::Number),
+    ("prepare", "blank_pages", Kind::Text),
+    ("quality", "min_dpi", Kind::Number),
+    ("quality", "min_confidence", Kind::Number),
+    ("quality", "max_skew_degrees", Kind::Number),
+    ("quality", "colour_modes", Kind::TextList),
+    ("quality", "qa_sample_percent", Kind::Number),
+    ("quality", "incomplete_batch", Kind::Text),
+    ("seal", "signature", Kind::Text),
+    ("seal", "key", Kind::Text),
+    ("seal", "certificate", Kind::Text),
+    ("seal", "tree_hash", Kind::Text),
+    ("seal", "timestamp", Kind::Text),
+    ("seal", "tsa_url", Kind::Text),
+];
+
+/// The dotted name of a key: `quality.min_dpi`, or `id` at the top level.
+fn dotted(section: &str, key: &str) -> String {
+    if section.is_empty() {
+        key.to_string()
+    } else {
+        format!("{section}.{key}")
+    }
+}
+
+/// Checks the profile text against [`KEYS`] before anything is deserialised, so that every syntax
+/// error, unknown key, misplaced key, wrong type and missing key is reported at once, each as
+/// `FILE:LINE: …`. Also returns the line of every key found, for the checks that follow.
+fn check_structure(text: &str, origin: &str) -> (std::collections::HashMap<String, usize>, Vec<String>) {
+    use toml::de::{DeTable, DeValue};
+    let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let (table, errors) = DeTable::parse_recoverable(text);
+    let mut problems: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let at = e.span().map_or(String::new(), |s| format!(":{}", line(s.start)));
+            format!("  {origin}{at}: {}", e.message().trim().replace('\n', " "))
+        })
+        .collect();
+    let mut lines = std::collections::HashMap::new();
+    let sections: Vec<&str> = KEYS
+        .iter()
+        .map(|(s, _, _)| *s)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let check = |section: &str,
+                 key: &str,
+                 at: usize,
+                 value: &DeValue<'_>,
+                 lines: &mut std::collections::HashMap<String, usize>,
+                 problems: &mut Vec<String>| {
+        let name = dotted(section, key);
+        lines.insert(name.clone(), line(at));
+        match KEYS.iter().find(|(s, k, _)| *s == section && *k == key) {
+            Some((_, _, kind)) if !kind.admits(value) => problems.push(format!(
+                "  {origin}:{}: {name}: must be {}",
+                line(at),
+                kind.name()
+            )),
+            Some(_) => {}
+            None => {
+                let elsewhere: Vec<String> = KEYS
+                    .iter()
+                    .filter(|(_, k, _)| *k == key)
+                    .map(|(s, k, _)| dotted(s, k))
+                    .collect();
+                let hint = match elsewhere.first() {
+                    Some(right) => format!("; did you mean {right}?"),
+                    None => {
+                        let keys: Vec<&str> = KEYS
+                            .iter()
+                            .filter(|(s, _, _)| *s == section)
+                            .map(|(_, k, _)| *k)
+                            .collect();
+                        format!("; known keys here: {}", keys.join(", "))
+                    }
+                };
+                problems.push(format!("  {origin}:{}: unknown key {name}{hint}", line(at)));
+            }
+        }
+    };
+    for (key, value) in table.get_ref().iter() {
+        let (name, at) = (key.get_ref().as_ref(), key.span().start);
+        match value.get_ref() {
+            DeValue::Table(inner) if sections.contains(&name) => {
+                lines.insert(name.to_string(), line(at));
+                for (k, v) in inner.iter() {
+                    check(
+                        name,
+                        k.get_ref().as_ref(),
+                        k.span().start,
+                        v.get_ref(),
+                        &mut lines,
+                        &mut problems,
+                    );
+                }
+            }
+            DeValue::Table(_) => problems.push(format!(
+                "  {origin}:{}: unknown section [{name}]; sections are {}",
+                line(at),
+                ["input", "ocr", "prepare", "quality", "seal"]
+                    .map(|s| format!("[{s}]"))
+                    .join(", ")
+            )),
+            other => check("", name, at, other, &mut lines, &mut problems),
+        }
+    }
+    if errors.is_empty() {
+        for required in ["id", "version"] {
+            if !table
+                .get_ref()
+                .iter()
+                .any(|(k, _)| k.get_ref().as_ref() == required)
+            {
+                problems.push(format!(
+                    "  {origin}: {required}: missing; every profile names its {required}"
+                ));
+            }
+        }
+    }
+    (lines, problems)
+}
+
+/// Puts `FILE:LINE:` in front of a problem found after parsing (`  key …`), from the key's line.
+fn locate(problem: &str, origin: &str, lines: &std::collections::HashMap<String, usize>) -> String {
+    let text = problem.trim_start();
+    let key = text.split([' ', ':']).next().unwrap_or_default();
+    let section = key.split('.').next().unwrap_or_default();
+    match lines.get(key).or_else(|| lines.get(section)) {
+        Some(line) => format!("  {origin}:{line}: {text}"),
+        None => format!("  {origin}: {text}"),
     }
 }
 
@@ -523,19 +715,104 @@ fn validate(
     }
 }
 
-/// Turns a TOML error into one line naming the line number and, for unknown keys, the key.
-fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+/// Turns a TOML error into one line naming the file and line number.
+fn describe_toml_error(text: &str, origin: &str, error: &toml::de::Error) -> String {
     let line = error
         .span()
         .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
     let message = error.message().trim().replace('\n', " ");
     match line {
-        Some(line) => format!("  line {line}: {message}"),
-        None => format!("  {message}"),
+        Some(line) => format!("  {origin}:{line}: {message}"),
+        None => format!("  {origin}: {message}"),
     }
 }
 
 impl Profile {
+    /// The profile with every key resolved (defaults filled in), as a profile file: what
+    /// `scanwerk profiles show` prints. Keys without a value are shown commented out.
+    pub fn to_toml(&self) -> String {
+        use toml::Value;
+        let text = |s: &str| Value::String(s.to_string()).to_string();
+        let list = |items: &[String]| {
+            Value::Array(items.iter().map(|i| Value::String(i.clone())).collect()).to_string()
+        };
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| text(&p.display().to_string()));
+        let number = |n: f64| Value::Float(n).to_string();
+        // f32 settings as written (0.2, not 0.20000000298023224).
+        let number32 = |n: f32| number(n.to_string().parse().unwrap_or(f64::from(n)));
+        let (timestamp, tsa_url) = match &self.timestamp {
+            TimestampPolicy::Off => ("off", None),
+            TimestampPolicy::Online { url } => ("online", Some(text(url))),
+            TimestampPolicy::Offline => ("offline", None),
+        };
+        let value = |section: &str, key: &str| -> Option<String> {
+            Some(match (section, key) {
+                ("", "id") => text(&self.id),
+                ("", "version") => text(&self.version),
+                ("", "description") => text(&self.description),
+                ("", "protection") => text(self.protection.name()),
+                ("input", "assume_dpi") => number(self.assume_dpi?),
+                ("input", "max_megapixels") => number(self.limits.max_megapixels),
+                ("input", "max_pages") => self.limits.max_pages.to_string(),
+                ("input", "max_file_mb") => self.limits.max_file_mb.to_string(),
+                ("ocr", "enabled") => self.ocr_enabled.to_string(),
+                ("ocr", "languages") => list(&self.languages),
+                ("prepare", "orientation") => text(if self.prepare.detect_orientation {
+                    "detect"
+                } else {
+                    "off"
+                }),
+                ("prepare", "deskew") => text(match self.prepare.deskew {
+                    Deskew::Ocr => "ocr",
+                    Deskew::Image => "image",
+                    Deskew::Off => "off",
+                }),
+                ("prepare", "min_deskew_degrees") => number32(self.prepare.min_deskew_degrees),
+                ("prepare", "blank_pages") => text(match self.prepare.blank_pages {
+                    BlankPolicy::Flag => "flag",
+                    BlankPolicy::Keep => "keep",
+                    BlankPolicy::Remove => "remove",
+                }),
+                ("quality", "min_dpi") => number(self.quality.min_dpi),
+                ("quality", "min_confidence") => number32(self.quality.min_confidence),
+                ("quality", "max_skew_degrees") => number32(self.quality.max_skew_degrees),
+                ("quality", "colour_modes") => list(&self.quality.colour_modes),
+                ("quality", "qa_sample_percent") => number(self.quality.qa_sample_percent),
+                ("quality", "incomplete_batch") => text(if self.quality.refuse_incomplete {
+                    "refuse"
+                } else {
+                    "record"
+                }),
+                ("seal", "signature") => text(match self.signature {
+                    SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256",
+                    SignatureAlgorithm::EcdsaP384Sha384 => "ecdsa-p384",
+                }),
+                ("seal", "key") => path(&self.key)?,
+                ("seal", "certificate") => path(&self.certificate)?,
+                ("seal", "tree_hash") => text(match self.tree_hash {
+                    crate::seal::tree::TreeHash::Sha256 => "sha-256",
+                    crate::seal::tree::TreeHash::Sha512 => "sha-512",
+                }),
+                ("seal", "timestamp") => text(timestamp),
+                ("seal", "tsa_url") => tsa_url.clone()?,
+                _ => unreachable!("every key of KEYS has a value"),
+            })
+        };
+        let mut out = format!("# {} (sha256 {})\n", self.origin, self.sha256);
+        let mut current = "";
+        for (section, key, _) in KEYS {
+            if *section != current {
+                out.push_str(&format!("\n[{section}]\n"));
+                current = section;
+            }
+            match value(section, key) {
+                Some(v) => out.push_str(&format!("{key} = {v}\n")),
+                None => out.push_str(&format!("# {key}: not set\n")),
+            }
+        }
+        out
+    }
+
     /// The tesseract language string, e.g. `deu+eng`.
     pub fn language_spec(&self) -> String {
         self.languages.join("+")
@@ -569,7 +846,7 @@ mod tests {
         let err = parse(text, "my.toml", None).unwrap_err().to_string();
         assert!(err.contains("my.toml"), "{err}");
         assert!(err.contains("languagez"), "{err}");
-        assert!(err.contains("line 4"), "{err}");
+        assert!(err.contains("my.toml:4:"), "{err}");
     }
 
     #[test]
@@ -622,6 +899,72 @@ mod tests {
         ] {
             assert!(err.contains(needle), "{needle} in {err}");
         }
+    }
+
+    #[test]
+    fn shown_profiles_read_back_the_same_and_document_every_key() {
+        let readme = include_str!("../profiles/README.md");
+        for name in bundled_names() {
+            let profile = load(name).unwrap();
+            let shown = profile.to_toml();
+            for (section, key, _) in KEYS {
+                assert!(
+                    shown.contains(&format!("\n{key} = ")) || shown.contains(&format!("\n# {key}: not set")),
+                    "{name}: {key} missing from\n{shown}"
+                );
+                let documented = format!("`{}`", dotted(section, key));
+                assert!(
+                    readme.contains(&documented),
+                    "profiles/README.md does not document {documented}"
+                );
+            }
+            let mut again = parse(&shown, "shown", None).unwrap_or_else(|e| panic!("{name}: {e}\n{shown}"));
+            again.origin = profile.origin.clone();
+            again.sha256 = profile.sha256.clone();
+            assert_eq!(format!("{again:?}"), format!("{profile:?}"), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_structural_problem_is_listed_with_file_and_line() {
+        let text = "id = \"x\"\n\
+                    version = \"1\"\n\
+                    languages = [\"deu\"]\n\
+                    [quality]\n\
+                    min_dpi = \"high\"\n\
+                    min_dip = 300\n\
+                    [scan]\n\
+                    x = 1\n\
+                    [ocr]\n\
+                    enabled = 1\n";
+        let err = parse(text, "site.toml", None).unwrap_err().to_string();
+        for needle in [
+            "site.toml:3: unknown key languages; did you mean ocr.languages?",
+            "site.toml:5: quality.min_dpi: must be a number",
+            "site.toml:6: unknown key quality.min_dip; known keys here: min_dpi",
+            "site.toml:7: unknown section [scan]",
+            "site.toml:10: ocr.enabled: must be true or false",
+        ] {
+            assert!(err.contains(needle), "{needle:?} not in\n{err}");
+        }
+        let missing = parse("description = \"x\"\n", "m.toml", None)
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("m.toml: id: missing") && missing.contains("m.toml: version: missing"));
+        let syntax = parse("id = \"x\"\nversion = 1.0.0\n[ocr\n", "s.toml", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            syntax.contains("s.toml:2:") && syntax.contains("s.toml:3:"),
+            "{syntax}"
+        );
+        let range = "id = \"x\"\nversion = \"1\"\n\n[quality]\nmin_dpi = 20\nqa_sample_percent = 150\n";
+        let err = parse(range, "r.toml", None).unwrap_err().to_string();
+        assert!(
+            err.contains("r.toml:5: quality.min_dpi = 20: must lie between"),
+            "{err}"
+        );
+        assert!(err.contains("r.toml:6: quality.qa_sample_percent = 150"), "{err}");
     }
 
     #[test]

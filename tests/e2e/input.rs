@@ -94,7 +94,7 @@ fn profile_with_unknown_key_is_refused_naming_key_and_file() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("custom.toml") && err.contains("language") && err.contains("line 4"),
+        err.contains("custom.toml:4: unknown key ocr.language; known keys here: enabled, languages"),
         "{err}"
     );
 }
