@@ -91,6 +91,16 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Pages in the batch, counted from the file headers (a file that cannot be read counts as
+    /// one page; reading it properly will tell what is wrong with it).
+    pub fn count_pages(&self) -> u64 {
+        self.documents
+            .iter()
+            .flat_map(|d| &d.files)
+            .map(|f| u64::from(crate::decode::count_pages(f).unwrap_or(1)))
+            .sum()
+    }
+
     /// Reads the folder and its sheet; the files themselves are read later, one at a time.
     pub fn open(dir: &Path) -> Result<Batch, BatchError> {
         let sheet = read_sheet(dir)?;

@@ -27,6 +27,9 @@ pub struct Cli {
     /// Log format on stderr: text or json (one object per line). RUST_LOG sets the level.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
+    /// No progress bar (it is shown only when stderr is a terminal anyway).
+    #[arg(long, global = true)]
+    quiet: bool,
 }
 
 /// What `run` and `watch` share.
@@ -221,10 +224,11 @@ pub fn run(cli: Cli) -> ExitCode {
         &cli.log_format,
         matches!(cli.command, Command::Run { .. } | Command::Watch { .. }),
     );
+    let quiet = cli.quiet;
     let code = match cli.command {
-        Command::Run { inbox } => run_inbox(inbox, None),
+        Command::Run { inbox } => run_inbox(inbox, None, quiet),
         Command::Watch { inbox, poll_seconds } => {
-            run_inbox(inbox, Some(std::time::Duration::from_secs(poll_seconds)))
+            run_inbox(inbox, Some(std::time::Duration::from_secs(poll_seconds)), quiet)
         }
         Command::Ingest {
             batch_dir,
@@ -244,6 +248,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 threads,
             },
             timings,
+            quiet,
         ),
         Command::Verify {
             batch,
@@ -280,9 +285,12 @@ pub fn run(cli: Cli) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn ingest(opts: IngestOptions, timings: bool) -> u8 {
+fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
     let config = match Config::new(&opts) {
-        Ok(config) => config,
+        Ok(config) => Config {
+            progress: progress_bar(quiet),
+            ..config
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return USAGE;
@@ -328,6 +336,64 @@ fn ingest(opts: IngestOptions, timings: bool) -> u8 {
                 | IngestError::Sign(_)
                 | IngestError::Timestamp(_) => FAILED,
             }
+        }
+    }
+}
+
+/// A progress bar on stderr when it is a terminal and `--quiet` is not given; else nothing.
+fn progress_bar(quiet: bool) -> std::sync::Arc<dyn scanwerk::pipeline::Progress> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return std::sync::Arc::new(scanwerk::pipeline::NoProgress);
+    }
+    std::sync::Arc::new(Bar::default())
+}
+
+/// Batches, documents and pages at a terminal: `batch B  [####    ] 12/40 pages · document 3/8 ·
+/// 1.9 pages/s · ETA 15s`.
+#[derive(Default)]
+struct Bar {
+    bar: std::sync::Mutex<Option<(indicatif::ProgressBar, usize, usize)>>,
+    batches: std::sync::atomic::AtomicUsize,
+}
+
+impl scanwerk::pipeline::Progress for Bar {
+    fn begin(&self, batch: &str, documents: usize, pages: u64) {
+        let number = self.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let bar =
+            indicatif::ProgressBar::with_draw_target(Some(pages), indicatif::ProgressDrawTarget::stderr());
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} pages · {msg} · {per_sec} · ETA {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("#>-");
+        bar.set_style(style);
+        let prefix = if number > 1 {
+            format!("batch {number}: {batch}")
+        } else {
+            format!("batch {batch}")
+        };
+        bar.set_prefix(prefix);
+        bar.set_message(format!("document 0/{documents}"));
+        *self.bar.lock().unwrap() = Some((bar, 0, documents));
+    }
+
+    fn pages(&self, n: u64) {
+        if let Some((bar, _, _)) = self.bar.lock().unwrap().as_ref() {
+            bar.inc(n);
+        }
+    }
+
+    fn document(&self) {
+        if let Some((bar, done, total)) = self.bar.lock().unwrap().as_mut() {
+            *done += 1;
+            bar.set_message(format!("document {done}/{total}"));
+        }
+    }
+
+    fn end(&self) {
+        if let Some((bar, _, _)) = self.bar.lock().unwrap().take() {
+            bar.finish_and_clear();
         }
     }
 }
@@ -502,7 +568,7 @@ fn init_logging(format: &str, unattended: bool) {
 }
 
 /// `run` (once) and `watch` (again on every change until a signal).
-fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>) -> u8 {
+fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -> u8 {
     use scanwerk::inbox::{RunError, RunOptions, RunSummary, run_once};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -525,6 +591,7 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>) -> u8 {
         threads: args.threads,
         quiet: std::time::Duration::from_secs(args.quiet_seconds),
         stale: std::time::Duration::from_secs(args.stale_seconds),
+        progress: progress_bar(quiet),
     };
     let mut total = RunSummary::default();
     let (events_tx, events_rx) = crossbeam_channel::unbounded();

@@ -35,7 +35,7 @@ pub const ERROR_TEXT: &str = "error.txt";
 pub const ERROR_JSON: &str = "error.json";
 
 /// What an unattended run is told.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunOptions {
     pub inbox: PathBuf,
     pub archive: PathBuf,
@@ -47,6 +47,8 @@ pub struct RunOptions {
     pub quiet: Duration,
     /// A claim not refreshed this long is taken to be abandoned.
     pub stale: Duration,
+    /// Told how each batch goes (a progress bar at a terminal).
+    pub progress: std::sync::Arc<dyn crate::pipeline::Progress>,
 }
 
 /// The outcome of one batch.
@@ -373,7 +375,10 @@ fn process(
         threads: opts.threads,
     };
     let config = match Config::new(&ingest_opts) {
-        Ok(config) => config,
+        Ok(config) => Config {
+            progress: opts.progress.clone(),
+            ..config
+        },
         Err(e) => {
             return Ok(Some(quarantine(
                 opts,

@@ -59,6 +59,8 @@ pub struct Config {
     pub threads: usize,
     /// Responsible operator and where the name came from (`batch.toml` or `user`).
     pub operator: (String, &'static str),
+    /// Told how the batch goes (a progress bar); nothing by default.
+    pub progress: std::sync::Arc<dyn pipeline::Progress>,
 }
 
 /// Every configuration problem found, listed together.
@@ -156,6 +158,7 @@ impl Config {
                     certificate,
                     threads,
                     operator,
+                    progress: std::sync::Arc::new(pipeline::NoProgress),
                 })
             }
             _ => Err(ConfigError { problems }),
@@ -283,6 +286,15 @@ impl StageTimes {
     }
 }
 
+/// Ends the progress display however the batch ends.
+struct EndProgress<'a>(&'a dyn pipeline::Progress);
+
+impl Drop for EndProgress<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
 /// Runs one batch through every stage and publishes it, or publishes nothing.
 pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
     ingest_until(config, &std::sync::atomic::AtomicBool::new(false))
@@ -297,6 +309,12 @@ pub fn ingest_until(
     let wall = std::time::Instant::now();
     let timings = pipeline::Timings::default();
     let staging = Staging::create(&config.archive, &config.batch.id)?;
+    config.progress.begin(
+        &config.batch.id,
+        config.batch.documents.len(),
+        config.batch.count_pages(),
+    );
+    let _end = EndProgress(&*config.progress);
     let output = pipeline::run(
         &config.batch,
         &config.profile,
@@ -314,6 +332,7 @@ pub fn ingest_until(
                 config.certificate.as_ref().map(|c| c.sha256()).as_deref(),
                 &std::fs::read(config.batch.dir.join(batch::SHEET)).unwrap_or_default(),
             ),
+            progress: &*config.progress,
         },
         stop,
         &timings,

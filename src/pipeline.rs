@@ -145,7 +145,27 @@ pub struct Target<'a> {
     /// What shapes a document besides its input ([`journal::context`]); a journaled document is
     /// reused only under the same context.
     pub context: String,
+    /// Told of every page and document as it is written.
+    pub progress: &'a dyn Progress,
 }
+
+/// Someone watching a batch go by (the progress bar at a terminal). Every method is called from
+/// the compose stage, in batch order; the defaults do nothing.
+pub trait Progress: Send + Sync {
+    /// A batch starts: its id, documents and pages (counted from the file headers).
+    fn begin(&self, _batch: &str, _documents: usize, _pages: u64) {}
+    /// `n` more pages are done (written, failed, or taken over from an interrupted run).
+    fn pages(&self, _n: u64) {}
+    /// One more document is done.
+    fn document(&self) {}
+    /// The batch is published or has failed.
+    fn end(&self) {}
+}
+
+/// No one is watching.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
 
 /// A unit of work, numbered in batch order.
 struct Job {
@@ -649,6 +669,7 @@ struct Composer<'a> {
     signer: Option<PadesSigner<'a>>,
     journal: Journal,
     context: String,
+    progress: &'a dyn Progress,
     open: Option<OpenDocument>,
     output: PipelineOutput,
 }
@@ -678,6 +699,7 @@ impl<'a> Composer<'a> {
             signer: target.signer,
             journal,
             context: target.context,
+            progress: target.progress,
             open: None,
             output: PipelineOutput::default(),
         }
@@ -689,18 +711,28 @@ impl<'a> Composer<'a> {
 
     fn accept(&mut self, done: Done) -> Result<(), ArchiveError> {
         match done.outcome {
-            Outcome::Page(page) => self.add_page(done.doc, *page),
+            Outcome::Page(page) => {
+                self.progress.pages(1);
+                self.add_page(done.doc, *page)
+            }
             Outcome::PageFailed(message) => {
+                self.progress.pages(1);
                 self.document(done.doc)?.errors.push(message);
                 Ok(())
             }
-            Outcome::End(sources) => self.finish(done.doc, sources),
+            Outcome::End(sources) => {
+                self.progress.document();
+                self.finish(done.doc, sources)
+            }
             Outcome::Reused(record) => {
+                self.progress.pages(record.pages.len() as u64);
+                self.progress.document();
                 self.output.resumed.push(record.document_id.clone());
                 self.summarise(*record);
                 Ok(())
             }
             Outcome::Failed(message) => {
+                self.progress.document();
                 self.document(done.doc)?.errors.push(message);
                 self.finish(done.doc, Vec::new())
             }
@@ -949,6 +981,7 @@ mod tests {
             staging,
             signer: None,
             context: "test".into(),
+            progress: &NoProgress,
         }
     }
 

@@ -166,6 +166,23 @@ impl SourceFile {
     }
 }
 
+/// Pages of the image file at `path` from its headers alone (a TIFF's directories; one for PNG
+/// and JPEG), without hashing or decoding anything; `None` if the file cannot be read as one.
+pub fn count_pages(path: &Path) -> Option<u32> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut head = [0u8; 8];
+    let n = read_up_to(&mut file, &mut head).ok()?;
+    match sniff(&head[..n])? {
+        Format::Tiff => {
+            file.seek(SeekFrom::Start(0)).ok()?;
+            tiff::directories(std::io::BufReader::new(file))
+                .ok()
+                .map(|d| d.len() as u32)
+        }
+        Format::Png | Format::Jpeg => Some(1),
+    }
+}
+
 /// Why an input file could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

@@ -5,6 +5,7 @@ mod evidence;
 mod harness;
 mod ingest;
 mod input;
+mod operator;
 mod pdfa;
 mod prepare;
 mod report;
