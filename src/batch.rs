@@ -326,6 +326,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_sheet_shows_every_key() {
+        let text = include_str!("../testdata/batch-sheet/batch.toml");
+        let sheet: BatchSheet = toml::from_str(text).unwrap();
+        let BatchSheet {
+            id,
+            operator,
+            profile,
+            scanned,
+            organisation,
+            scanner,
+            workstation,
+            procedure,
+            expected_documents,
+            expected_pages,
+            metadata,
+        } = sheet;
+        assert!(
+            [&id, &operator, &profile, &scanned, &organisation, &scanner, &workstation, &procedure]
+                .iter()
+                .all(|v| v.is_some())
+                && expected_documents.is_some()
+                && expected_pages.is_some()
+                && !metadata.is_empty(),
+            "testdata/batch-sheet/batch.toml must show every key"
+        );
+        assert!(parse_scanned(scanned.as_deref().unwrap()).is_some());
+    }
+
+    #[test]
     fn document_date_is_its_newest_file_to_the_second() {
         let dir = std::env::temp_dir().join(format!("scanwerk-dates-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
