@@ -343,9 +343,18 @@ mod tests {
             metadata,
         } = sheet;
         assert!(
-            [&id, &operator, &profile, &scanned, &organisation, &scanner, &workstation, &procedure]
-                .iter()
-                .all(|v| v.is_some())
+            [
+                &id,
+                &operator,
+                &profile,
+                &scanned,
+                &organisation,
+                &scanner,
+                &workstation,
+                &procedure
+            ]
+            .iter()
+            .all(|v| v.is_some())
                 && expected_documents.is_some()
                 && expected_pages.is_some()
                 && !metadata.is_empty(),

@@ -47,32 +47,37 @@ impl Thumbnail {
         let (samples, channels): (std::borrow::Cow<[u8]>, usize) = match &page.raster {
             Raster::Rgb8(rgb) => (rgb.as_slice().into(), 3),
             Raster::Rgb16(rgb) => (rgb.iter().map(|&s| (s >> 8) as u8).collect::<Vec<u8>>().into(), 3),
-            _ => (gray.into(), 1),
+            _ => {
+                return Thumbnail {
+                    width: tw,
+                    height: th,
+                    channels: 1,
+                    pixels: crate::prepare::blank::reduce(gray, w, factor, tw, th),
+                };
+            }
         };
         let mut pixels = vec![0u8; tw * th * channels];
         let mut sums = vec![0u32; tw * channels];
-        for ty in 0..th {
+        for (ty, out) in pixels.chunks_exact_mut(tw * channels).enumerate() {
             sums.fill(0);
-            let rows = (ty * factor..((ty + 1) * factor).min(h)).collect::<Vec<_>>();
-            for &y in &rows {
-                let row = &samples[y * w * channels..(y + 1) * w * channels];
-                for tx in 0..tw {
-                    let block = &row[tx * factor * channels..((tx + 1) * factor).min(w) * channels];
-                    for (c, sum) in sums[tx * channels..(tx + 1) * channels].iter_mut().enumerate() {
-                        *sum += block
-                            .iter()
-                            .skip(c)
-                            .step_by(channels)
-                            .map(|&v| u32::from(v))
-                            .sum::<u32>();
+            let rows = ty * factor..((ty + 1) * factor).min(h);
+            let height = rows.len();
+            for y in rows {
+                let row = &samples[y * w * channels..][..tw * factor * channels];
+                for (sum, block) in sums
+                    .chunks_exact_mut(channels)
+                    .zip(row.chunks_exact(factor * channels))
+                {
+                    for pixel in block.chunks_exact(channels) {
+                        for (s, &v) in sum.iter_mut().zip(pixel) {
+                            *s += u32::from(v);
+                        }
                     }
                 }
             }
-            for tx in 0..tw {
-                let n = (rows.len() * (((tx + 1) * factor).min(w) - tx * factor)).max(1) as u32;
-                for c in 0..channels {
-                    pixels[(ty * tw + tx) * channels + c] = (sums[tx * channels + c] / n) as u8;
-                }
+            let n = (height * factor).max(1) as u32;
+            for (o, &sum) in out.iter_mut().zip(&sums) {
+                *o = (sum / n) as u8;
             }
         }
         Thumbnail {

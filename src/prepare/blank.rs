@@ -74,21 +74,23 @@ pub fn measure(gray: &[u8], width: usize, height: usize, dpi: f64) -> BlankMeasu
     }
 }
 
-/// Block means of `factor` × `factor` pixels.
-fn reduce(gray: &[u8], width: usize, factor: usize, w: usize, h: usize) -> Vec<u8> {
+/// Block means of `factor` × `factor` pixels of `gray` (rows of `width`), as a `w` × `h` image.
+/// Columns are summed down a band of rows first (a plain loop over whole rows, which the compiler
+/// vectorises), then across each block.
+pub fn reduce(gray: &[u8], width: usize, factor: usize, w: usize, h: usize) -> Vec<u8> {
     let mut out = vec![0u8; w * h];
     let n = (factor * factor) as u32;
-    let mut sums = vec![0u32; w];
+    let mut columns = vec![0u32; w * factor];
     for (y, reduced) in out.chunks_exact_mut(w.max(1)).enumerate().take(h) {
-        sums.fill(0);
+        columns.fill(0);
         for dy in 0..factor {
             let row = &gray[(y * factor + dy) * width..][..w * factor];
-            for (sum, block) in sums.iter_mut().zip(row.chunks_exact(factor)) {
-                *sum += block.iter().map(|&v| u32::from(v)).sum::<u32>();
+            for (c, &v) in columns.iter_mut().zip(row) {
+                *c += u32::from(v);
             }
         }
-        for (o, &sum) in reduced.iter_mut().zip(&sums) {
-            *o = (sum / n) as u8;
+        for (o, block) in reduced.iter_mut().zip(columns.chunks_exact(factor)) {
+            *o = (block.iter().sum::<u32>() / n) as u8;
         }
     }
     out

@@ -195,16 +195,21 @@ pub fn deskewed(page: &Page, degrees: f32) -> Option<Page> {
 }
 
 /// The page as 8-bit grey samples (luminance for colour) for measurements.
-pub fn gray(page: &Page) -> Vec<u8> {
+pub fn gray(page: &Page) -> std::borrow::Cow<'_, [u8]> {
     match &page.raster {
-        Raster::Bilevel(bits) => unpack_bilevel(bits, page.width as usize),
-        Raster::Gray8(v) => v.clone(),
-        Raster::Gray16(v) => v.iter().map(|s| (s >> 8) as u8).collect(),
-        Raster::Rgb8(v) => v.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect(),
+        Raster::Bilevel(bits) => unpack_bilevel(bits, page.width as usize).into(),
+        Raster::Gray8(v) => v.as_slice().into(),
+        Raster::Gray16(v) => v.iter().map(|s| (s >> 8) as u8).collect::<Vec<u8>>().into(),
+        Raster::Rgb8(v) => v
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect::<Vec<u8>>()
+            .into(),
         Raster::Rgb16(v) => v
             .chunks_exact(3)
             .map(|p| luma((p[0] >> 8) as u8, (p[1] >> 8) as u8, (p[2] >> 8) as u8))
-            .collect(),
+            .collect::<Vec<u8>>()
+            .into(),
     }
 }
 
