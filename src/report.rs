@@ -361,20 +361,9 @@ fn confidence(c: Option<f32>) -> String {
     c.map_or("–".into(), |c| format!("{c:.0}"))
 }
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and double-quoted attribute values.
 fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::pdfa::xmp::escape(text)
 }
 
 const STYLE: &str = "
@@ -439,6 +428,6 @@ mod tests {
 
     #[test]
     fn escaping_leaves_no_markup() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;'");
     }
 }

@@ -133,8 +133,9 @@ fn extension_schema(x: &mut String) {
     );
 }
 
-/// Escapes XML markup and drops characters XML 1.0 does not allow (control characters).
-fn escape(s: &str) -> String {
+/// Escapes XML markup and drops characters XML 1.0 does not allow (control characters); also
+/// right for HTML text and double-quoted attributes (the QA report).
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
