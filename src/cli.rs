@@ -358,7 +358,9 @@ struct Bar {
 }
 
 impl scanwerk::pipeline::Progress for Bar {
-    fn begin(&self, batch: &str, documents: usize, pages: u64) {
+    fn begin(&self, batch: &scanwerk::batch::Batch) {
+        let (documents, pages) = (batch.documents.len(), batch.count_pages());
+        let batch = &batch.id;
         let number = self.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let bar =
             indicatif::ProgressBar::with_draw_target(Some(pages), indicatif::ProgressDrawTarget::stderr());

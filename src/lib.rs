@@ -309,11 +309,7 @@ pub fn ingest_until(
     let wall = std::time::Instant::now();
     let timings = pipeline::Timings::default();
     let staging = Staging::create(&config.archive, &config.batch.id)?;
-    config.progress.begin(
-        &config.batch.id,
-        config.batch.documents.len(),
-        config.batch.count_pages(),
-    );
+    config.progress.begin(&config.batch);
     let _end = EndProgress(&*config.progress);
     let output = pipeline::run(
         &config.batch,

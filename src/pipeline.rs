@@ -152,8 +152,8 @@ pub struct Target<'a> {
 /// Someone watching a batch go by (the progress bar at a terminal). Every method is called from
 /// the compose stage, in batch order; the defaults do nothing.
 pub trait Progress: Send + Sync {
-    /// A batch starts: its id, documents and pages (counted from the file headers).
-    fn begin(&self, _batch: &str, _documents: usize, _pages: u64) {}
+    /// A batch starts (a watcher that shows totals counts them: [`Batch::count_pages`]).
+    fn begin(&self, _batch: &Batch) {}
     /// `n` more pages are done (written, failed, or taken over from an interrupted run).
     fn pages(&self, _n: u64) {}
     /// One more document is done.

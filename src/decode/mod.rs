@@ -112,24 +112,20 @@ pub enum Content {
     Whole(Arc<Vec<u8>>),
     /// A TIFF, read from disk page by page as each is decoded: only the offsets of its image
     /// directories stay in memory, however many pages the file holds.
-    Tiff { directories: Vec<u64>, len: u64 },
+    Tiff { directories: Vec<u64> },
 }
 
 impl SourceFile {
     /// Opens `path`: hashes it in one pass, tells its format and finds its pages.
     pub fn open(path: &Path, rel: &str) -> Result<SourceFile, SourceError> {
         let io = |e: std::io::Error| SourceError::Io(e);
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        let mut head = [0u8; 8];
-        let n = read_up_to(&mut file, &mut head).map_err(io)?;
-        let format = sniff(&head[..n]).ok_or(SourceError::Decode(DecodeError::UnknownFormat))?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let (mut file, format) = open_sniffed(path).map_err(io)?;
+        let format = format.ok_or(SourceError::Decode(DecodeError::UnknownFormat))?;
         let (digests, content) = if format == Format::Tiff {
             let digests = crate::seal::Digests::of_reader(&mut file).map_err(io)?;
             file.seek(SeekFrom::Start(0)).map_err(io)?;
             let directories = tiff::directories(std::io::BufReader::new(file))?;
-            let len = digests.bytes;
-            (digests, Content::Tiff { directories, len })
+            (digests, Content::Tiff { directories })
         } else {
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes).map_err(io)?;
@@ -151,34 +147,16 @@ impl SourceFile {
             Content::Tiff { directories, .. } => directories.len() as u32,
         }
     }
-
-    /// True if the file on disk still has the digest taken when it was opened. A TIFF is read
-    /// again page by page, so a file changed meanwhile must not pass for the one hashed; a file
-    /// held whole was decoded from the hashed bytes themselves.
-    pub fn unchanged(&self) -> std::io::Result<bool> {
-        match &self.content {
-            Content::Whole(_) => Ok(true),
-            Content::Tiff { .. } => {
-                let mut file = std::fs::File::open(&self.path)?;
-                Ok(crate::seal::Digests::of_reader(&mut file)? == self.digests)
-            }
-        }
-    }
 }
 
 /// Pages of the image file at `path` from its headers alone (a TIFF's directories; one for PNG
 /// and JPEG), without hashing or decoding anything; `None` if the file cannot be read as one.
 pub fn count_pages(path: &Path) -> Option<u32> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut head = [0u8; 8];
-    let n = read_up_to(&mut file, &mut head).ok()?;
-    match sniff(&head[..n])? {
-        Format::Tiff => {
-            file.seek(SeekFrom::Start(0)).ok()?;
-            tiff::directories(std::io::BufReader::new(file))
-                .ok()
-                .map(|d| d.len() as u32)
-        }
+    let (file, format) = open_sniffed(path).ok()?;
+    match format? {
+        Format::Tiff => tiff::directories(std::io::BufReader::new(file))
+            .ok()
+            .map(|d| d.len() as u32),
         Format::Png | Format::Jpeg => Some(1),
     }
 }
@@ -192,15 +170,13 @@ pub enum SourceError {
     Decode(#[from] DecodeError),
 }
 
-fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
+/// Opens `path` and tells its format from the leading bytes; the file is left at its start.
+fn open_sniffed(path: &Path) -> std::io::Result<(std::fs::File, Option<Format>)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(8);
+    (&mut file).take(8).read_to_end(&mut head)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok((file, sniff(&head)))
 }
 
 /// Tells the format from the leading bytes.
@@ -230,8 +206,8 @@ pub fn dimensions(source: &SourceFile, index: u32) -> Result<(u32, u32), DecodeE
         (Content::Whole(bytes), _) => image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&bytes[..]))
             .map(|d| d.dimensions())
             .map_err(|e| bad(&e)),
-        (Content::Tiff { directories, len }, _) => {
-            let mut decoder = tiff::open_page(&source.path, directories, *len, index)?;
+        (Content::Tiff { directories }, _) => {
+            let mut decoder = tiff::open_page(&source.path, directories, source.digests.bytes, index)?;
             decoder.dimensions().map_err(|e| bad(&e))
         }
     }
@@ -240,9 +216,9 @@ pub fn dimensions(source: &SourceFile, index: u32) -> Result<(u32, u32), DecodeE
 /// Decodes page `index` (0-based) of `source`.
 pub fn decode_page(source: &SourceFile, index: u32) -> Result<Page, DecodeError> {
     let page = match &source.content {
-        Content::Tiff { directories, len } => {
-            let decoder = tiff::open_page(&source.path, directories, *len, index)?;
-            tiff::decode(decoder, *len)?
+        Content::Tiff { directories } => {
+            let len = source.digests.bytes;
+            tiff::decode(tiff::open_page(&source.path, directories, len, index)?, len)?
         }
         Content::Whole(bytes) if source.format == Format::Png => png::decode(bytes)?,
         Content::Whole(bytes) => jpeg::decode(bytes)?,
