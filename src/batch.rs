@@ -68,17 +68,49 @@ pub struct BatchSheet {
     /// Free index metadata, copied into the protocol.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// How the pages become documents, overriding the profile's `separation.mode`: `per-file`,
+    /// `patch-code`, `barcode`, `patch-code+barcode` or `fixed-pages`.
+    pub separation: Option<String>,
+    /// Pages per document in `fixed-pages` mode, overriding the profile's `separation.pages`.
+    pub separation_pages: Option<u32>,
 }
 
-/// One document's input files, in page order.
+/// One document's input: pages of files, in page order.
 #[derive(Debug, Clone)]
 pub struct DocumentSource {
     pub id: String,
-    /// Files in page order, as absolute (or batch-joined) paths.
-    pub files: Vec<PathBuf>,
+    /// Files (absolute or batch-joined paths) and which of their pages, in page order.
+    pub parts: Vec<Part>,
     /// The document's date: the batch sheet's `scanned`, else its newest file's modification time,
     /// to the second. Never the clock, so a rerun gives the same PDF bytes.
     pub date: OffsetDateTime,
+    /// Index metadata of this document (e.g. `file_number` read from its separator sheet).
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Pages of one input file that belong to a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub file: PathBuf,
+    /// 0-based pages; `0..u32::MAX` for every page of the file.
+    pub pages: std::ops::Range<u32>,
+}
+
+impl Part {
+    /// Every page of `file`.
+    pub fn whole(file: PathBuf) -> Part {
+        Part {
+            file,
+            pages: 0..u32::MAX,
+        }
+    }
+}
+
+impl DocumentSource {
+    /// The document's files, in page order (a file split over documents appears in each).
+    pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        self.parts.iter().map(|p| &p.file)
+    }
 }
 
 /// A batch ready to process.
@@ -91,14 +123,33 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Pages in the batch, counted from the file headers (a file that cannot be read counts as
-    /// one page; reading it properly will tell what is wrong with it).
+    /// Pages in the batch's documents, counted from the file headers (a file that cannot be read
+    /// counts as one page; reading it properly will tell what is wrong with it).
     pub fn count_pages(&self) -> u64 {
         self.documents
             .iter()
-            .flat_map(|d| &d.files)
-            .map(|f| u64::from(crate::decode::count_pages(f).unwrap_or(1)))
+            .flat_map(|d| &d.parts)
+            .map(|p| {
+                let pages = crate::decode::count_pages(&p.file).unwrap_or(1);
+                u64::from(pages.min(p.pages.end).saturating_sub(p.pages.start))
+            })
             .sum()
+    }
+
+    /// Every input file of the batch once, in batch order.
+    pub fn input_files(&self) -> Vec<PathBuf> {
+        let mut seen = HashSet::new();
+        self.documents
+            .iter()
+            .flat_map(|d| d.files())
+            .filter(|f| seen.insert(f.as_path()))
+            .cloned()
+            .collect()
+    }
+
+    /// The batch sheet's `scanned` date, if it gives one (checked when the batch was opened).
+    pub fn scanned(&self) -> Option<OffsetDateTime> {
+        self.sheet.scanned.as_deref().and_then(parse_scanned)
     }
 
     /// Reads the folder and its sheet; the files themselves are read later, one at a time.
@@ -132,7 +183,12 @@ impl Batch {
             }
             let id = unique_id(&path, &mut taken);
             let date = scanned.unwrap_or_else(|| newest_modification(&files));
-            documents.push(DocumentSource { id, files, date });
+            documents.push(DocumentSource {
+                id,
+                parts: files.into_iter().map(Part::whole).collect(),
+                date,
+                metadata: BTreeMap::new(),
+            });
         }
         if documents.is_empty() {
             return Err(BatchError::Empty {
@@ -222,7 +278,7 @@ fn document_folder(dir: &Path) -> Result<Vec<PathBuf>, BatchError> {
 }
 
 /// The newest modification time of `files`, to the second (the Unix epoch if none can be read).
-fn newest_modification(files: &[PathBuf]) -> OffsetDateTime {
+pub(crate) fn newest_modification(files: &[PathBuf]) -> OffsetDateTime {
     let newest = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
@@ -260,13 +316,18 @@ fn unique_id(path: &Path, taken: &mut HashSet<String>) -> String {
     if taken.contains(&id) {
         id = sanitize(&file_name(path).replace('.', "_"));
     }
-    let base = id.clone();
+    unique(id, taken)
+}
+
+/// `id`, or `id-2`, `id-3` … if it is taken; the result is taken from then on.
+pub(crate) fn unique(id: String, taken: &mut HashSet<String>) -> String {
+    let mut candidate = id.clone();
     let mut n = 2;
-    while !taken.insert(id.clone()) {
-        id = format!("{base}-{n}");
+    while !taken.insert(candidate.clone()) {
+        candidate = format!("{id}-{n}");
         n += 1;
     }
-    id
+    candidate
 }
 
 /// Keeps ASCII letters, digits, `.`, `_` and `-`; everything else becomes `_`.
@@ -341,6 +402,8 @@ mod tests {
             expected_documents,
             expected_pages,
             metadata,
+            separation,
+            separation_pages,
         } = sheet;
         assert!(
             [
@@ -357,6 +420,8 @@ mod tests {
             .all(|v| v.is_some())
                 && expected_documents.is_some()
                 && expected_pages.is_some()
+                && separation.is_some()
+                && separation_pages.is_some()
                 && !metadata.is_empty(),
             "testdata/batch-sheet/batch.toml must show every key"
         );
@@ -417,7 +482,7 @@ mod tests {
         assert_eq!(batch.id, "B_1");
         let ids: Vec<_> = batch.documents.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, vec!["akte", "brief", "brief_tif"]);
-        assert_eq!(batch.relative(&batch.documents[0].files[0]), "akte/p2.png");
+        assert_eq!(batch.relative(&batch.documents[0].parts[0].file), "akte/p2.png");
         std::fs::write(dir.join(SHEET), "scanned = \"2026-11-20T09:30:00+01:00\"\n").unwrap();
         let dated = Batch::open(&dir).unwrap();
         assert_eq!(dated.documents[1].date.unix_timestamp(), 1_795_163_400);

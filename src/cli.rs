@@ -334,7 +334,8 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
                 IngestError::DocumentsFailed { .. }
                 | IngestError::Incomplete(..)
                 | IngestError::Sign(_)
-                | IngestError::Timestamp(_) => FAILED,
+                | IngestError::Timestamp(_)
+                | IngestError::Separator(_) => FAILED,
             }
         }
     }

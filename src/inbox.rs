@@ -473,7 +473,7 @@ fn published_from(target: &Path, config: &Config) -> bool {
         published.extend(record.sources.into_iter().map(|s| (s.path, s.digests.sha256)));
     }
     let mut input = std::collections::BTreeSet::new();
-    for file in config.batch.documents.iter().flat_map(|d| &d.files) {
+    for file in &config.batch.input_files() {
         match crate::seal::Digests::of_file(file) {
             Ok(d) => input.insert((config.batch.relative(file), d.sha256)),
             Err(_) => return false,

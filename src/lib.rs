@@ -17,6 +17,7 @@ pub mod prepare;
 pub mod profile;
 pub mod protocol;
 pub mod report;
+pub mod separate;
 pub mod seal;
 pub mod verify;
 
@@ -61,6 +62,10 @@ pub struct Config {
     pub operator: (String, &'static str),
     /// Told how the batch goes (a progress bar); nothing by default.
     pub progress: std::sync::Arc<dyn pipeline::Progress>,
+    /// How the pages became documents (the profile's, or the batch sheet's `separation`).
+    pub separation: separate::Mode,
+    /// The separator sheets the batch was split at.
+    pub separators: Vec<separate::Separator>,
 }
 
 /// Every configuration problem found, listed together.
@@ -144,7 +149,25 @@ impl Config {
             problems.push("--threads must be at least 1".into());
         }
         match (batch, profile, key, problems.is_empty()) {
-            (Some(batch), Some(profile), Some(key), true) => {
+            (Some(mut batch), Some(profile), Some(key), true) => {
+                let settings = profile
+                    .separation
+                    .for_batch(&batch.sheet)
+                    .map_err(|e| ConfigError {
+                        problems: vec![format!("{}: {e}", batch.dir.join(batch::SHEET).display())],
+                    })?;
+                let separators = separate::apply(&mut batch, &settings, &profile.limits).map_err(|e| ConfigError {
+                    problems: vec![e.to_string()],
+                })?;
+                if batch.documents.is_empty() {
+                    return Err(ConfigError {
+                        problems: vec![format!(
+                            "batch folder {} holds only separator sheets ({}), no document pages",
+                            batch.dir.display(),
+                            separators.len()
+                        )],
+                    });
+                }
                 let operator = match &batch.sheet.operator {
                     Some(name) => (name.clone(), "batch.toml"),
                     None => (current_user(), "user"),
@@ -159,6 +182,8 @@ impl Config {
                     threads,
                     operator,
                     progress: std::sync::Arc::new(pipeline::NoProgress),
+                    separation: settings.mode,
+                    separators,
                 })
             }
             _ => Err(ConfigError { problems }),
@@ -247,6 +272,8 @@ pub enum IngestError {
          reply later with `scanwerk timestamp attach`"
     )]
     Timestamp(#[from] seal::timestamp::TimestampError),
+    #[error("keeping a separator sheet's image: {0}; nothing was published and the input is untouched")]
+    Separator(String),
 }
 
 /// What a successful ingest published.
@@ -343,6 +370,8 @@ pub fn ingest_until(
     }
     let mut protocol = batch_protocol(config, started, output.documents, output.pages);
     protocol.resumed = output.resumed;
+    protocol.separators = keep_separators(&staging, config)?;
+    protocol.completeness.separator_sheets = protocol.separators.len();
     if !protocol.completeness.complete && config.profile.quality.refuse_incomplete {
         return Err(IngestError::Incomplete(
             protocol.warnings[0].clone(),
@@ -407,6 +436,7 @@ fn batch_protocol(
         pages,
         expected_documents: sheet.expected_documents,
         expected_pages: sheet.expected_pages,
+        separator_sheets: 0,
         complete: sheet.expected_documents.is_none_or(|n| n == documents.len())
             && sheet.expected_pages.is_none_or(|n| n == pages),
     };
@@ -494,10 +524,37 @@ fn batch_protocol(
         metadata: sheet.metadata.clone(),
         completeness,
         transfer_note,
+        separation: config.separation.name().into(),
+        separators: Vec::new(),
         documents,
         warnings,
         qa_sample: None,
         resumed: Vec::new(),
+    }
+}
+
+/// Writes the separator sheets' images into the staging folder; their protocol records.
+fn keep_separators(
+    staging: &Staging,
+    config: &Config,
+) -> Result<Vec<separate::SeparatorRecord>, IngestError> {
+    if config.separators.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dir = staging.dir().join(separate::SEPARATOR_DIR);
+    std::fs::create_dir_all(&dir).map_err(staging.write_err(separate::SEPARATOR_DIR))?;
+    let mut failed = None;
+    let records = separate::keep(&config.batch, &config.separators, &config.profile.limits, |rel, bytes| {
+        staging.write_file(rel, bytes).map(|d| d.sha256).map_err(|e| {
+            let message = e.to_string();
+            failed = Some(e);
+            message
+        })
+    });
+    match (records, failed) {
+        (Ok(records), _) => Ok(records),
+        (Err(_), Some(e)) => Err(e.into()),
+        (Err(message), None) => Err(IngestError::Separator(message)),
     }
 }
 
@@ -587,6 +644,9 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
         for rel in [doc.pdf.clone(), format!("documents/{}.json", doc.id)] {
             files.push(entry(staging.dir(), &rel)?);
         }
+    }
+    for separator in &protocol.separators {
+        files.push(entry(staging.dir(), &separator.image)?);
     }
     for rel in [
         "protocol.json",

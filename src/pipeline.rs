@@ -329,11 +329,13 @@ struct Jobs<'a> {
     reuse: &'a Reuse,
     timings: &'a Timings,
     doc: usize,
-    file: usize,
+    part: usize,
     number: u32,
     seq: u64,
     sources: Vec<SourceRecord>,
     queue: VecDeque<Job>,
+    /// The file read last, kept for the next document when a stack file is split over several.
+    last: Option<(std::path::PathBuf, Arc<SourceFile>, u32)>,
 }
 
 impl<'a> Jobs<'a> {
@@ -349,11 +351,12 @@ impl<'a> Jobs<'a> {
             reuse,
             timings,
             doc: 0,
-            file: 0,
+            part: 0,
             number: 0,
             seq: 0,
             sources: Vec::new(),
             queue: VecDeque::new(),
+            last: None,
         }
     }
 
@@ -366,56 +369,73 @@ impl<'a> Jobs<'a> {
         self.seq += 1;
     }
 
-    /// Queues the jobs of the next file, or the end of the current document.
+    /// Queues the jobs of the document's next part (pages of a file), or its end.
     fn advance(&mut self) {
         let document = &self.batch.documents[self.doc];
-        if self.file == 0
+        if self.part == 0
             && let Some(record) = self.reuse.finished(self.batch, document)
         {
             self.push(Work::Reuse(Box::new(record)));
             self.next_document();
             return;
         }
-        let Some(path) = document.files.get(self.file) else {
+        let Some(part) = document.parts.get(self.part) else {
             let sources = std::mem::take(&mut self.sources);
             self.push(Work::End(sources));
             self.next_document();
             return;
         };
-        let rel = self.batch.relative(path);
-        match self
-            .timings
-            .time(Stage::Read, || read_source(path, &rel, self.limits))
-        {
-            Ok((source, pages)) => {
-                self.sources.push(SourceRecord {
-                    path: rel,
-                    format: format!("{:?}", source.format).to_lowercase(),
-                    pages,
-                    digests: source.digests.clone(),
-                });
-                let source = Arc::new(source);
-                for index in 0..pages {
-                    self.number += 1;
-                    let number = self.number;
-                    self.push(Work::Page {
-                        source: Arc::clone(&source),
-                        index,
-                        number,
-                    });
-                }
-                self.file += 1;
-            }
+        let rel = self.batch.relative(&part.file);
+        let read = match &self.last {
+            Some((path, source, pages)) if *path == part.file => Ok((Arc::clone(source), *pages)),
+            _ => self
+                .timings
+                .time(Stage::Read, || read_source(&part.file, &rel, self.limits))
+                .map(|(source, pages)| (Arc::new(source), pages)),
+        };
+        let (source, pages) = match read {
+            Ok(read) => read,
             Err(message) => {
                 self.push(Work::Failed(message));
                 self.next_document();
+                return;
             }
+        };
+        self.last = Some((part.file.clone(), Arc::clone(&source), pages));
+        let whole = part.pages.start == 0 && part.pages.end >= pages;
+        if !whole && part.pages.end > pages {
+            self.push(Work::Failed(format!(
+                "{rel}: has {pages} pages, but pages {}–{} were separated into this document: \
+                 the file changed after the batch was read; run the batch again",
+                part.pages.start + 1,
+                part.pages.end
+            )));
+            self.next_document();
+            return;
         }
+        let range = part.pages.start..part.pages.end.min(pages);
+        self.sources.push(SourceRecord {
+            path: rel,
+            format: format!("{:?}", source.format).to_lowercase(),
+            pages: range.len() as u32,
+            first_page: (!whole).then_some(range.start + 1),
+            digests: source.digests.clone(),
+        });
+        for index in range {
+            self.number += 1;
+            let number = self.number;
+            self.push(Work::Page {
+                source: Arc::clone(&source),
+                index,
+                number,
+            });
+        }
+        self.part += 1;
     }
 
     fn next_document(&mut self) {
         self.doc += 1;
-        self.file = 0;
+        self.part = 0;
         self.number = 0;
         self.sources.clear();
     }
@@ -448,7 +468,7 @@ impl Reuse {
             return None;
         }
         let mut sources = Vec::new();
-        for file in &document.files {
+        for file in document.files() {
             sources.push((batch.relative(file), Digests::of_file(file).ok()?.sha256));
         }
         if sources != entry.sources {
@@ -468,9 +488,12 @@ impl Reuse {
 
 /// The sources read page by page from disk (TIFF) whose bytes are no longer those hashed when
 /// they were opened: their pages may not be the pages the recorded digest stands for.
-fn changed_since_read(files: &[std::path::PathBuf], sources: &[SourceRecord]) -> Vec<String> {
+fn changed_since_read<'a>(
+    files: impl IntoIterator<Item = &'a std::path::PathBuf>,
+    sources: &[SourceRecord],
+) -> Vec<String> {
     files
-        .iter()
+        .into_iter()
         .zip(sources)
         .filter(|(_, source)| source.format == "tiff")
         .filter(|(file, source)| Digests::of_file(file).map_or(true, |d| d != source.digests))
@@ -485,7 +508,7 @@ fn changed_since_read(files: &[std::path::PathBuf], sources: &[SourceRecord]) ->
 }
 
 /// Reads a file once, hashes it, tells its format and counts its pages.
-fn read_source(
+pub(crate) fn read_source(
     path: &std::path::Path,
     rel: &str,
     limits: &crate::profile::InputLimits,
@@ -510,6 +533,25 @@ fn read_source(
         ));
     }
     Ok((source, pages))
+}
+
+/// Decodes page `index` of `source` once its size is known to be within the profile's limits.
+pub(crate) fn open_page(
+    source: &SourceFile,
+    index: u32,
+    limits: &crate::profile::InputLimits,
+) -> Result<decode::Page, String> {
+    let at = |e: &dyn std::fmt::Display| format!("{}, page {}: decode: {e}", source.rel, index + 1);
+    let (width, height) = decode::dimensions(source, index).map_err(|e| at(&e))?;
+    let megapixels = f64::from(width) * f64::from(height) / 1e6;
+    if megapixels > limits.max_megapixels {
+        return Err(at(&format!(
+            "{width} × {height} pixels ({megapixels:.0} megapixels) is above the profile's limit of {} \
+             (input.max_megapixels); a damaged or hostile file, or scan at a lower resolution",
+            limits.max_megapixels
+        )));
+    }
+    decode::decode_page(source, index).map_err(|e| at(&e))
 }
 
 /// The worker stage: decode, prepare, recognise and encode one page.
@@ -550,19 +592,7 @@ fn process_page(
     };
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
-    let (width, height) = decode::dimensions(source, index).map_err(|e| at("decode", &e))?;
-    let megapixels = f64::from(width) * f64::from(height) / 1e6;
-    if megapixels > profile.limits.max_megapixels {
-        return Err(at(
-            "decode",
-            &format!(
-                "{width} × {height} pixels ({megapixels:.0} megapixels) is above the profile's limit of {} \
-                 (input.max_megapixels); a damaged or hostile file, or scan at a lower resolution",
-                profile.limits.max_megapixels
-            ),
-        ));
-    }
-    let page = decode::decode_page(source, index).map_err(|e| at("decode", &e))?;
+    let page = open_page(source, index, &profile.limits)?;
     lap(Stage::Decode);
     let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
     let m = &prepared.measurements;
@@ -812,7 +842,7 @@ impl<'a> Composer<'a> {
             person = note.responsible_person,
             profile = self.profile.id,
             version = self.profile.version,
-            files = source.files.len(),
+            files = source.parts.len(),
             statement = note.statement,
         )
     }
@@ -861,7 +891,7 @@ impl<'a> Composer<'a> {
         let id = self.batch.documents[doc].id.clone();
         let writer = open.writer.take().expect("writer lives until finish");
         open.errors
-            .extend(changed_since_read(&self.batch.documents[doc].files, &sources));
+            .extend(changed_since_read(self.batch.documents[doc].files(), &sources));
         if !open.errors.is_empty() {
             drop(writer);
             self.staging.discard_file(&rel);
@@ -895,6 +925,7 @@ impl<'a> Composer<'a> {
             pdf_digests,
             page_count: open.pdf_pages as usize,
             mean_confidence: DocumentRecord::weighted_confidence(&open.pages),
+            metadata: self.batch.documents[doc].metadata.clone(),
             sources,
             pages: open.pages,
             proof: None,
@@ -933,6 +964,7 @@ impl<'a> Composer<'a> {
             scanned_pages: record.pages.len(),
             flagged_pages: FlaggedPage::of(&record.pages),
             mean_confidence: record.mean_confidence,
+            metadata: record.metadata.clone(),
             warnings: record
                 .pages
                 .iter()
@@ -958,6 +990,7 @@ mod tests {
             path: path.file_name().unwrap().to_string_lossy().into_owned(),
             format: format.into(),
             pages: 1,
+            first_page: None,
             digests: Digests::of_file(path).unwrap(),
         };
         let sources = [record(&tiff, "tiff"), record(&png, "png")];

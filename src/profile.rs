@@ -75,6 +75,8 @@ pub struct Profile {
     pub timestamp: TimestampPolicy,
     /// Hash of the batch hash tree (`seal.tree_hash`): `"sha-256"` (default) or `"sha-512"`.
     pub tree_hash: crate::seal::tree::TreeHash,
+    /// How the batch's pages become documents (`[separation]`).
+    pub separation: crate::separate::Settings,
 }
 
 /// What one input file may be, checked before it is decoded (`[input]`).
@@ -204,7 +206,20 @@ struct RawProfile {
     quality: RawQuality,
     #[serde(default)]
     seal: RawSeal,
+    #[serde(default)]
+    separation: RawSeparation,
     protection: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeparation {
+    mode: Option<String>,
+    pages: Option<u32>,
+    patch_codes: Option<Vec<String>>,
+    barcode_formats: Option<Vec<String>>,
+    barcode_pattern: Option<String>,
+    document_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -364,6 +379,68 @@ fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy
     }
 }
 
+fn separation_settings(raw: &RawSeparation, problems: &mut Vec<String>) -> crate::separate::Settings {
+    use crate::separate::{Mode, Settings, barcode::Symbology, patch::PatchCode};
+    let mut settings = Settings::default();
+    let modes: Vec<(&str, Mode)> = Mode::ALL.to_vec();
+    settings.mode = choice(&raw.mode, "separation.mode", &modes, problems);
+    if let Some(pages) = raw.pages {
+        if pages == 0 {
+            problems.push("  separation.pages = 0: a document has at least one page".into());
+        }
+        settings.pages = pages.max(1);
+    }
+    if let Some(names) = &raw.patch_codes {
+        settings.patch_codes = names
+            .iter()
+            .filter_map(|n| {
+                let code = PatchCode::parse(n);
+                if code.is_none() {
+                    problems.push(format!(
+                        "  separation.patch_codes: {n:?} is not a patch code; choose from \"1\", \"2\", \"3\", \"4\", \"6\", \"T\""
+                    ));
+                }
+                code
+            })
+            .collect();
+    }
+    if let Some(names) = &raw.barcode_formats {
+        settings.symbologies = names
+            .iter()
+            .filter_map(|n| {
+                let symbology = Symbology::parse(n);
+                if symbology.is_none() {
+                    let known: Vec<String> = Symbology::ALL.iter().map(|s| format!("{:?}", s.name())).collect();
+                    problems.push(format!(
+                        "  separation.barcode_formats: {n:?} is not read; choose from {}",
+                        known.join(", ")
+                    ));
+                }
+                symbology
+            })
+            .collect();
+    }
+    if let Some(pattern) = &raw.barcode_pattern {
+        match regex::Regex::new(pattern) {
+            Ok(re) => settings.barcode_pattern = re,
+            Err(e) => problems.push(format!(
+                "  separation.barcode_pattern = {pattern:?}: not a regular expression: {}",
+                e.to_string().replace('\n', " ")
+            )),
+        }
+    }
+    if let Some(group) = &raw.document_id {
+        if !settings.barcode_pattern.capture_names().flatten().any(|n| n == group) {
+            problems.push(format!(
+                "  separation.document_id = {group:?}: separation.barcode_pattern has no group of that name; \
+                 write (?P<{group}>…) in the pattern"
+            ));
+        }
+        settings.document_id = Some(group.clone());
+    }
+    settings
+}
+
 /// Names of the bundled profiles.
 pub fn bundled_names() -> Vec<&'static str> {
     BUNDLED.iter().map(|(name, _)| *name).collect()
@@ -475,6 +552,12 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("seal", "tree_hash", Kind::Text),
     ("seal", "timestamp", Kind::Text),
     ("seal", "tsa_url", Kind::Text),
+    ("separation", "mode", Kind::Text),
+    ("separation", "pages", Kind::Integer),
+    ("separation", "patch_codes", Kind::TextList),
+    ("separation", "barcode_formats", Kind::TextList),
+    ("separation", "barcode_pattern", Kind::Text),
+    ("separation", "document_id", Kind::Text),
 ];
 
 /// The dotted name of a key: `quality.min_dpi`, or `id` at the top level.
@@ -655,6 +738,7 @@ fn validate(
     }
     let prepare = prepare_policy(&raw.prepare, problems);
     let quality = quality_policy(&raw.quality, problems);
+    let separation = separation_settings(&raw.separation, problems);
     let relative = |k: PathBuf| match base {
         Some(dir) if k.is_relative() => dir.join(k),
         _ => k,
@@ -712,6 +796,7 @@ fn validate(
         key,
         certificate,
         timestamp,
+        separation,
     }
 }
 
@@ -795,6 +880,16 @@ impl Profile {
                 }),
                 ("seal", "timestamp") => text(timestamp),
                 ("seal", "tsa_url") => tsa_url.clone()?,
+                ("separation", "mode") => text(self.separation.mode.name()),
+                ("separation", "pages") => self.separation.pages.to_string(),
+                ("separation", "patch_codes") => list(
+                    &self.separation.patch_codes.iter().map(|c| c.name().to_string()).collect::<Vec<_>>(),
+                ),
+                ("separation", "barcode_formats") => list(
+                    &self.separation.symbologies.iter().map(|s| s.name().to_string()).collect::<Vec<_>>(),
+                ),
+                ("separation", "barcode_pattern") => text(self.separation.barcode_pattern.as_str()),
+                ("separation", "document_id") => text(self.separation.document_id.as_deref()?),
                 _ => unreachable!("every key of KEYS has a value"),
             })
         };

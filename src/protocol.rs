@@ -45,7 +45,12 @@ pub struct SourceRecord {
     /// Relative to the batch folder.
     pub path: String,
     pub format: String,
+    /// Pages of the file in this document.
     pub pages: u32,
+    /// Where those pages begin in the file (1-based), when the document holds only some of the
+    /// file's pages (a stack split at separator sheets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_page: Option<u32>,
     #[serde(flatten)]
     pub digests: Digests,
 }
@@ -105,6 +110,9 @@ pub struct DocumentRecord {
     pub pdf_digests: Digests,
     pub page_count: usize,
     pub mean_confidence: Option<f32>,
+    /// Index metadata of the document (e.g. `file_number` read from its separator sheet).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
     pub sources: Vec<SourceRecord>,
     pub pages: Vec<PageRecord>,
     /// The PDF's reduced hash tree (RFC 4998) up to the root in `hashtree.json`, which is signed in
@@ -145,6 +153,9 @@ pub struct DocumentSummary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flagged_pages: Vec<FlaggedPage>,
     pub mean_confidence: Option<f32>,
+    /// Index metadata of the document (e.g. `file_number` read from its separator sheet).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
     pub sources: Vec<SourceRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -190,7 +201,14 @@ pub struct Completeness {
     pub pages: usize,
     pub expected_documents: Option<usize>,
     pub expected_pages: Option<usize>,
+    /// Separator sheets the stack was split at (not counted in `pages`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub separator_sheets: usize,
     pub complete: bool,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The agreement statement of the transfer note (TR-RESISCAN A.NB.4), in German as the note is
@@ -302,6 +320,13 @@ pub struct Protocol {
     pub metadata: BTreeMap<String, String>,
     pub completeness: Completeness,
     pub transfer_note: TransferNote,
+    /// How the batch's pages became documents (`separation.mode`).
+    #[serde(default = "per_file")]
+    pub separation: String,
+    /// Separator sheets the stack was split at, in page order; each image is kept in
+    /// `separators/`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub separators: Vec<crate::separate::SeparatorRecord>,
     pub documents: Vec<DocumentSummary>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -311,6 +336,10 @@ pub struct Protocol {
     /// Documents taken over finished from an interrupted run of this batch (see `journal`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<String>,
+}
+
+fn per_file() -> String {
+    "per-file".into()
 }
 
 /// One line per flagged page: `<document> page <n>: <flags>` (removed pages say so).

@@ -7,7 +7,7 @@
 //! becomes bilevel. Alpha is flattened onto white (the paper colour), the one documented change.
 
 mod jpeg;
-mod png;
+pub(crate) mod png;
 mod tiff;
 
 use std::io::{Read, Seek, SeekFrom};
