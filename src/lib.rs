@@ -17,8 +17,8 @@ pub mod prepare;
 pub mod profile;
 pub mod protocol;
 pub mod report;
-pub mod separate;
 pub mod seal;
+pub mod separate;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -156,9 +156,10 @@ impl Config {
                     .map_err(|e| ConfigError {
                         problems: vec![format!("{}: {e}", batch.dir.join(batch::SHEET).display())],
                     })?;
-                let separators = separate::apply(&mut batch, &settings, &profile.limits).map_err(|e| ConfigError {
-                    problems: vec![e.to_string()],
-                })?;
+                let separators =
+                    separate::apply(&mut batch, &settings, &profile.limits).map_err(|e| ConfigError {
+                        problems: vec![e.to_string()],
+                    })?;
                 if batch.documents.is_empty() {
                     return Err(ConfigError {
                         problems: vec![format!(
@@ -544,13 +545,18 @@ fn keep_separators(
     let dir = staging.dir().join(separate::SEPARATOR_DIR);
     std::fs::create_dir_all(&dir).map_err(staging.write_err(separate::SEPARATOR_DIR))?;
     let mut failed = None;
-    let records = separate::keep(&config.batch, &config.separators, &config.profile.limits, |rel, bytes| {
-        staging.write_file(rel, bytes).map(|d| d.sha256).map_err(|e| {
-            let message = e.to_string();
-            failed = Some(e);
-            message
-        })
-    });
+    let records = separate::keep(
+        &config.batch,
+        &config.separators,
+        &config.profile.limits,
+        |rel, bytes| {
+            staging.write_file(rel, bytes).map(|d| d.sha256).map_err(|e| {
+                let message = e.to_string();
+                failed = Some(e);
+                message
+            })
+        },
+    );
     match (records, failed) {
         (Ok(records), _) => Ok(records),
         (Err(_), Some(e)) => Err(e.into()),

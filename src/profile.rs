@@ -410,7 +410,8 @@ fn separation_settings(raw: &RawSeparation, problems: &mut Vec<String>) -> crate
             .filter_map(|n| {
                 let symbology = Symbology::parse(n);
                 if symbology.is_none() {
-                    let known: Vec<String> = Symbology::ALL.iter().map(|s| format!("{:?}", s.name())).collect();
+                    let known: Vec<String> =
+                        Symbology::ALL.iter().map(|s| format!("{:?}", s.name())).collect();
                     problems.push(format!(
                         "  separation.barcode_formats: {n:?} is not read; choose from {}",
                         known.join(", ")
@@ -430,7 +431,12 @@ fn separation_settings(raw: &RawSeparation, problems: &mut Vec<String>) -> crate
         }
     }
     if let Some(group) = &raw.document_id {
-        if !settings.barcode_pattern.capture_names().flatten().any(|n| n == group) {
+        if !settings
+            .barcode_pattern
+            .capture_names()
+            .flatten()
+            .any(|n| n == group)
+        {
             problems.push(format!(
                 "  separation.document_id = {group:?}: separation.barcode_pattern has no group of that name; \
                  write (?P<{group}>…) in the pattern"
@@ -883,10 +889,20 @@ impl Profile {
                 ("separation", "mode") => text(self.separation.mode.name()),
                 ("separation", "pages") => self.separation.pages.to_string(),
                 ("separation", "patch_codes") => list(
-                    &self.separation.patch_codes.iter().map(|c| c.name().to_string()).collect::<Vec<_>>(),
+                    &self
+                        .separation
+                        .patch_codes
+                        .iter()
+                        .map(|c| c.name().to_string())
+                        .collect::<Vec<_>>(),
                 ),
                 ("separation", "barcode_formats") => list(
-                    &self.separation.symbologies.iter().map(|s| s.name().to_string()).collect::<Vec<_>>(),
+                    &self
+                        .separation
+                        .symbologies
+                        .iter()
+                        .map(|s| s.name().to_string())
+                        .collect::<Vec<_>>(),
                 ),
                 ("separation", "barcode_pattern") => text(self.separation.barcode_pattern.as_str()),
                 ("separation", "document_id") => text(self.separation.document_id.as_deref()?),

@@ -232,6 +232,13 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
         ("Responsible", protocol.operator.clone()),
         ("Scanned", protocol.started.clone()),
         ("Documents", protocol.documents.len().to_string()),
+        (
+            "Separation",
+            match protocol.separators.len() {
+                0 => protocol.separation.clone(),
+                n => format!("{}, {n} separator sheets", protocol.separation),
+            },
+        ),
         ("Pages scanned", protocol.completeness.pages.to_string()),
         ("Pages for review", flagged.to_string()),
         (
@@ -272,13 +279,38 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
         writeln!(
             out,
             "<section class=\"document\" id=\"{id}\">\n<h2>{name} <small>{pdf} · {pages} pages in the PDF \
-             · mean confidence {conf}</small></h2>\n<div class=\"pages\">",
+             · mean confidence {conf}</small></h2>",
             id = esc(&format!("doc-{}", doc.id)),
             name = esc(&doc.id),
             pdf = esc(&doc.pdf),
             pages = doc.pages,
             conf = confidence(record.mean_confidence),
         )?;
+        if let Some(sheet) = protocol
+            .separators
+            .iter()
+            .find(|s| s.next_document.as_deref() == Some(doc.id.as_str()))
+        {
+            let what = match sheet.kind.as_str() {
+                "patch-code" => format!("Patch {}", sheet.code),
+                _ => format!(
+                    "{} barcode “{}”",
+                    sheet.symbology.as_deref().unwrap_or("?"),
+                    sheet.code
+                ),
+            };
+            writeln!(
+                out,
+                "<p class=\"separator\">Begun by a separator sheet, page {} of the stack: {}</p>",
+                sheet.position,
+                esc(&what)
+            )?;
+        }
+        if !doc.metadata.is_empty() {
+            let values: Vec<String> = doc.metadata.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            writeln!(out, "<p class=\"metadata\">{}</p>", esc(&values.join(" · ")))?;
+        }
+        writeln!(out, "<div class=\"pages\">")?;
         for page in &record.pages {
             write_page(dir, out, &doc.id, page, sampled(&doc.id, page.number))?;
         }

@@ -18,6 +18,17 @@ fn corrupt(e: impl std::fmt::Display) -> DecodeError {
     }
 }
 
+/// Dots per inch from PNG's whole pixels per metre: 7,874 ppm is 200 dpi as the scanner meant it,
+/// not 199.9996 (a whole-number dpi is always within half a ppm, 0.0127 dpi, of the stored value).
+fn dpi_of(ppm: u32) -> f64 {
+    let dpi = f64::from(ppm) * 0.0254;
+    if (dpi - dpi.round()).abs() <= 0.0127 {
+        dpi.round()
+    } else {
+        dpi
+    }
+}
+
 pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
     let mut decoder = Decoder::new(Cursor::new(bytes));
     decoder.set_transformations(Transformations::EXPAND);
@@ -25,9 +36,7 @@ pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
     let info = reader.info();
     let (width, height) = (info.width, info.height);
     let dpi = info.pixel_dims.and_then(|dims| match dims.unit {
-        Unit::Meter if dims.xppu > 0 && dims.yppu > 0 => {
-            Some((dims.xppu as f64 * 0.0254, dims.yppu as f64 * 0.0254))
-        }
+        Unit::Meter if dims.xppu > 0 && dims.yppu > 0 => Some((dpi_of(dims.xppu), dpi_of(dims.yppu))),
         _ => None,
     });
     let (colour, depth) = reader.output_color_type();
@@ -97,4 +106,17 @@ fn passthrough(bytes: &[u8]) -> Option<Passthrough> {
         _ => return None,
     };
     Some(Passthrough::Png { data, bits, colour })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pixels_per_metre_give_the_whole_dpi_meant() {
+        assert_eq!(super::dpi_of(7874), 200.0);
+        assert_eq!(super::dpi_of(11811), 300.0);
+        assert_eq!(super::dpi_of(2835), 72.0);
+        assert_eq!(super::dpi_of(3780), 96.0);
+        // Between whole numbers: as stored.
+        assert!((super::dpi_of(5925) - 150.495).abs() < 1e-9);
+    }
 }

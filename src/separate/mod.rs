@@ -53,7 +53,10 @@ impl Mode {
     ];
 
     pub fn name(self) -> &'static str {
-        Mode::ALL.iter().find(|(_, m)| *m == self).map_or("per-file", |(n, _)| n)
+        Mode::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("per-file", |(n, _)| n)
     }
 
     pub fn parse(name: &str) -> Option<Mode> {
@@ -127,7 +130,10 @@ impl Settings {
 /// What marked a page as a separator sheet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mark {
-    Patch { code: PatchCode, edge: patch::Edge },
+    Patch {
+        code: PatchCode,
+        edge: patch::Edge,
+    },
     Barcode {
         symbology: Symbology,
         text: String,
@@ -188,7 +194,11 @@ pub enum SeparateError {
 
 /// Re-forms `batch.documents` by `settings`; returns the separator sheets found. `per-file` leaves
 /// the batch as it is.
-pub fn apply(batch: &mut Batch, settings: &Settings, limits: &InputLimits) -> Result<Vec<Separator>, SeparateError> {
+pub fn apply(
+    batch: &mut Batch,
+    settings: &Settings,
+    limits: &InputLimits,
+) -> Result<Vec<Separator>, SeparateError> {
     let files: Vec<PathBuf> = batch.input_files();
     let (documents, separators) = match settings.mode {
         Mode::PerFile => return Ok(Vec::new()),
@@ -203,11 +213,21 @@ pub fn apply(batch: &mut Batch, settings: &Settings, limits: &InputLimits) -> Re
             split(stream, |n| n > 0 && n % settings.pages as usize == 0)
         }
         _ => {
+            let started = std::time::Instant::now();
+            tracing::info!(batch = %batch.id, files = files.len(), mode = settings.mode.name(), "reading every page for separator sheets");
             let classified = files
                 .par_iter()
                 .map(|file| classify_file(batch, file, settings, limits))
                 .collect::<Result<Vec<_>, _>>()?;
-            split(classified.into_iter().flatten().collect(), |_| false)
+            let stream: Vec<StreamPage> = classified.into_iter().flatten().collect();
+            tracing::info!(
+                batch = %batch.id,
+                pages = stream.len(),
+                sheets = stream.iter().filter(|p| p.2.is_some()).count(),
+                seconds = started.elapsed().as_secs_f64(),
+                "separator sheets read"
+            );
+            split(stream, |_| false)
         }
     };
     let scanned = batch.scanned();
@@ -222,7 +242,10 @@ pub fn apply(batch: &mut Batch, settings: &Settings, limits: &InputLimits) -> Re
                 .as_ref()
                 .and_then(|group| metadata.get(group))
                 .map(|v| crate::batch::sanitize(v));
-            let id = crate::batch::unique(named.unwrap_or_else(|| format!("document-{:03}", i + 1)), &mut taken);
+            let id = crate::batch::unique(
+                named.unwrap_or_else(|| format!("document-{:03}", i + 1)),
+                &mut taken,
+            );
             ids.push(id.clone());
             let files: Vec<PathBuf> = parts.iter().map(|p: &Part| p.file.clone()).collect();
             DocumentSource {
@@ -247,14 +270,20 @@ type StreamPage = (PathBuf, u32, Option<Mark>);
 type Documents = Vec<(Vec<Part>, BTreeMap<String, String>)>;
 
 /// Cuts the stream at separator sheets, and wherever `cut(pages so far)` says.
-fn split(stream: Vec<StreamPage>, cut: impl Fn(usize) -> bool) -> (Documents, Vec<(Separator, Option<usize>)>) {
+fn split(
+    stream: Vec<StreamPage>,
+    cut: impl Fn(usize) -> bool,
+) -> (Documents, Vec<(Separator, Option<usize>)>) {
     let mut documents: Documents = Vec::new();
     let mut separators = Vec::new();
     let mut parts: Vec<Part> = Vec::new();
     let mut metadata = BTreeMap::new();
     let mut pages_in_document = 0;
     let mut waiting: Vec<usize> = Vec::new();
-    let mut close = |parts: &mut Vec<Part>, metadata: &mut BTreeMap<String, String>, waiting: &mut Vec<usize>, separators: &mut Vec<(Separator, Option<usize>)>| {
+    let mut close = |parts: &mut Vec<Part>,
+                     metadata: &mut BTreeMap<String, String>,
+                     waiting: &mut Vec<usize>,
+                     separators: &mut Vec<(Separator, Option<usize>)>| {
         if !parts.is_empty() {
             documents.push((std::mem::take(parts), std::mem::take(metadata)));
             let doc = documents.len() - 1;
@@ -308,7 +337,7 @@ fn split(stream: Vec<StreamPage>, cut: impl Fn(usize) -> bool) -> (Documents, Ve
 /// Reads every page of `file` and tells which are separator sheets.
 fn classify_file(
     batch: &Batch,
-    file: &PathBuf,
+    file: &std::path::Path,
     settings: &Settings,
     limits: &InputLimits,
 ) -> Result<Vec<StreamPage>, SeparateError> {
@@ -318,7 +347,7 @@ fn classify_file(
         .into_par_iter()
         .map(|index| {
             let page = crate::pipeline::open_page(&source, index, limits).map_err(SeparateError::Page)?;
-            Ok((file.clone(), index, examine(&page, settings)))
+            Ok((file.to_path_buf(), index, examine(&page, settings)))
         })
         .collect()
 }
@@ -384,12 +413,24 @@ pub fn keep(
             _ => (png(&crate::pipeline::open_page(&source, s.page, limits)?), "png"),
         };
         let (kind, code, symbology, edge, metadata) = match &s.mark {
-            Mark::Patch { code, edge } => ("patch-code", code.name().to_string(), None, Some(edge.name().to_string()), BTreeMap::new()),
+            Mark::Patch { code, edge } => (
+                "patch-code",
+                code.name().to_string(),
+                None,
+                Some(edge.name().to_string()),
+                BTreeMap::new(),
+            ),
             Mark::Barcode {
                 symbology,
                 text,
                 metadata,
-            } => ("barcode", text.clone(), Some(symbology.name().to_string()), None, metadata.clone()),
+            } => (
+                "barcode",
+                text.clone(),
+                Some(symbology.name().to_string()),
+                None,
+                metadata.clone(),
+            ),
         };
         let image = format!("{SEPARATOR_DIR}/{:04}.{extension}", s.position);
         let image_sha256 = write(&image, &bytes)?;
@@ -413,13 +454,18 @@ pub fn keep(
 
 /// The page's pixels as a PNG, in the raster's own form (1-bit, 8/16-bit grey, RGB).
 fn png(page: &decode::Page) -> Vec<u8> {
-    let (colour, depth, data): (png::ColorType, png::BitDepth, std::borrow::Cow<'_, [u8]>) = match &page.raster {
-        Raster::Bilevel(bits) => (png::ColorType::Grayscale, png::BitDepth::One, bits.into()),
-        Raster::Gray8(v) => (png::ColorType::Grayscale, png::BitDepth::Eight, v.into()),
-        Raster::Rgb8(v) => (png::ColorType::Rgb, png::BitDepth::Eight, v.into()),
-        Raster::Gray16(v) => (png::ColorType::Grayscale, png::BitDepth::Sixteen, be_bytes(v).into()),
-        Raster::Rgb16(v) => (png::ColorType::Rgb, png::BitDepth::Sixteen, be_bytes(v).into()),
-    };
+    let (colour, depth, data): (png::ColorType, png::BitDepth, std::borrow::Cow<'_, [u8]>) =
+        match &page.raster {
+            Raster::Bilevel(bits) => (png::ColorType::Grayscale, png::BitDepth::One, bits.into()),
+            Raster::Gray8(v) => (png::ColorType::Grayscale, png::BitDepth::Eight, v.into()),
+            Raster::Rgb8(v) => (png::ColorType::Rgb, png::BitDepth::Eight, v.into()),
+            Raster::Gray16(v) => (
+                png::ColorType::Grayscale,
+                png::BitDepth::Sixteen,
+                be_bytes(v).into(),
+            ),
+            Raster::Rgb16(v) => (png::ColorType::Rgb, png::BitDepth::Sixteen, be_bytes(v).into()),
+        };
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, page.width, page.height);
     encoder.set_color(colour);
@@ -482,10 +528,18 @@ mod tests {
         assert_eq!(documents.len(), 3);
         let ranges: Vec<Vec<(String, Range<u32>)>> = documents
             .iter()
-            .map(|(parts, _)| parts.iter().map(|p| (p.file.display().to_string(), p.pages.clone())).collect())
+            .map(|(parts, _)| {
+                parts
+                    .iter()
+                    .map(|p| (p.file.display().to_string(), p.pages.clone()))
+                    .collect()
+            })
             .collect();
         assert_eq!(ranges[0], vec![("a.tif".to_string(), 0..2)]);
-        assert_eq!(ranges[1], vec![("a.tif".to_string(), 3..4), ("b.png".to_string(), 0..1)]);
+        assert_eq!(
+            ranges[1],
+            vec![("a.tif".to_string(), 3..4), ("b.png".to_string(), 0..1)]
+        );
         assert_eq!(ranges[2], vec![("e.png".to_string(), 0..1)]);
         assert_eq!(documents[1].1["file_number"], "AZ-1");
         assert!(documents[2].1.is_empty(), "a patch sheet carries no metadata");
@@ -504,7 +558,9 @@ mod tests {
     }
 
     fn realscan(name: &str) -> decode::Page {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realscans").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/realscans")
+            .join(name);
         let source = decode::SourceFile::open(&path, name).unwrap();
         decode::decode_page(&source, 0).unwrap()
     }
@@ -517,7 +573,13 @@ mod tests {
         };
         let mark = examine(&realscan("naps2/skewed.jpg"), &settings);
         assert!(
-            matches!(mark, Some(Mark::Patch { code: PatchCode::T, .. })),
+            matches!(
+                mark,
+                Some(Mark::Patch {
+                    code: PatchCode::T,
+                    ..
+                })
+            ),
             "{mark:?}"
         );
         for name in [
@@ -543,9 +605,7 @@ mod tests {
         };
         let bytes = png(&page);
         let back = decode::png::decode(&bytes).unwrap();
-        assert_eq!((back.width, back.height), (10, 2));
-        // PNG states pixels per metre: 11,811 for 300 dpi.
-        assert_eq!(back.dpi.map(|(x, y)| (x.round(), y.round())), page.dpi);
+        assert_eq!((back.width, back.height, back.dpi), (10, 2, page.dpi));
         assert_eq!(crate::prepare::gray(&back), crate::prepare::gray(&page));
     }
 }

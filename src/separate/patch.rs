@@ -78,7 +78,11 @@ impl PatchCode {
 
     /// The bars, edge inward.
     pub fn bars(self) -> [bool; 4] {
-        CODES.iter().find(|(c, _)| *c == self).map(|(_, b)| *b).unwrap_or_default()
+        CODES
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map(|(_, b)| *b)
+            .unwrap_or_default()
     }
 }
 
@@ -123,7 +127,9 @@ pub fn detect(gray: &[u8], width: usize, height: usize, dpi: Option<f64>) -> Opt
         return None;
     }
     // Without a stated resolution, take the page's long side for about 11 inches (A4, letter).
-    let dpi = dpi.filter(|d| *d >= 50.0).unwrap_or(width.max(height) as f64 / 11.0);
+    let dpi = dpi
+        .filter(|d| *d >= 50.0)
+        .unwrap_or(width.max(height) as f64 / 11.0);
     let mut best: Option<Found> = None;
     for edge in [Edge::Top, Edge::Bottom, Edge::Left, Edge::Right] {
         if let Some(found) = read_edge(gray, width, height, dpi, edge)
@@ -231,7 +237,10 @@ fn decode_line(line: &[bool], dpi: f64) -> Option<PatchCode> {
     if !(consistent && sized && quiet) {
         return None;
     }
-    CODES.iter().find(|(_, bars)| *bars == wide).map(|(code, _)| *code)
+    CODES
+        .iter()
+        .find(|(_, bars)| *bars == wide)
+        .map(|(code, _)| *code)
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {
@@ -286,8 +295,16 @@ pub(crate) mod tests {
                 for degrees in [0.0, 180.0, 7.0, -15.0, 195.0] {
                     let turned = rotate(&gray, w, h, degrees);
                     let found = detect(&turned, w, h, Some(dpi));
-                    assert_eq!(found.map(|f| f.code), Some(code), "{code} at {dpi} dpi, {degrees}°");
-                    let edge = if (90.0..270.0).contains(&degrees) { Edge::Bottom } else { Edge::Top };
+                    assert_eq!(
+                        found.map(|f| f.code),
+                        Some(code),
+                        "{code} at {dpi} dpi, {degrees}°"
+                    );
+                    let edge = if (90.0..270.0).contains(&degrees) {
+                        Edge::Bottom
+                    } else {
+                        Edge::Top
+                    };
                     assert_eq!(found.unwrap().edge, edge);
                 }
                 // Without a stated resolution the page size stands in for it.
@@ -327,7 +344,14 @@ pub(crate) mod tests {
 
     #[test]
     fn runs_drop_specks_inside_bars() {
-        let line: Vec<bool> = [vec![false; 10], vec![true; 5], vec![false; 1], vec![true; 5], vec![false; 4]].concat();
+        let line: Vec<bool> = [
+            vec![false; 10],
+            vec![true; 5],
+            vec![false; 1],
+            vec![true; 5],
+            vec![false; 4],
+        ]
+        .concat();
         assert_eq!(runs(&line, 2), vec![(false, 10), (true, 11), (false, 4)]);
     }
 }

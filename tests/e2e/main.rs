@@ -9,6 +9,7 @@ mod operator;
 mod pdfa;
 mod prepare;
 mod report;
+mod separation;
 mod tsa;
 mod unattended;
 mod verify;
