@@ -535,6 +535,18 @@ pub(crate) fn read_source(
     Ok((source, pages))
 }
 
+/// Hands the allocator's free pages back to the kernel after each document. The process keeps
+/// freed memory between pages (see `main.rs`), and each thread's heap fills its free spaces in
+/// its own way, so resident memory would creep up over a long batch although the live heap does
+/// not (heaptrack: 36.6 MiB peak at 50 pages, 39.3 at 1,000); trimming once per document keeps
+/// peak RSS flat for the price of faulting some pages in again.
+fn release_free_memory() {
+    // SAFETY: malloc_trim only returns unused memory of glibc's heaps to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Decodes page `index` of `source` once its size is known to be within the profile's limits.
 pub(crate) fn open_page(
     source: &SourceFile,
@@ -949,6 +961,7 @@ impl<'a> Composer<'a> {
             .record(entry)
             .map_err(self.staging.write_err(crate::journal::FILE))?;
         self.summarise(record);
+        release_free_memory();
         Ok(())
     }
 
