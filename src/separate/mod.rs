@@ -13,7 +13,7 @@
 pub mod barcode;
 pub mod patch;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -150,6 +150,8 @@ pub struct Separator {
     pub file: PathBuf,
     /// 0-based page within `file`.
     pub page: u32,
+    /// SHA-256 of `file` when the sheet was read: the kept image must come from the same bytes.
+    pub file_sha256: String,
     pub mark: Mark,
     /// The document that follows the sheet, if any pages follow before the next sheet.
     pub next_document: Option<String>,
@@ -219,6 +221,11 @@ pub fn apply(
                 .par_iter()
                 .map(|file| classify_file(batch, file, settings, limits))
                 .collect::<Result<Vec<_>, _>>()?;
+            let hashes: HashMap<PathBuf, String> = classified
+                .iter()
+                .map(|(file, sha256, _)| (file.clone(), sha256.clone()))
+                .collect();
+            let classified = classified.into_iter().map(|(_, _, pages)| pages);
             let stream: Vec<StreamPage> = classified.into_iter().flatten().collect();
             tracing::info!(
                 batch = %batch.id,
@@ -227,7 +234,11 @@ pub fn apply(
                 seconds = started.elapsed().as_secs_f64(),
                 "separator sheets read"
             );
-            split(stream, |_| false)
+            let (documents, mut separators) = split(stream, |_| false);
+            for (separator, _) in &mut separators {
+                separator.file_sha256 = hashes.get(&separator.file).cloned().unwrap_or_default();
+            }
+            (documents, separators)
         }
     };
     let scanned = batch.scanned();
@@ -308,6 +319,7 @@ fn split(
                         position: position as u32 + 1,
                         file,
                         page,
+                        file_sha256: String::new(),
                         mark,
                         next_document: None,
                     },
@@ -334,22 +346,23 @@ fn split(
     (documents, separators)
 }
 
-/// Reads every page of `file` and tells which are separator sheets.
+/// Reads every page of `file` and tells which are separator sheets; with the file's SHA-256.
 fn classify_file(
     batch: &Batch,
     file: &std::path::Path,
     settings: &Settings,
     limits: &InputLimits,
-) -> Result<Vec<StreamPage>, SeparateError> {
+) -> Result<(PathBuf, String, Vec<StreamPage>), SeparateError> {
     let rel = batch.relative(file);
     let (source, pages) = crate::pipeline::read_source(file, &rel, limits).map_err(SeparateError::Page)?;
-    (0..pages)
+    let stream = (0..pages)
         .into_par_iter()
         .map(|index| {
             let page = crate::pipeline::open_page(&source, index, limits).map_err(SeparateError::Page)?;
             Ok((file.to_path_buf(), index, examine(&page, settings)))
         })
-        .collect()
+        .collect::<Result<Vec<_>, SeparateError>>()?;
+    Ok((file.to_path_buf(), source.digests.sha256.clone(), stream))
 }
 
 /// Whether a page is a separator sheet, and what marks it.
@@ -400,6 +413,15 @@ pub fn keep(
     for s in separators {
         let rel = batch.relative(&s.file);
         let (source, pages) = crate::pipeline::read_source(&s.file, &rel, limits)?;
+        let changed = || {
+            format!(
+                "{rel}: the file changed after its separator sheets were read; let nothing write into \
+                 the batch while it is processed, then run it again"
+            )
+        };
+        if source.digests.sha256 != s.file_sha256 {
+            return Err(changed());
+        }
         let (bytes, extension) = match &source.content {
             decode::Content::Whole(bytes) if pages == 1 => {
                 let extension = match source.format {
@@ -409,7 +431,13 @@ pub fn keep(
                 };
                 (bytes.to_vec(), extension)
             }
-            _ if pages == 1 => (std::fs::read(&s.file).map_err(|e| format!("{rel}: {e}"))?, "tif"),
+            _ if pages == 1 => {
+                let bytes = std::fs::read(&s.file).map_err(|e| format!("{rel}: {e}"))?;
+                if crate::seal::hash::sha256_hex(&bytes) != s.file_sha256 {
+                    return Err(changed());
+                }
+                (bytes, "tif")
+            }
             _ => (png(&crate::pipeline::open_page(&source, s.page, limits)?), "png"),
         };
         let (kind, code, symbology, edge, metadata) = match &s.mark {
@@ -591,6 +619,55 @@ mod tests {
         ] {
             assert_eq!(examine(&realscan(name), &settings), None, "{name}");
         }
+    }
+
+    #[test]
+    fn a_sheet_is_kept_byte_for_byte_unless_its_file_changed_since_it_was_read() {
+        let dir = std::env::temp_dir().join(format!("scanwerk-keep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sheet = png(&decode::Page {
+            width: 8,
+            height: 1,
+            dpi: Some((300.0, 300.0)),
+            raster: Raster::Gray8(vec![0, 255, 0, 255, 0, 255, 0, 255]),
+            passthrough: None,
+            notes: vec![],
+        });
+        std::fs::write(dir.join("s.png"), &sheet).unwrap();
+        let batch = Batch::open(&dir).unwrap();
+        let mut separator = Separator {
+            position: 1,
+            file: dir.join("s.png"),
+            page: 0,
+            file_sha256: crate::seal::hash::sha256_hex(&sheet),
+            mark: patch_t().unwrap(),
+            next_document: None,
+        };
+        let mut kept = Vec::new();
+        let records = keep(
+            &batch,
+            std::slice::from_ref(&separator),
+            &InputLimits::default(),
+            |rel, bytes| {
+                kept.push((rel.to_string(), bytes.to_vec()));
+                Ok(crate::seal::hash::sha256_hex(bytes))
+            },
+        )
+        .unwrap();
+        assert_eq!(kept, vec![("separators/0001.png".to_string(), sheet.clone())]);
+        assert_eq!(
+            (records[0].kind.as_str(), records[0].code.as_str()),
+            ("patch-code", "T")
+        );
+        assert_eq!(records[0].image_sha256, records[0].source_sha256);
+        separator.file_sha256 = "0".repeat(64);
+        let err = keep(&batch, &[separator], &InputLimits::default(), |_, _| {
+            Ok(String::new())
+        })
+        .unwrap_err();
+        assert!(err.contains("s.png: the file changed"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
