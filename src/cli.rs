@@ -296,8 +296,13 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
             return USAGE;
         }
     };
+    let separated = match (config.separation, config.separators.len()) {
+        (scanwerk::separate::Mode::PerFile, _) => String::new(),
+        (mode, 0) => format!(", separated {}", mode.name()),
+        (mode, n) => format!(", separated {} at {n} separator sheets", mode.name()),
+    };
     eprintln!(
-        "scanwerk: batch {} ({} documents), profile {} {}, {} threads",
+        "scanwerk: batch {} ({} documents{separated}), profile {} {}, {} threads",
         config.batch.id,
         config.batch.documents.len(),
         config.profile.id,
