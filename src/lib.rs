@@ -544,24 +544,16 @@ fn keep_separators(
     }
     let dir = staging.dir().join(separate::SEPARATOR_DIR);
     std::fs::create_dir_all(&dir).map_err(staging.write_err(separate::SEPARATOR_DIR))?;
-    let mut failed = None;
-    let records = separate::keep(
+    separate::keep(
         &config.batch,
         &config.separators,
         &config.profile.limits,
-        |rel, bytes| {
-            staging.write_file(rel, bytes).map(|d| d.sha256).map_err(|e| {
-                let message = e.to_string();
-                failed = Some(e);
-                message
-            })
-        },
-    );
-    match (records, failed) {
-        (Ok(records), _) => Ok(records),
-        (Err(_), Some(e)) => Err(e.into()),
-        (Err(message), None) => Err(IngestError::Separator(message)),
-    }
+        |rel, bytes| staging.write_file(rel, bytes).map(|d| d.sha256),
+    )
+    .map_err(|e| match e {
+        separate::KeepError::Source(message) => IngestError::Separator(message),
+        separate::KeepError::Write(e) => e.into(),
+    })
 }
 
 fn opt(n: Option<usize>) -> String {

@@ -400,19 +400,29 @@ pub fn examine(page: &decode::Page, settings: &Settings) -> Option<Mark> {
     None
 }
 
+/// Why a separator sheet's image was not kept.
+#[derive(Debug)]
+pub enum KeepError<E> {
+    /// Its source file cannot be read again, or is no longer the file the sheet was read from.
+    Source(String),
+    /// Writing the image failed.
+    Write(E),
+}
+
 /// Writes each separator sheet's image into `dir/separators/` and returns the protocol records.
 /// A sheet that is a file of its own is kept as that file, byte for byte; a page of a multi-page
 /// file is kept as a PNG of its decoded pixels (lossless).
-pub fn keep(
+pub fn keep<E>(
     batch: &Batch,
     separators: &[Separator],
     limits: &InputLimits,
-    mut write: impl FnMut(&str, &[u8]) -> Result<String, String>,
-) -> Result<Vec<SeparatorRecord>, String> {
+    mut write: impl FnMut(&str, &[u8]) -> Result<String, E>,
+) -> Result<Vec<SeparatorRecord>, KeepError<E>> {
     let mut records = Vec::new();
     for s in separators {
         let rel = batch.relative(&s.file);
-        let (source, pages) = crate::pipeline::read_source(&s.file, &rel, limits)?;
+        let (source, pages) =
+            crate::pipeline::read_source(&s.file, &rel, limits).map_err(KeepError::Source)?;
         let changed = || {
             format!(
                 "{rel}: the file changed after its separator sheets were read; let nothing write into \
@@ -420,7 +430,7 @@ pub fn keep(
             )
         };
         if source.digests.sha256 != s.file_sha256 {
-            return Err(changed());
+            return Err(KeepError::Source(changed()));
         }
         let (bytes, extension) = match &source.content {
             decode::Content::Whole(bytes) if pages == 1 => {
@@ -432,13 +442,16 @@ pub fn keep(
                 (bytes.to_vec(), extension)
             }
             _ if pages == 1 => {
-                let bytes = std::fs::read(&s.file).map_err(|e| format!("{rel}: {e}"))?;
+                let bytes = std::fs::read(&s.file).map_err(|e| KeepError::Source(format!("{rel}: {e}")))?;
                 if crate::seal::hash::sha256_hex(&bytes) != s.file_sha256 {
-                    return Err(changed());
+                    return Err(KeepError::Source(changed()));
                 }
                 (bytes, "tif")
             }
-            _ => (png(&crate::pipeline::open_page(&source, s.page, limits)?), "png"),
+            _ => (
+                png(&crate::pipeline::open_page(&source, s.page, limits).map_err(KeepError::Source)?),
+                "png",
+            ),
         };
         let (kind, code, symbology, edge, metadata) = match &s.mark {
             Mark::Patch { code, edge } => (
@@ -461,7 +474,7 @@ pub fn keep(
             ),
         };
         let image = format!("{SEPARATOR_DIR}/{:04}.{extension}", s.position);
-        let image_sha256 = write(&image, &bytes)?;
+        let image_sha256 = write(&image, &bytes).map_err(KeepError::Write)?;
         records.push(SeparatorRecord {
             position: s.position,
             source: rel,
@@ -651,7 +664,7 @@ mod tests {
             &InputLimits::default(),
             |rel, bytes| {
                 kept.push((rel.to_string(), bytes.to_vec()));
-                Ok(crate::seal::hash::sha256_hex(bytes))
+                Ok::<_, ()>(crate::seal::hash::sha256_hex(bytes))
             },
         )
         .unwrap();
@@ -663,10 +676,12 @@ mod tests {
         assert_eq!(records[0].image_sha256, records[0].source_sha256);
         separator.file_sha256 = "0".repeat(64);
         let err = keep(&batch, &[separator], &InputLimits::default(), |_, _| {
-            Ok(String::new())
-        })
-        .unwrap_err();
-        assert!(err.contains("s.png: the file changed"), "{err}");
+            Ok::<_, ()>(String::new())
+        });
+        assert!(
+            matches!(&err, Err(KeepError::Source(m)) if m.contains("s.png: the file changed")),
+            "{err:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
