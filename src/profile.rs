@@ -827,6 +827,8 @@ impl Profile {
         let list = |items: &[String]| {
             Value::Array(items.iter().map(|i| Value::String(i.clone())).collect()).to_string()
         };
+        let names =
+            |items: &mut dyn Iterator<Item = &str>| list(&items.map(str::to_string).collect::<Vec<_>>());
         let path = |p: &Option<PathBuf>| p.as_ref().map(|p| text(&p.display().to_string()));
         let number = |n: f64| Value::Float(n).to_string();
         // f32 settings as written (0.2, not 0.20000000298023224).
@@ -888,22 +890,12 @@ impl Profile {
                 ("seal", "tsa_url") => tsa_url.clone()?,
                 ("separation", "mode") => text(self.separation.mode.name()),
                 ("separation", "pages") => self.separation.pages.to_string(),
-                ("separation", "patch_codes") => list(
-                    &self
-                        .separation
-                        .patch_codes
-                        .iter()
-                        .map(|c| c.name().to_string())
-                        .collect::<Vec<_>>(),
-                ),
-                ("separation", "barcode_formats") => list(
-                    &self
-                        .separation
-                        .symbologies
-                        .iter()
-                        .map(|s| s.name().to_string())
-                        .collect::<Vec<_>>(),
-                ),
+                ("separation", "patch_codes") => {
+                    names(&mut self.separation.patch_codes.iter().map(|c| c.name()))
+                }
+                ("separation", "barcode_formats") => {
+                    names(&mut self.separation.symbologies.iter().map(|s| s.name()))
+                }
                 ("separation", "barcode_pattern") => text(self.separation.barcode_pattern.as_str()),
                 ("separation", "document_id") => text(self.separation.document_id.as_deref()?),
                 _ => unreachable!("every key of KEYS has a value"),
