@@ -379,6 +379,28 @@ fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy
     }
 }
 
+/// Reads each of `names` with `parse`; one that does not parse is a problem listing `known`.
+fn parse_list<T>(
+    names: &[String],
+    parse: impl Fn(&str) -> Option<T>,
+    known: &[&str],
+    key: &str,
+    not: &str,
+    problems: &mut Vec<String>,
+) -> Vec<T> {
+    names
+        .iter()
+        .filter_map(|n| {
+            let parsed = parse(n);
+            if parsed.is_none() {
+                let known: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
+                problems.push(format!("  {key}: {n:?} {not}; choose from {}", known.join(", ")));
+            }
+            parsed
+        })
+        .collect()
+}
+
 fn separation_settings(raw: &RawSeparation, problems: &mut Vec<String>) -> crate::separate::Settings {
     use crate::separate::{Mode, Settings, barcode::Symbology, patch::PatchCode};
     let mut settings = Settings::default();
@@ -391,35 +413,26 @@ fn separation_settings(raw: &RawSeparation, problems: &mut Vec<String>) -> crate
         settings.pages = pages.max(1);
     }
     if let Some(names) = &raw.patch_codes {
-        settings.patch_codes = names
-            .iter()
-            .filter_map(|n| {
-                let code = PatchCode::parse(n);
-                if code.is_none() {
-                    problems.push(format!(
-                        "  separation.patch_codes: {n:?} is not a patch code; choose from \"1\", \"2\", \"3\", \"4\", \"6\", \"T\""
-                    ));
-                }
-                code
-            })
-            .collect();
+        let known = PatchCode::ALL.map(|c| c.name());
+        settings.patch_codes = parse_list(
+            names,
+            PatchCode::parse,
+            &known,
+            "separation.patch_codes",
+            "is not a patch code",
+            problems,
+        );
     }
     if let Some(names) = &raw.barcode_formats {
-        settings.symbologies = names
-            .iter()
-            .filter_map(|n| {
-                let symbology = Symbology::parse(n);
-                if symbology.is_none() {
-                    let known: Vec<String> =
-                        Symbology::ALL.iter().map(|s| format!("{:?}", s.name())).collect();
-                    problems.push(format!(
-                        "  separation.barcode_formats: {n:?} is not read; choose from {}",
-                        known.join(", ")
-                    ));
-                }
-                symbology
-            })
-            .collect();
+        let known = Symbology::ALL.map(|s| s.name());
+        settings.symbologies = parse_list(
+            names,
+            Symbology::parse,
+            &known,
+            "separation.barcode_formats",
+            "is not read",
+            problems,
+        );
     }
     if let Some(pattern) = &raw.barcode_pattern {
         match regex::Regex::new(pattern) {
