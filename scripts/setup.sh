@@ -34,3 +34,10 @@ if [ ! -x "$VENV/bin/pyhanko" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "pyHanko==0.38.0" "pyhanko-cli==0.6.0"
 fi
+
+# veraPDF (the reference PDF/A validator, offline, in ../shared/tools/verapdf) needs a JRE and
+# four Debian packages; its own script installs them (idempotent).
+VERAPDF_DEPS="$(cd "$(dirname "$0")/.." && pwd)/../shared/tools/verapdf/install-deps.sh"
+if [ -x "$VERAPDF_DEPS" ]; then
+  "$VERAPDF_DEPS" >/dev/null
+fi

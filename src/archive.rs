@@ -19,7 +19,11 @@ use crate::seal::hash::HashingWriter;
 pub enum ArchiveError {
     #[error("archive folder {path} is not usable: {source}; create it or check its permissions")]
     Unusable { path: PathBuf, source: std::io::Error },
-    #[error("batch {batch} is already published at {path}; give the batch a new id in batch.toml")]
+    #[error(
+        "batch {batch} is already published at {path} from other input (other files or other \
+         content); if this is other paper, give it a new id in batch.toml; if it is a rescan of \
+         the same paper, the published batch stands and this one is not needed"
+    )]
     AlreadyPublished { batch: String, path: PathBuf },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },

@@ -13,13 +13,17 @@ use time::OffsetDateTime;
 
 /// Name of the batch sheet inside a batch folder.
 pub const SHEET: &str = "batch.toml";
+/// The commented example batch sheet with every key (`scanwerk batch-sheet` prints it).
+pub const EXAMPLE_SHEET: &str = include_str!("../testdata/batch-sheet/batch.toml");
+/// Written last into a batch folder by whoever delivers it: the batch is complete. Not a document.
+pub const READY: &str = "READY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     #[error("cannot read batch folder {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("batch sheet {path} is not valid: {message}")]
-    Sheet { path: PathBuf, message: String },
+    #[error("batch sheet {path} is not valid:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Sheet { path: PathBuf, problems: Vec<String> },
     #[error("{path}: folders inside a document folder are not allowed; move its images up one level")]
     Nested { path: PathBuf },
     #[error(
@@ -120,6 +124,8 @@ pub struct Batch {
     pub dir: PathBuf,
     pub sheet: BatchSheet,
     pub documents: Vec<DocumentSource>,
+    /// The folder as it was when the batch was read; see [`Batch::changes`].
+    pub listing: Listing,
 }
 
 impl Batch {
@@ -154,16 +160,11 @@ impl Batch {
 
     /// Reads the folder and its sheet; the files themselves are read later, one at a time.
     pub fn open(dir: &Path) -> Result<Batch, BatchError> {
+        // Taken first: whatever changes from here on is seen by `changes`.
+        let listing = Listing::of(dir);
         let sheet = read_sheet(dir)?;
-        let scanned = match &sheet.scanned {
-            None => None,
-            Some(text) => Some(parse_scanned(text).ok_or_else(|| BatchError::Sheet {
-                path: dir.join(SHEET),
-                message: format!(
-                    "scanned = {text:?} is not an RFC 3339 date-time; write it like 2026-11-20T09:30:00+01:00"
-                ),
-            })?),
-        };
+        // Checked when the sheet was read.
+        let scanned = sheet.scanned.as_deref().and_then(parse_scanned);
         let mut entries = list(dir)?;
         entries.retain(|p| !is_reserved(p));
         let root = dir.canonicalize().map_err(|source| BatchError::Read {
@@ -204,7 +205,15 @@ impl Batch {
             dir: dir.to_path_buf(),
             sheet,
             documents,
+            listing,
         })
+    }
+
+    /// What changed in the batch folder since it was read (files added, removed, rewritten), one
+    /// line each; empty if nothing did. A batch whose folder changed is never sealed: what was
+    /// read may be only part of what the scanner delivered.
+    pub fn changes(&self) -> Vec<String> {
+        self.listing.changes(&Listing::of(&self.dir))
     }
 
     /// Path of `file` relative to the batch folder, `/`-separated, for metadata.
@@ -217,15 +226,122 @@ impl Batch {
     }
 }
 
+/// Every entry below a folder: relative path → (is a folder, bytes, modification time).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing(BTreeMap<String, (bool, u64, Option<std::time::SystemTime>)>);
+
+impl Listing {
+    /// The entries below `dir` now, links not followed (an unreadable folder lists as empty).
+    pub fn of(dir: &Path) -> Listing {
+        let mut listing = Listing::default();
+        listing.add(dir, "");
+        listing
+    }
+
+    fn add(&mut self, dir: &Path, prefix: &str) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            let is_dir = meta.is_dir();
+            self.0
+                .insert(rel.clone(), (is_dir, meta.len(), meta.modified().ok()));
+            if is_dir {
+                self.add(&entry.path(), &format!("{rel}/"));
+            }
+        }
+    }
+
+    /// `added X`, `removed X`, `changed X` for every entry that differs in `now`.
+    pub fn changes(&self, now: &Listing) -> Vec<String> {
+        let mut changes = Vec::new();
+        for (rel, was) in &self.0 {
+            match now.0.get(rel) {
+                None => changes.push(format!("removed {rel}")),
+                // A folder's own time changes with its entries, which are compared themselves.
+                Some(is) if is != was && !(is.0 && was.0) => changes.push(format!("changed {rel}")),
+                Some(_) => {}
+            }
+        }
+        changes.extend(
+            now.0
+                .keys()
+                .filter(|rel| !self.0.contains_key(*rel))
+                .map(|rel| format!("added {rel}")),
+        );
+        changes
+    }
+}
+
+/// True if `dir` holds anything that would be a document (not only its sheet or markers).
+pub fn holds_documents(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| !is_reserved(&e.path())))
+}
+
+/// Why the batch sheet in `dir` cannot be read, if it cannot (no sheet is no problem).
+pub fn sheet_problem(dir: &Path) -> Option<String> {
+    read_sheet(dir).err().map(|e| e.to_string())
+}
+
+/// Every key a batch sheet may hold (see `testdata/batch-sheet/batch.toml`).
+pub const SHEET_KEYS: &[crate::schema::Key] = &[
+    ("", "id", Kind::Text),
+    ("", "operator", Kind::Text),
+    ("", "profile", Kind::Text),
+    ("", "scanned", Kind::DateTime),
+    ("", "organisation", Kind::Text),
+    ("", "scanner", Kind::Text),
+    ("", "workstation", Kind::Text),
+    ("", "procedure", Kind::Text),
+    ("", "expected_documents", Kind::Integer),
+    ("", "expected_pages", Kind::Integer),
+    ("", "separation", Kind::Text),
+    ("", "separation_pages", Kind::Integer),
+    ("", "metadata", Kind::TextTable),
+];
+
+use crate::schema::Kind;
+
+/// Reads `batch.toml` (none is an empty sheet); every problem in it is reported at once, each
+/// with its line.
 fn read_sheet(dir: &Path) -> Result<BatchSheet, BatchError> {
     let path = dir.join(SHEET);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| BatchError::Sheet {
-            path,
-            message: e.to_string().trim().replace('\n', " "),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BatchSheet::default()),
-        Err(source) => Err(BatchError::Read { path, source }),
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BatchSheet::default()),
+        Err(source) => return Err(BatchError::Read { path, source }),
+    };
+    let origin = path.display().to_string();
+    let checked = crate::schema::check(&text, SHEET_KEYS, &[]);
+    let mut problems: Vec<String> = checked.problems.iter().map(|p| p.render(&origin)).collect();
+    let sheet = checked.table.clone().and_then(|mut table| {
+        // A TOML date-time is read as the text it was written as.
+        if let Some(toml::Value::Datetime(d)) = table.get("scanned") {
+            let text = d.to_string();
+            table.insert("scanned".into(), toml::Value::String(text));
+        }
+        toml::Value::Table(table)
+            .try_into::<BatchSheet>()
+            .map_err(|e| problems.push(format!("{origin}: {}", e.message().trim())))
+            .ok()
+    });
+    if let Some(text) = sheet.as_ref().and_then(|s| s.scanned.as_deref())
+        && parse_scanned(text).is_none()
+    {
+        let line = checked.line_of("scanned");
+        let at = line.map_or(String::new(), |l| format!(":{l}"));
+        problems.push(format!(
+            "{origin}{at}: scanned = {text:?} is not an RFC 3339 date-time; write it like \
+             2026-11-20T09:30:00+01:00"
+        ));
+    }
+    match sheet {
+        Some(sheet) if problems.is_empty() => Ok(sheet),
+        _ => Err(BatchError::Sheet { path, problems }),
     }
 }
 
@@ -291,7 +407,7 @@ pub(crate) fn newest_modification(files: &[PathBuf]) -> OffsetDateTime {
 fn is_reserved(path: &Path) -> bool {
     let name = file_name(path);
     name == SHEET
-        || name == "READY"
+        || name == READY
         || name == crate::inbox::ERROR_TEXT
         || name == crate::inbox::ERROR_JSON
         || name.starts_with('.')
@@ -388,7 +504,7 @@ mod tests {
 
     #[test]
     fn the_example_sheet_shows_every_key() {
-        let text = include_str!("../testdata/batch-sheet/batch.toml");
+        let text = EXAMPLE_SHEET;
         let sheet: BatchSheet = toml::from_str(text).unwrap();
         let BatchSheet {
             id,

@@ -56,6 +56,10 @@ struct InboxArgs {
     /// A batch without batch.toml or READY is ready once unchanged this many seconds.
     #[arg(long, default_value_t = 120)]
     quiet_seconds: u64,
+    /// A batch with READY or batch.toml is ready once unchanged this many seconds and its sheet
+    /// parses.
+    #[arg(long, default_value_t = 10)]
+    settle_seconds: u64,
     /// A claim not refreshed for this many seconds was abandoned (a dead process, another host).
     #[arg(long, default_value_t = 600)]
     stale_seconds: u64,
@@ -169,6 +173,9 @@ enum Command {
         #[command(subcommand)]
         action: Option<ProfilesAction>,
     },
+    /// Print the commented example batch sheet (batch.toml) with every key: a starting point for
+    /// your own, e.g. `scanwerk batch-sheet > /scans/bauakte-0815/batch.toml`.
+    BatchSheet,
     /// Print the manual page (roff) of scanwerk and its commands: `scanwerk man | man -l -`.
     Man,
     /// Print a shell completion script, e.g. `scanwerk completions bash > /etc/bash_completion.d/scanwerk`.
@@ -275,6 +282,10 @@ pub fn run(cli: Cli) -> ExitCode {
             None | Some(ProfilesAction::List) => profiles(),
             Some(ProfilesAction::Show { name }) => show_profile(&name),
         },
+        Command::BatchSheet => {
+            print!("{}", scanwerk::batch::EXAMPLE_SHEET);
+            OK
+        }
         Command::Man => man(),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -309,16 +320,25 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
         config.profile.version,
         config.threads
     );
+    let target = config.archive.join(&config.batch.id);
+    if target.exists() && scanwerk::published_from(&target, &config) {
+        println!(
+            "batch {} is already published at {} from this same input (verified); nothing to do",
+            config.batch.id,
+            target.display()
+        );
+        return OK;
+    }
     match scanwerk::ingest(&config) {
         Ok(report) => {
             for warning in &report.warnings {
                 eprintln!("warning: {warning}");
             }
             println!(
-                "published batch {}: {} documents, {} pages -> {}",
+                "published batch {}: {}, {} -> {}",
                 report.batch_id,
-                report.documents,
-                report.pages,
+                count(report.documents, "document"),
+                count(report.pages, "page"),
                 report.published.display()
             );
             println!("signed with key {}", report.key_fingerprint);
@@ -331,16 +351,11 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
         Err(e) => {
             eprintln!("error: {e}");
             match e {
-                IngestError::Archive(ArchiveError::Write { .. } | ArchiveError::Unusable { .. })
-                | IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => ARCHIVE,
-                IngestError::Pipeline(scanwerk::pipeline::PipelineError::Archive(_)) => ARCHIVE,
+                _ if e.is_archive_fault() => ARCHIVE,
+                IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => ARCHIVE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Ocr(_)) => USAGE,
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Interrupted) => INTERRUPTED,
-                IngestError::DocumentsFailed { .. }
-                | IngestError::Incomplete(..)
-                | IngestError::Sign(_)
-                | IngestError::Timestamp(_)
-                | IngestError::Separator(_) => FAILED,
+                _ => FAILED,
             }
         }
     }
@@ -356,11 +371,53 @@ fn progress_bar(quiet: bool) -> std::sync::Arc<dyn scanwerk::pipeline::Progress>
 }
 
 /// Batches, documents and pages at a terminal: `batch B  [####    ] 12/40 pages · document 3/8 ·
-/// 1.9 pages/s · ETA 15s`.
+/// 1.9 pages/s · ETA 15s`. Rate and time left are scanwerk's own: finished pages over the time
+/// since the batch began, so a burst of pages after a slow one does not skew them.
 #[derive(Default)]
 struct Bar {
-    bar: std::sync::Mutex<Option<(indicatif::ProgressBar, usize, usize)>>,
+    bar: std::sync::Mutex<Option<BarState>>,
     batches: std::sync::atomic::AtomicUsize,
+}
+
+struct BarState {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    pages: u64,
+    total_pages: u64,
+    documents: usize,
+    total_documents: usize,
+}
+
+impl BarState {
+    fn redraw(&self) {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rate = if self.pages > 0 && seconds > 0.0 {
+            self.pages as f64 / seconds
+        } else {
+            0.0
+        };
+        let left = self.total_pages.saturating_sub(self.pages);
+        let eta = if rate > 0.0 {
+            format!("ETA {}", humantime(left as f64 / rate))
+        } else {
+            "ETA –".into()
+        };
+        self.bar.set_message(format!(
+            "document {}/{} · {rate:.2} pages/s · {eta}",
+            self.documents, self.total_documents
+        ));
+        self.bar.set_position(self.pages);
+    }
+}
+
+/// `42s`, `3m 05s`, `1h 02m`.
+fn humantime(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+    }
 }
 
 impl scanwerk::pipeline::Progress for Bar {
@@ -370,11 +427,9 @@ impl scanwerk::pipeline::Progress for Bar {
         let number = self.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let bar =
             indicatif::ProgressBar::with_draw_target(Some(pages), indicatif::ProgressDrawTarget::stderr());
-        let style = indicatif::ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} pages · {msg} · {per_sec} · ETA {eta}",
-        )
-        .expect("a valid template")
-        .progress_chars("#>-");
+        let style = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} pages · {msg}")
+            .expect("a valid template")
+            .progress_chars("#>-");
         bar.set_style(style);
         let prefix = if number > 1 {
             format!("batch {number}: {batch}")
@@ -382,26 +437,35 @@ impl scanwerk::pipeline::Progress for Bar {
             format!("batch {batch}")
         };
         bar.set_prefix(prefix);
-        bar.set_message(format!("document 0/{documents}"));
-        *self.bar.lock().unwrap() = Some((bar, 0, documents));
+        let state = BarState {
+            bar,
+            started: std::time::Instant::now(),
+            pages: 0,
+            total_pages: pages,
+            documents: 0,
+            total_documents: documents,
+        };
+        state.redraw();
+        *self.bar.lock().unwrap() = Some(state);
     }
 
     fn pages(&self, n: u64) {
-        if let Some((bar, _, _)) = self.bar.lock().unwrap().as_ref() {
-            bar.inc(n);
+        if let Some(state) = self.bar.lock().unwrap().as_mut() {
+            state.pages += n;
+            state.redraw();
         }
     }
 
     fn document(&self) {
-        if let Some((bar, done, total)) = self.bar.lock().unwrap().as_mut() {
-            *done += 1;
-            bar.set_message(format!("document {done}/{total}"));
+        if let Some(state) = self.bar.lock().unwrap().as_mut() {
+            state.documents += 1;
+            state.redraw();
         }
     }
 
     fn end(&self) {
-        if let Some((bar, _, _)) = self.bar.lock().unwrap().take() {
-            bar.finish_and_clear();
+        if let Some(state) = self.bar.lock().unwrap().take() {
+            state.bar.finish_and_clear();
         }
     }
 }
@@ -598,6 +662,7 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -
         cert: args.cert.clone(),
         threads: args.threads,
         quiet: std::time::Duration::from_secs(args.quiet_seconds),
+        settle: std::time::Duration::from_secs(args.settle_seconds),
         stale: std::time::Duration::from_secs(args.stale_seconds),
         progress: progress_bar(quiet),
     };
@@ -616,6 +681,14 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -
             .ok()?;
         Some(watcher)
     });
+    if let Some(poll) = watch {
+        tracing::info!(
+            inbox = %args.inbox.display(),
+            archive = %args.archive.display(),
+            poll_seconds = poll.as_secs(),
+            "watch started; stop with SIGINT or SIGTERM"
+        );
+    }
     let code = loop {
         let result = run_once(&opts, &stop);
         let (summary, archive_error) = match result {
@@ -638,31 +711,47 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -
                     batch.error.as_deref().unwrap_or(""),
                     batch.input.display()
                 ),
-                status => eprintln!(
-                    "{status} {} as {} ({} documents, {} pages)",
-                    batch.folder,
-                    batch
-                        .published
-                        .as_deref()
-                        .map_or_else(String::new, |p| p.display().to_string()),
-                    batch.documents,
-                    batch.pages
-                ),
+                status => {
+                    eprintln!(
+                        "{status} {} as {} ({}, {})",
+                        batch.folder,
+                        batch
+                            .published
+                            .as_deref()
+                            .map_or_else(String::new, |p| p.display().to_string()),
+                        count(batch.documents, "document"),
+                        count(batch.pages, "page"),
+                    );
+                    for empty in &batch.empty_documents {
+                        eprintln!("  no PDF: {empty}");
+                    }
+                    for page in &batch.review {
+                        eprintln!("  review: {page}");
+                    }
+                    for page in &batch.spot_check {
+                        eprintln!("  spot check: {page} (compare with the paper)");
+                    }
+                }
             }
         }
         total.batches.extend(summary.batches);
         total.waiting = summary.waiting;
         total.interrupted |= summary.interrupted;
+        total.stopped |= summary.stopped;
+        let finished = if total.failed() > 0 { FAILED } else { OK };
         if let Some((folder, error)) = archive_error {
             eprintln!("error: {error}; batch {folder} is back in the inbox, untouched; the run stopped");
             break ARCHIVE;
         }
-        if total.interrupted || stop.load(Ordering::SeqCst) {
-            total.interrupted = true;
+        if total.interrupted {
             break INTERRUPTED;
         }
+        if stop.load(Ordering::SeqCst) {
+            total.stopped = true;
+            break finished;
+        }
         let Some(poll) = watch else {
-            break if total.failed() > 0 { FAILED } else { OK };
+            break finished;
         };
         // Wait for a change or the poll interval, waking up for signals.
         let deadline = std::time::Instant::now() + poll;
@@ -676,10 +765,23 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -
             }
         }
         if stop.load(Ordering::SeqCst) {
-            total.interrupted = true;
-            break INTERRUPTED;
+            total.stopped = true;
+            break if total.failed() > 0 { FAILED } else { OK };
         }
     };
+    if watch.is_some() {
+        tracing::info!(
+            published = total.batches.len() - total.failed(),
+            failed = total.failed(),
+            exit_code = code,
+            "watch stopped{}",
+            if total.interrupted {
+                "; the batch in hand was put back into the inbox"
+            } else {
+                ""
+            }
+        );
+    }
     if args.json {
         let mut value = serde_json::to_value(&total).expect("serialises");
         value["format"] = scanwerk::protocol::FORMAT.into();
@@ -850,7 +952,15 @@ fn verify_document(
     }
 }
 
-/// The operator's summary after a publication: pages, flags, what needs review.
+/// `1 page`, `2 pages`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn print_timings(times: &scanwerk::StageTimes) {
     let total: f64 = times.cpu_seconds.values().sum();
     println!(
@@ -864,6 +974,7 @@ fn print_timings(times: &scanwerk::StageTimes) {
     }
 }
 
+/// The operator's summary after a publication: pages, flags, what needs review.
 fn print_summary(report: &scanwerk::IngestReport) {
     let removed = report.pages - report.pdf_pages;
     let mut line = format!("summary: {} pages scanned", report.pages);
@@ -878,15 +989,44 @@ fn print_summary(report: &scanwerk::IngestReport) {
         let flags: Vec<String> = report.flags.iter().map(|(f, n)| format!("{f} {n}")).collect();
         println!("flags: {}", flags.join(", "));
     }
-    if report.review.is_empty() {
-        println!("review: no page needs review");
+    for empty in &report.empty_documents {
+        println!("no PDF: {empty}");
+    }
+    print_pages_to_check(&report.review, &report.spot_check, "");
+}
+
+/// Which pages a person must look at before the paper goes: flagged ones, and the spot check.
+fn print_pages_to_check(review: &[String], spot_check: &[String], indent: &str) {
+    let pages = |n: usize| {
+        if n == 1 {
+            "1 page needs".to_string()
+        } else {
+            format!("{n} pages need")
+        }
+    };
+    if review.is_empty() {
+        println!("{indent}review: no page is flagged for review");
     } else {
         println!(
-            "review: {} page(s) need a look before the paper goes:",
-            report.review.len()
+            "{indent}review: {} a look before the paper goes:",
+            pages(review.len())
         );
-        for page in &report.review {
-            println!("  {page}");
+        for page in review {
+            println!("{indent}  {page}");
+        }
+    }
+    if !spot_check.is_empty() {
+        println!(
+            "{indent}spot check: compare {} with the paper (report.html shows {}):",
+            if spot_check.len() == 1 {
+                "this page"
+            } else {
+                "these pages"
+            },
+            if spot_check.len() == 1 { "it" } else { "them" }
+        );
+        for page in spot_check {
+            println!("{indent}  {page}");
         }
     }
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::archive::{self, ArchiveError};
+use crate::archive;
 use crate::pipeline::PipelineError;
 use crate::{Config, IngestError, IngestOptions};
 
@@ -43,8 +43,11 @@ pub struct RunOptions {
     pub key: Option<PathBuf>,
     pub cert: Option<PathBuf>,
     pub threads: Option<usize>,
-    /// A batch without `batch.toml` or `READY` is ready once unchanged this long.
+    /// A batch without `batch.toml` or `READY` is ready once unchanged this long (and one whose
+    /// batch sheet does not parse, so that it is quarantined with the reason).
     pub quiet: Duration,
+    /// A batch with `batch.toml` or `READY` is ready once unchanged this long and its sheet parses.
+    pub settle: Duration,
     /// A claim not refreshed this long is taken to be abandoned.
     pub stale: Duration,
     /// Told how each batch goes (a progress bar at a terminal).
@@ -68,6 +71,16 @@ pub struct BatchOutcome {
     pub error: Option<String>,
     pub documents: usize,
     pub pages: usize,
+    /// `<document> page <n>: <flags>` for every page that needs a person's look before the paper
+    /// may go (published batches).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub review: Vec<String>,
+    /// `<document> page <n>` for every page drawn for the visual spot check: compare with the paper.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spot_check: Vec<String>,
+    /// `<document>: <reason>` for documents published without a PDF (every page blank, removed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub empty_documents: Vec<String>,
     /// Wall time and CPU seconds per stage (published batches).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<crate::StageTimes>,
@@ -79,8 +92,10 @@ pub struct RunSummary {
     pub batches: Vec<BatchOutcome>,
     /// Batches left for later: not ready yet, or claimed by another process.
     pub waiting: Vec<String>,
-    /// Stopped by SIGINT/SIGTERM; the batch in hand was put back unharmed.
+    /// A batch in hand was interrupted by SIGINT/SIGTERM and put back unharmed.
     pub interrupted: bool,
+    /// SIGINT/SIGTERM asked the run to stop (between batches, or interrupting one).
+    pub stopped: bool,
 }
 
 impl RunSummary {
@@ -248,13 +263,25 @@ fn is_stale(path: &Path, stale: Duration) -> bool {
     }
 }
 
-/// Whether an inbox folder is ready to be processed.
-fn ready(dir: &Path, quiet: Duration) -> bool {
-    if dir.join(crate::batch::SHEET).exists() || dir.join("READY").exists() {
+/// Whether an inbox folder is ready to be processed: nothing in it changed for the settle time
+/// if it has a marker (`READY` or `batch.toml`) and its batch sheet parses, else for the quiet
+/// time. A sheet written before the scans therefore never starts a half-delivered batch (a folder
+/// with nothing but its sheet waits until its first scan, or until `READY` says it is complete),
+/// and a half-written sheet waits instead of being quarantined.
+fn ready(dir: &Path, quiet: Duration, settle: Duration) -> bool {
+    let Some(age) = newest_change(dir).and_then(|t| SystemTime::now().duration_since(t).ok()) else {
+        return false;
+    };
+    let ready_file = dir.join(crate::batch::READY).exists();
+    if !ready_file && !crate::batch::holds_documents(dir) {
+        // Only a sheet so far: the scans are still to come.
+        return false;
+    }
+    let marked = ready_file || dir.join(crate::batch::SHEET).exists();
+    if marked && age >= settle && crate::batch::sheet_problem(dir).is_none() {
         return true;
     }
-    let now = SystemTime::now();
-    newest_change(dir).is_some_and(|t| now.duration_since(t).is_ok_and(|age| age >= quiet))
+    age >= quiet
 }
 
 /// Newest modification time of a folder, its entries and their entries.
@@ -310,12 +337,12 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
     }
     for name in names {
         if stop.load(Ordering::SeqCst) {
-            summary.interrupted = true;
+            summary.stopped = true;
             break;
         }
         let waiting = opts.inbox.join(&name);
         let claimed = processing.join(&name);
-        if !claimed.exists() && !ready(&waiting, opts.quiet) {
+        if !claimed.exists() && !ready(&waiting, opts.quiet, opts.settle) {
             summary.waiting.push(name);
             continue;
         }
@@ -338,6 +365,7 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
                 // Interrupted: the batch goes back to the inbox as it came.
                 let _ = std::fs::rename(&claimed, &waiting);
                 summary.interrupted = true;
+                summary.stopped = true;
                 drop(held);
                 break;
             }
@@ -393,12 +421,13 @@ fn process(
     let batch_id = config.batch.id.clone();
     let target = opts.archive.join(&batch_id);
     if target.exists() {
-        return Ok(Some(if published_from(&target, &config) {
+        return Ok(Some(if crate::published_from(&target, &config) {
             tracing::info!(batch = %name, "already published from this input; verified");
             finish(opts, name, dir, &config, "already_published", target, 0, 0)
         } else {
             let message = format!(
-                "batch id {batch_id} is already published at {} with other content; give this batch a new id in batch.toml",
+                "batch id {batch_id} is already published at {} from other input (other files or \
+                 other content); if this is other paper, give it a new id in batch.toml",
                 target.display()
             );
             quarantine(opts, name, dir, Some(&batch_id), &message, &[])
@@ -407,8 +436,7 @@ fn process(
     let report = match crate::ingest_until(&config, stop) {
         Ok(report) => report,
         Err(IngestError::Pipeline(PipelineError::Interrupted)) => return Ok(None),
-        Err(e @ IngestError::Archive(ArchiveError::Write { .. } | ArchiveError::Unusable { .. }))
-        | Err(e @ IngestError::Pipeline(PipelineError::Archive(_))) => return Err(e.to_string()),
+        Err(e) if e.is_archive_fault() => return Err(e.to_string()),
         Err(e) => {
             let problems = match &e {
                 IngestError::DocumentsFailed { failures, .. } => failures
@@ -454,32 +482,10 @@ fn process(
         report.pages,
     );
     outcome.timings = Some(report.timings);
+    outcome.review = report.review;
+    outcome.spot_check = report.spot_check;
+    outcome.empty_documents = report.empty_documents;
     Ok(Some(outcome))
-}
-
-/// True if the batch published at `target` verifies and was made from exactly this input.
-fn published_from(target: &Path, config: &Config) -> bool {
-    if !crate::verify::verify(target, Some(&config.key.public()), &[]).ok() {
-        return false;
-    }
-    let mut published = std::collections::BTreeSet::new();
-    for doc in &config.batch.documents {
-        let record = target.join(format!("documents/{}.json", doc.id));
-        let Ok(Ok(record)) =
-            std::fs::read(&record).map(|b| serde_json::from_slice::<crate::protocol::DocumentRecord>(&b))
-        else {
-            return false;
-        };
-        published.extend(record.sources.into_iter().map(|s| (s.path, s.digests.sha256)));
-    }
-    let mut input = std::collections::BTreeSet::new();
-    for file in &config.batch.input_files() {
-        match crate::seal::Digests::of_file(file) {
-            Ok(d) => input.insert((config.batch.relative(file), d.sha256)),
-            Err(_) => return false,
-        };
-    }
-    published == input
 }
 
 /// Moves `from` to `to_dir/name`, or `name-2`, `name-3`, … if taken; returns the new path.
@@ -524,6 +530,9 @@ fn finish(
         error: None,
         documents,
         pages,
+        review: Vec::new(),
+        spot_check: Vec::new(),
+        empty_documents: Vec::new(),
         timings: None,
     }
 }
@@ -569,6 +578,9 @@ fn quarantine(
         error: Some(message.into()),
         documents: 0,
         pages: 0,
+        review: Vec::new(),
+        spot_check: Vec::new(),
+        empty_documents: Vec::new(),
         timings: None,
     }
 }

@@ -17,6 +17,7 @@ pub mod prepare;
 pub mod profile;
 pub mod protocol;
 pub mod report;
+pub mod schema;
 pub mod seal;
 pub mod separate;
 pub mod verify;
@@ -77,6 +78,7 @@ pub struct ConfigError {
 
 impl Config {
     pub fn new(opts: &IngestOptions) -> Result<Config, ConfigError> {
+        prepare::lept::quiet();
         let mut problems = Vec::new();
         let batch = Batch::open(&opts.batch_dir)
             .map_err(|e| problems.push(format!("{e:#}")))
@@ -97,6 +99,8 @@ impl Config {
             Some(path) => SigningKey::load(path)
                 .map_err(|e| problems.push(e.to_string()))
                 .ok(),
+            // Without a readable profile its seal.key is unknown: that problem is reported.
+            None if profile.is_none() => None,
             None => {
                 problems.push(
                     "no signing key: give --key FILE or set seal.key in the profile \
@@ -275,6 +279,59 @@ pub enum IngestError {
     Timestamp(#[from] seal::timestamp::TimestampError),
     #[error("keeping a separator sheet's image: {0}; nothing was published and the input is untouched")]
     Separator(String),
+    #[error(
+        "batch folder {} changed while it was processed ({}); what was read may be only part of \
+         the delivery, so nothing was published. Let the scanner finish, then hand the batch over \
+         complete (write READY last, or build the folder elsewhere and move it in) and run it again",
+        dir.display(),
+        summarise_changes(changes)
+    )]
+    InputChanged { dir: PathBuf, changes: Vec<String> },
+}
+
+impl IngestError {
+    /// True if the archive side failed (not writable, full): retrying the same batch later may
+    /// succeed, so an unattended run puts it back and stops. Everything else is the batch's own
+    /// fault and retrying cannot fix it.
+    pub fn is_archive_fault(&self) -> bool {
+        let io_fault = |e: &std::io::Error| {
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+            )
+        };
+        match self {
+            IngestError::Archive(ArchiveError::Unusable { .. })
+            | IngestError::Pipeline(PipelineError::Archive(ArchiveError::Unusable { .. })) => true,
+            IngestError::Archive(ArchiveError::Write { source, .. })
+            | IngestError::Pipeline(PipelineError::Archive(ArchiveError::Write { source, .. })) => {
+                io_fault(source)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The first few changes, and how many more.
+fn summarise_changes(changes: &[String]) -> String {
+    let mut text = changes.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if changes.len() > 5 {
+        text.push_str(&format!(" and {} more", changes.len() - 5));
+    }
+    text
+}
+
+/// Refuses a batch whose folder changed since it was read.
+fn ensure_unchanged(batch: &Batch) -> Result<(), IngestError> {
+    let changes = batch.changes();
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        Err(IngestError::InputChanged {
+            dir: batch.dir.clone(),
+            changes,
+        })
+    }
 }
 
 /// What a successful ingest published.
@@ -291,6 +348,11 @@ pub struct IngestReport {
     pub flags: BTreeMap<String, usize>,
     /// `<document> page <n>: <flags>` for every page that needs review.
     pub review: Vec<String>,
+    /// `<document> page <n>` for every page drawn for the visual spot check: compare it with
+    /// the paper.
+    pub spot_check: Vec<String>,
+    /// `<document>: <reason>` for every document left without a PDF (all pages removed).
+    pub empty_documents: Vec<String>,
     /// Whether the counts matched the batch sheet.
     pub complete: bool,
     pub warnings: Vec<String>,
@@ -369,7 +431,8 @@ pub fn ingest_until(
             total,
         });
     }
-    let mut protocol = batch_protocol(config, started, output.documents, output.pages);
+    ensure_unchanged(&config.batch)?;
+    let mut protocol = batch_protocol(config, started, output.documents, output.empty, output.pages);
     protocol.resumed = output.resumed;
     protocol.separators = keep_separators(&staging, config)?;
     protocol.completeness.separator_sheets = protocol.separators.len();
@@ -387,6 +450,7 @@ pub fn ingest_until(
     write_report(&staging, &protocol)?;
     seal_tree(&staging, config, &protocol)?;
     let manifest = seal_staging(&staging, config, &protocol)?;
+    ensure_unchanged(&config.batch)?;
     let published = staging.publish()?;
     timings.add(
         pipeline::Stage::Seal,
@@ -410,6 +474,17 @@ pub fn ingest_until(
         pdf_pages: protocol.documents.iter().map(|d| d.pages).sum(),
         flags: protocol.transfer_note.quality.flags.clone(),
         review,
+        spot_check: protocol
+            .qa_sample
+            .iter()
+            .flat_map(|s| &s.pages)
+            .map(|p| format!("{} page {}", p.document, p.page))
+            .collect(),
+        empty_documents: protocol
+            .empty_documents
+            .iter()
+            .map(|d| format!("{}: {}", d.id, d.reason))
+            .collect(),
         complete: protocol.completeness.complete,
         warnings: protocol
             .documents
@@ -429,16 +504,18 @@ fn batch_protocol(
     config: &Config,
     started: String,
     documents: Vec<protocol::DocumentSummary>,
+    empty_documents: Vec<protocol::EmptyDocument>,
     pages: usize,
 ) -> Protocol {
     let sheet = &config.batch.sheet;
+    let received = documents.len() + empty_documents.len();
     let completeness = Completeness {
-        documents: documents.len(),
+        documents: received,
         pages,
         expected_documents: sheet.expected_documents,
         expected_pages: sheet.expected_pages,
         separator_sheets: 0,
-        complete: sheet.expected_documents.is_none_or(|n| n == documents.len())
+        complete: sheet.expected_documents.is_none_or(|n| n == received)
             && sheet.expected_pages.is_none_or(|n| n == pages),
     };
     let mut warnings = Vec::new();
@@ -447,18 +524,25 @@ fn batch_protocol(
             "batch sheet expects {} documents / {} pages, received {} / {}",
             opt(sheet.expected_documents),
             opt(sheet.expected_pages),
-            documents.len(),
+            received,
             pages
         ));
     }
     let finished = protocol::now_rfc3339();
     let mut anomalies = warnings.clone();
+    anomalies.extend(empty_documents.iter().map(protocol::EmptyDocument::anomaly));
     let mut flags: BTreeMap<String, usize> = BTreeMap::new();
     for doc in &documents {
         anomalies.extend(protocol::anomalies(&doc.id, &doc.flagged_pages));
-        for flag in doc.flagged_pages.iter().flat_map(|p| &p.flags) {
-            *flags.entry(flag.clone()).or_default() += 1;
-        }
+    }
+    let flagged = || {
+        documents
+            .iter()
+            .flat_map(|d| &d.flagged_pages)
+            .chain(empty_documents.iter().flat_map(|d| &d.pages))
+    };
+    for flag in flagged().flat_map(|p| &p.flags) {
+        *flags.entry(flag.clone()).or_default() += 1;
     }
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let transfer_note = protocol::TransferNote {
@@ -476,6 +560,14 @@ fn batch_protocol(
                 .map(|d| d.date)
                 .max()
                 .map(protocol::rfc3339),
+            scanned_source: Some(
+                if config.batch.scanned().is_some() {
+                    "batch.toml"
+                } else {
+                    "file times"
+                }
+                .into(),
+            ),
             processing_started: started.clone(),
             processing_finished: finished.clone(),
             sealed: protocol::now_rfc3339(),
@@ -494,12 +586,8 @@ fn batch_protocol(
         quality: protocol::NoteQuality {
             pages_scanned: pages,
             pages_in_pdfs: documents.iter().map(|d| d.pages).sum(),
-            pages_flagged: documents.iter().map(|d| d.flagged_pages.len()).sum(),
-            pages_needing_review: documents
-                .iter()
-                .flat_map(|d| &d.flagged_pages)
-                .filter(|p| p.needs_review)
-                .count(),
+            pages_flagged: flagged().filter(|p| !p.flags.is_empty()).count(),
+            pages_needing_review: flagged().filter(|p| p.needs_review).count(),
             flags,
         },
         anomalies,
@@ -528,6 +616,7 @@ fn batch_protocol(
         separation: config.separation.name().into(),
         separators: Vec::new(),
         documents,
+        empty_documents,
         warnings,
         qa_sample: None,
         resumed: Vec::new(),
@@ -675,6 +764,36 @@ fn entry(dir: &Path, rel: &str) -> Result<ManifestEntry, ArchiveError> {
         path: rel.into(),
         digests,
     })
+}
+
+/// True if the batch published at `target` verifies against the configured key and was made
+/// from exactly this batch's input files (relative paths and SHA-256, documents left without a
+/// PDF included): publishing it again would publish the same paper twice.
+pub fn published_from(target: &Path, config: &Config) -> bool {
+    if !verify::verify(target, Some(&config.key.public()), &[]).ok() {
+        return false;
+    }
+    let Ok(Ok(published)) =
+        std::fs::read(target.join("protocol.json")).map(|b| serde_json::from_slice::<Protocol>(&b))
+    else {
+        return false;
+    };
+    let sources = published
+        .documents
+        .iter()
+        .flat_map(|d| &d.sources)
+        .chain(published.empty_documents.iter().flat_map(|d| &d.sources));
+    let published: std::collections::BTreeSet<(String, String)> = sources
+        .map(|s| (s.path.clone(), s.digests.sha256.clone()))
+        .collect();
+    let mut input = std::collections::BTreeSet::new();
+    for file in &config.batch.input_files() {
+        match seal::Digests::of_file(file) {
+            Ok(d) => input.insert((config.batch.relative(file), d.sha256)),
+            Err(_) => return false,
+        };
+    }
+    published == input
 }
 
 /// Why a time-stamp reply was not attached.

@@ -52,6 +52,8 @@ pub struct DocumentFailure {
 pub struct PipelineOutput {
     pub documents: Vec<DocumentSummary>,
     pub failures: Vec<DocumentFailure>,
+    /// Documents whose every page was removed: no PDF, recorded in the protocol.
+    pub empty: Vec<crate::protocol::EmptyDocument>,
     /// Pages scanned, including any removed from the PDFs.
     pub pages: usize,
     /// Documents reused from the journal of an interrupted run.
@@ -150,7 +152,8 @@ pub struct Target<'a> {
 }
 
 /// Someone watching a batch go by (the progress bar at a terminal). Every method is called from
-/// the compose stage, in batch order; the defaults do nothing.
+/// the compose stage's thread: pages as workers finish them (in any order), documents as they are
+/// written (in batch order). The defaults do nothing.
 pub trait Progress: Send + Sync {
     /// A batch starts (a watcher that shows totals counts them: [`Batch::count_pages`]).
     fn begin(&self, _batch: &Batch) {}
@@ -186,6 +189,19 @@ enum Work {
     Failed(String),
     /// The document is finished in the staging folder already (journal); its record.
     Reuse(Box<DocumentRecord>),
+}
+
+/// Tells `progress` of the pages a result finishes, as soon as a worker hands it over (before
+/// it waits for its turn in page order), so the count moves as pages are done.
+fn announce(progress: &dyn Progress, done: &Done) {
+    let pages = match &done.outcome {
+        Outcome::Page(_) | Outcome::PageFailed(_) => 1,
+        Outcome::Reused(record) => record.pages.len() as u64,
+        Outcome::End(_) | Outcome::Failed(_) => 0,
+    };
+    if pages > 0 {
+        progress.pages(pages);
+    }
 }
 
 /// A job's result, in the job's sequence position.
@@ -233,6 +249,7 @@ pub fn run(
         context: target.context.clone(),
     };
     let threads = threads.max(1);
+    prepare::lept::quiet();
     let mut engines = Vec::new();
     if profile.ocr_enabled {
         // Loading the language data takes a while: all engines at once.
@@ -259,6 +276,7 @@ pub fn run(
                 break;
             }
             let done = work(job, engine.as_mut(), profile, timings);
+            announce(composer.progress, &done);
             timings.time(Stage::Compose, || composer.accept(done))?;
         }
     } else {
@@ -311,6 +329,7 @@ fn run_parallel(
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
         for done in done_rx {
+            announce(composer.progress, &done);
             pending.insert(done.seq, done);
             while let Some(done) = pending.remove(&next) {
                 timings.time(Stage::Compose, || composer.accept(done))?;
@@ -753,12 +772,8 @@ impl<'a> Composer<'a> {
 
     fn accept(&mut self, done: Done) -> Result<(), ArchiveError> {
         match done.outcome {
-            Outcome::Page(page) => {
-                self.progress.pages(1);
-                self.add_page(done.doc, *page)
-            }
+            Outcome::Page(page) => self.add_page(done.doc, *page),
             Outcome::PageFailed(message) => {
-                self.progress.pages(1);
                 self.document(done.doc)?.errors.push(message);
                 Ok(())
             }
@@ -767,7 +782,6 @@ impl<'a> Composer<'a> {
                 self.finish(done.doc, sources)
             }
             Outcome::Reused(record) => {
-                self.progress.pages(record.pages.len() as u64);
                 self.progress.document();
                 self.output.resumed.push(record.document_id.clone());
                 self.summarise(*record);
@@ -911,6 +925,16 @@ impl<'a> Composer<'a> {
                 document: id,
                 errors: open.errors,
             });
+            return Ok(());
+        }
+        if open.pdf_pages == 0 {
+            // Every page was removed: a PDF without pages is never written (nor signed).
+            drop(writer);
+            self.staging.discard_file(&rel);
+            self.output.pages += open.pages.len();
+            let empty = crate::protocol::EmptyDocument::of(&id, sources, &open.pages);
+            tracing::info!(document = %id, "{}", empty.reason);
+            self.output.empty.push(empty);
             return Ok(());
         }
         let sheet = &self.batch.sheet;

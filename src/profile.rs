@@ -485,66 +485,62 @@ pub fn load(spec: &str) -> Result<Profile, ProfileError> {
 
 /// Parses and validates profile text; `base` resolves relative key paths.
 pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<Profile, ProfileError> {
-    let invalid = |problems: Vec<String>| ProfileError::Invalid {
-        origin: origin.to_string(),
-        problems,
-    };
-    let (lines, problems) = check_structure(text, origin);
-    if !problems.is_empty() {
-        return Err(invalid(problems));
-    }
-    let raw: RawProfile =
-        toml::from_str(text).map_err(|e| invalid(vec![describe_toml_error(text, origin, &e)]))?;
-    let mut problems = Vec::new();
-    let profile = validate(raw, origin, text, base, &mut problems);
-    if problems.is_empty() {
-        Ok(profile)
-    } else {
-        Err(invalid(
-            problems.into_iter().map(|p| locate(&p, origin, &lines)).collect(),
-        ))
-    }
-}
-
-/// What a profile key holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Number,
-    Integer,
-    Boolean,
-    TextList,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Text => "a string in quotes",
-            Kind::Number => "a number",
-            Kind::Integer => "a whole number",
-            Kind::Boolean => "true or false",
-            Kind::TextList => "a list of strings, e.g. [\"deu\", \"eng\"]",
+    let checked = crate::schema::check(text, KEYS, &["id", "version"]);
+    let mut problems = checked.problems.clone();
+    let profile = checked.table.clone().and_then(|mut table| {
+        // Stand-ins for missing required keys (already reported), so the rest is still checked.
+        for required in ["id", "version"] {
+            table
+                .entry(required)
+                .or_insert_with(|| toml::Value::String("?".into()));
         }
-    }
-
-    fn admits(self, value: &toml::de::DeValue<'_>) -> bool {
-        use toml::de::DeValue;
-        match (self, value) {
-            (Kind::Text, DeValue::String(_)) => true,
-            (Kind::Number, DeValue::Integer(_) | DeValue::Float(_)) => true,
-            (Kind::Integer, DeValue::Integer(i)) => i.as_str().parse::<u64>().is_ok() || i.radix() != 10,
-            (Kind::Boolean, DeValue::Boolean(_)) => true,
-            (Kind::TextList, DeValue::Array(items)) => {
-                items.iter().all(|v| matches!(v.get_ref(), DeValue::String(_)))
+        match toml::Value::Table(table).try_into::<RawProfile>() {
+            Ok(raw) => Some(raw),
+            Err(e) => {
+                problems.push(crate::schema::Problem {
+                    line: None,
+                    message: e.message().trim().replace('\n', " "),
+                });
+                None
             }
-            _ => false,
+        }
+    });
+    let profile = profile.map(|raw| {
+        let mut found = Vec::new();
+        let profile = validate(raw, origin, text, base, &mut found);
+        for message in found {
+            let message = message.trim().to_string();
+            if checked.follows_from_rejected(&message) {
+                continue;
+            }
+            let key = message.split([' ', ':']).next().unwrap_or_default();
+            problems.push(crate::schema::Problem {
+                line: checked.line_of(key),
+                message,
+            });
+        }
+        profile
+    });
+    match profile {
+        Some(profile) if problems.is_empty() => Ok(profile),
+        _ => {
+            problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+            Err(ProfileError::Invalid {
+                origin: origin.to_string(),
+                problems: problems
+                    .iter()
+                    .map(|p| format!("  {}", p.render(origin)))
+                    .collect(),
+            })
         }
     }
 }
+
+pub use crate::schema::Kind;
 
 /// Every key a profile may hold: `(section, key, kind)`; section `""` is the top level. The
 /// order is the order of `scanwerk profiles show` and of `profiles/README.md`.
-pub const KEYS: &[(&str, &str, Kind)] = &[
+pub const KEYS: &[crate::schema::Key] = &[
     ("", "id", Kind::Text),
     ("", "version", Kind::Text),
     ("", "description", Kind::Text),
@@ -578,124 +574,6 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("separation", "barcode_pattern", Kind::Text),
     ("separation", "document_id", Kind::Text),
 ];
-
-/// The dotted name of a key: `quality.min_dpi`, or `id` at the top level.
-fn dotted(section: &str, key: &str) -> String {
-    if section.is_empty() {
-        key.to_string()
-    } else {
-        format!("{section}.{key}")
-    }
-}
-
-/// Checks the profile text against [`KEYS`] before anything is deserialised, so that every syntax
-/// error, unknown key, misplaced key, wrong type and missing key is reported at once, each as
-/// `FILE:LINE: …`. Also returns the line of every key found, for the checks that follow.
-fn check_structure(text: &str, origin: &str) -> (std::collections::HashMap<String, usize>, Vec<String>) {
-    use toml::de::{DeTable, DeValue};
-    let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let (table, errors) = DeTable::parse_recoverable(text);
-    let mut problems: Vec<String> = errors
-        .iter()
-        .map(|e| {
-            let at = e.span().map_or(String::new(), |s| format!(":{}", line(s.start)));
-            format!("  {origin}{at}: {}", e.message().trim().replace('\n', " "))
-        })
-        .collect();
-    let mut lines = std::collections::HashMap::new();
-    let sections: Vec<&str> = KEYS
-        .iter()
-        .map(|(s, _, _)| *s)
-        .filter(|s| !s.is_empty())
-        .collect();
-    let check = |section: &str,
-                 key: &str,
-                 at: usize,
-                 value: &DeValue<'_>,
-                 lines: &mut std::collections::HashMap<String, usize>,
-                 problems: &mut Vec<String>| {
-        let name = dotted(section, key);
-        lines.insert(name.clone(), line(at));
-        match KEYS.iter().find(|(s, k, _)| *s == section && *k == key) {
-            Some((_, _, kind)) if !kind.admits(value) => problems.push(format!(
-                "  {origin}:{}: {name}: must be {}",
-                line(at),
-                kind.name()
-            )),
-            Some(_) => {}
-            None => {
-                let elsewhere: Vec<String> = KEYS
-                    .iter()
-                    .filter(|(_, k, _)| *k == key)
-                    .map(|(s, k, _)| dotted(s, k))
-                    .collect();
-                let hint = match elsewhere.first() {
-                    Some(right) => format!("; did you mean {right}?"),
-                    None => {
-                        let keys: Vec<&str> = KEYS
-                            .iter()
-                            .filter(|(s, _, _)| *s == section)
-                            .map(|(_, k, _)| *k)
-                            .collect();
-                        format!("; known keys here: {}", keys.join(", "))
-                    }
-                };
-                problems.push(format!("  {origin}:{}: unknown key {name}{hint}", line(at)));
-            }
-        }
-    };
-    for (key, value) in table.get_ref().iter() {
-        let (name, at) = (key.get_ref().as_ref(), key.span().start);
-        match value.get_ref() {
-            DeValue::Table(inner) if sections.contains(&name) => {
-                lines.insert(name.to_string(), line(at));
-                for (k, v) in inner.iter() {
-                    check(
-                        name,
-                        k.get_ref().as_ref(),
-                        k.span().start,
-                        v.get_ref(),
-                        &mut lines,
-                        &mut problems,
-                    );
-                }
-            }
-            DeValue::Table(_) => problems.push(format!(
-                "  {origin}:{}: unknown section [{name}]; sections are {}",
-                line(at),
-                ["input", "ocr", "prepare", "quality", "seal"]
-                    .map(|s| format!("[{s}]"))
-                    .join(", ")
-            )),
-            other => check("", name, at, other, &mut lines, &mut problems),
-        }
-    }
-    if errors.is_empty() {
-        for required in ["id", "version"] {
-            if !table
-                .get_ref()
-                .iter()
-                .any(|(k, _)| k.get_ref().as_ref() == required)
-            {
-                problems.push(format!(
-                    "  {origin}: {required}: missing; every profile names its {required}"
-                ));
-            }
-        }
-    }
-    (lines, problems)
-}
-
-/// Puts `FILE:LINE:` in front of a problem found after parsing (`  key …`), from the key's line.
-fn locate(problem: &str, origin: &str, lines: &std::collections::HashMap<String, usize>) -> String {
-    let text = problem.trim_start();
-    let key = text.split([' ', ':']).next().unwrap_or_default();
-    let section = key.split('.').next().unwrap_or_default();
-    match lines.get(key).or_else(|| lines.get(section)) {
-        Some(line) => format!("  {origin}:{line}: {text}"),
-        None => format!("  {origin}: {text}"),
-    }
-}
 
 fn validate(
     raw: RawProfile,
@@ -816,18 +694,6 @@ fn validate(
         certificate,
         timestamp,
         separation,
-    }
-}
-
-/// Turns a TOML error into one line naming the file and line number.
-fn describe_toml_error(text: &str, origin: &str, error: &toml::de::Error) -> String {
-    let line = error
-        .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    let message = error.message().trim().replace('\n', " ");
-    match line {
-        Some(line) => format!("  {origin}:{line}: {message}"),
-        None => format!("  {origin}: {message}"),
     }
 }
 
@@ -1028,7 +894,7 @@ mod tests {
                     shown.contains(&format!("\n{key} = ")) || shown.contains(&format!("\n# {key}: not set")),
                     "{name}: {key} missing from\n{shown}"
                 );
-                let documented = format!("`{}`", dotted(section, key));
+                let documented = format!("`{}`", crate::schema::dotted(section, key));
                 assert!(
                     readme.contains(&documented),
                     "profiles/README.md does not document {documented}"
@@ -1039,6 +905,23 @@ mod tests {
             again.sha256 = profile.sha256.clone();
             assert_eq!(format!("{again:?}"), format!("{profile:?}"), "{name}");
         }
+    }
+
+    #[test]
+    fn a_wrong_type_does_not_hide_a_wrong_value_nor_cause_a_follow_up() {
+        let text = "id = \"x\"\nversion = \"1\"\n[prepare]\nblank_pages = \"delete\"\n\
+                    [quality]\nmin_dpi = \"300\"\n[seal]\ntimestamp = \"online\"\ntsa_url = 5\n";
+        let err = parse(text, "p.toml", None).unwrap_err().to_string();
+        let lines: Vec<&str> = err.lines().skip(1).map(str::trim).collect();
+        assert_eq!(
+            lines,
+            [
+                "p.toml:4: prepare.blank_pages = \"delete\": choose one of \"flag\", \"keep\", \"remove\"",
+                "p.toml:6: quality.min_dpi: must be a number",
+                "p.toml:9: seal.tsa_url: must be a string in quotes",
+            ],
+            "{err}"
+        );
     }
 
     #[test]
@@ -1057,8 +940,8 @@ mod tests {
         for needle in [
             "site.toml:3: unknown key languages; did you mean ocr.languages?",
             "site.toml:5: quality.min_dpi: must be a number",
-            "site.toml:6: unknown key quality.min_dip; known keys here: min_dpi",
-            "site.toml:7: unknown section [scan]",
+            "site.toml:6: unknown key quality.min_dip; did you mean quality.min_dpi?",
+            "site.toml:7: unknown section [scan]; sections are [input], [ocr], [prepare], [quality], [seal], [separation]",
             "site.toml:10: ocr.enabled: must be true or false",
         ] {
             assert!(err.contains(needle), "{needle:?} not in\n{err}");

@@ -192,6 +192,54 @@ impl FlaggedPage {
     }
 }
 
+/// A document that was scanned but left without a page for its PDF (every page blank and removed
+/// by the profile): no PDF is published for it, and this record keeps what was received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmptyDocument {
+    pub id: String,
+    /// Why there is no PDF, for people.
+    pub reason: String,
+    /// Its input files with their hashes.
+    pub sources: Vec<SourceRecord>,
+    /// Its pages as scanned, each with its flags and the hash of its image.
+    pub pages: Vec<FlaggedPage>,
+}
+
+impl EmptyDocument {
+    /// The record of document `id` whose `pages` all stayed out of the PDF.
+    pub fn of(id: &str, sources: Vec<SourceRecord>, pages: &[PageRecord]) -> EmptyDocument {
+        let n = pages.len();
+        EmptyDocument {
+            id: id.to_string(),
+            reason: format!(
+                "{} blank and removed (prepare.blank_pages = \"remove\"); no PDF was written for it",
+                plural(n, "its page was", &format!("all {n} of its pages were"))
+            ),
+            sources,
+            pages: pages
+                .iter()
+                .map(|p| FlaggedPage {
+                    number: p.number,
+                    pdf_page: None,
+                    flags: p.flags.clone(),
+                    needs_review: p.needs_review,
+                    image_sha256: Some(p.image_sha256.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    /// The anomaly line of the transfer note.
+    pub fn anomaly(&self) -> String {
+        format!("document {}: {}", self.id, self.reason)
+    }
+}
+
+/// `one` if `n` is 1, else `many`.
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
 /// Expected versus received counts, from the batch sheet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Completeness {
@@ -265,9 +313,12 @@ pub struct NoteSealing {
 /// Times of the transfer note, RFC 3339.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoteTimes {
-    /// When the paper was scanned: the batch sheet's `scanned`, if given.
+    /// When the paper was scanned: the batch sheet's `scanned`, else the newest scan file's time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scanned: Option<String>,
+    /// Where `scanned` came from: `batch.toml` or `file times`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned_source: Option<String>,
     pub processing_started: String,
     /// Processing, including the automatic quality assurance, ended.
     pub processing_finished: String,
@@ -328,6 +379,9 @@ pub struct Protocol {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub separators: Vec<crate::separate::SeparatorRecord>,
     pub documents: Vec<DocumentSummary>,
+    /// Documents received but left without a PDF (every page blank and removed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty_documents: Vec<EmptyDocument>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// The pages drawn for the visual spot check (TR-RESISCAN A.SC.8), shown in `report.html`.

@@ -230,8 +230,31 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
             format!("{} {}", protocol.profile.id, protocol.profile.version),
         ),
         ("Responsible", protocol.operator.clone()),
-        ("Scanned", protocol.started.clone()),
-        ("Documents", protocol.documents.len().to_string()),
+        (
+            "Scanned",
+            match (
+                &protocol.transfer_note.times.scanned,
+                protocol.transfer_note.times.scanned_source.as_deref(),
+            ) {
+                (Some(t), Some("batch.toml")) => format!("{t} (from the batch sheet)"),
+                (Some(t), _) => format!("{t} (newest scan file's time; no scanned date in the batch sheet)"),
+                (None, _) => "not known".into(),
+            },
+        ),
+        (
+            "Processed",
+            format!("{} to {}", protocol.started, protocol.finished),
+        ),
+        (
+            "Documents",
+            match protocol.empty_documents.len() {
+                0 => protocol.documents.len().to_string(),
+                n => format!(
+                    "{} with a PDF, {n} without (every page blank)",
+                    protocol.documents.len()
+                ),
+            },
+        ),
         (
             "Separation",
             match protocol.separators.len() {
@@ -244,7 +267,13 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
         (
             "Spot check",
             sample.map_or("none".into(), |s| {
-                format!("{} of {} pages ({} %)", s.pages.len(), s.population, s.percent)
+                format!(
+                    "{} of {} {} (sample rate {} %)",
+                    s.pages.len(),
+                    s.population,
+                    plural(s.population, "page", "pages"),
+                    s.percent
+                )
             }),
         ),
     ];
@@ -256,7 +285,9 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
         out,
         "<p class=\"legend\"><span class=\"card review\">needs review</span> \
          <span class=\"card sampled\">drawn for the spot check</span> \
-         <span class=\"card removed\">removed from the PDF (blank)</span></p>"
+         <span class=\"card removed\">removed from the PDF (blank)</span> · flags: \
+         <span class=\"flag review\">asks for review</span> \
+         <span class=\"flag recorded\">records what was done</span></p>"
     )?;
     if let Some(sample) = sample.filter(|s| !s.pages.is_empty()) {
         write!(out, "<p>Compare these pages with the paper: ")?;
@@ -273,17 +304,19 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
         writeln!(out, ". Seed {}.</p>", &sample.seed[..16])?;
     }
     writeln!(out, "</header>\n<main>")?;
+    write_anomalies(out, protocol)?;
     for doc in &protocol.documents {
         let record: DocumentRecord = std::fs::read(dir.join(format!("documents/{}.json", doc.id)))
             .and_then(|b| serde_json::from_slice(&b).map_err(io::Error::other))?;
         writeln!(
             out,
-            "<section class=\"document\" id=\"{id}\">\n<h2>{name} <small>{pdf} · {pages} pages in the PDF \
+            "<section class=\"document\" id=\"{id}\">\n<h2>{name} <small>{pdf} · {pages} {noun} in the PDF \
              · mean confidence {conf}</small></h2>",
             id = esc(&format!("doc-{}", doc.id)),
             name = esc(&doc.id),
             pdf = esc(&doc.pdf),
             pages = doc.pages,
+            noun = plural(doc.pages, "page", "pages"),
             conf = confidence(record.mean_confidence),
         )?;
         if let Some(sheet) = protocol
@@ -372,14 +405,25 @@ fn write_page(
         write!(out, "<span class=\"flag sample\">spot check</span>")?;
     }
     for flag in &page.flags {
-        write!(out, "<span class=\"flag\">{}</span>", esc(flag))?;
+        let class = if crate::prepare::quality::asks_for_review(flag) {
+            "review"
+        } else {
+            "recorded"
+        };
+        write!(out, "<span class=\"flag {class}\">{}</span>", esc(flag))?;
     }
-    let rotate = page.orientation.as_ref().map_or(0, |o| o.rotate);
+    let turned = match page.orientation.as_ref().map_or(0, |o| o.rotate) {
+        0 => "upright as scanned".to_string(),
+        rotate => format!(
+            "scanned turned {}°, shown turned {rotate}° clockwise (/Rotate)",
+            (360 - rotate) % 360
+        ),
+    };
     let skew = page.skew.map_or("–".into(), |s| format!("{:.2}°", s.degrees));
     writeln!(
         out,
         "<dl><dt>OCR</dt><dd>{conf} ({words} words)</dd><dt>skew</dt><dd>{skew}</dd>\
-         <dt>turned</dt><dd>{rotate}°</dd><dt>dpi</dt><dd>{dpi:.0}{assumed}</dd>\
+         <dt>turned</dt><dd>{turned}</dd><dt>dpi</dt><dd>{dpi:.0}{assumed}</dd>\
          <dt>colour</dt><dd>{colour}</dd></dl></figcaption></figure>",
         conf = confidence(page.mean_confidence),
         words = page.words,
@@ -387,6 +431,61 @@ fn write_page(
         assumed = if page.dpi_assumed { " (assumed)" } else { "" },
         colour = esc(&page.colour_mode),
     )
+}
+
+/// The completeness check against the batch sheet and every anomaly of the transfer note, with
+/// the documents left without a PDF.
+fn write_anomalies(out: &mut impl Write, protocol: &Protocol) -> io::Result<()> {
+    let c = &protocol.completeness;
+    let (class, verdict) = if c.complete {
+        ("complete", "complete")
+    } else {
+        ("incomplete", "INCOMPLETE against the batch sheet")
+    };
+    let expected =
+        |n: Option<usize>| n.map_or("no count in the batch sheet".into(), |n| format!("{n} expected"));
+    writeln!(
+        out,
+        "<section class=\"anomalies {class}\" id=\"anomalies\">\n<h2>Completeness and anomalies</h2>\n\
+         <p class=\"completeness\">Batch {verdict}: {docs} {doc_noun} received ({exp_docs}), \
+         {pages} {page_noun} scanned ({exp_pages}).</p>",
+        docs = c.documents,
+        doc_noun = plural(c.documents, "document", "documents"),
+        exp_docs = expected(c.expected_documents),
+        pages = c.pages,
+        page_noun = plural(c.pages, "page", "pages"),
+        exp_pages = expected(c.expected_pages),
+    )?;
+    let anomalies = &protocol.transfer_note.anomalies;
+    if anomalies.is_empty() {
+        writeln!(out, "<p>No anomalies.</p>")?;
+    } else {
+        writeln!(out, "<ul>")?;
+        for anomaly in anomalies {
+            writeln!(out, "<li>{}</li>", esc(anomaly))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    for empty in &protocol.empty_documents {
+        let sources: Vec<String> = empty
+            .sources
+            .iter()
+            .map(|s| format!("{} (SHA-256 {})", s.path, s.digests.sha256))
+            .collect();
+        writeln!(
+            out,
+            "<p class=\"empty-document\" id=\"{id}\">No PDF for document {name}: {reason}. Source: {sources}.</p>",
+            id = esc(&format!("doc-{}", empty.id)),
+            name = esc(&empty.id),
+            reason = esc(&empty.reason),
+            sources = esc(&sources.join(", ")),
+        )?;
+    }
+    writeln!(out, "</section>")
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    crate::protocol::plural(n, one, many)
 }
 
 fn confidence(c: Option<f32>) -> String {
@@ -415,7 +514,10 @@ span.card{display:inline-block;width:auto;padding:2px 8px}
 figcaption{font-size:12px}figcaption dl{display:grid;grid-template-columns:max-content auto;gap:0 8px;margin:4px 0 0}
 figcaption dt{color:#666}figcaption dd{margin:0}
 .src{display:block;color:#666;overflow-wrap:anywhere}
-.flag{display:inline-block;background:#fde2e2;color:#900;border-radius:3px;padding:0 4px;margin:2px 2px 0 0}
+.flag{display:inline-block;border-radius:3px;padding:0 4px;margin:2px 2px 0 0}
+.flag.review{background:#fde2e2;color:#900}.flag.recorded{background:#e6e6e6;color:#333}
+.anomalies{background:#fff;border:1px solid #ccc;border-radius:4px;padding:8px 16px;margin-top:16px}
+.anomalies.incomplete{border:3px solid #d33}.anomalies.incomplete .completeness{color:#900;font-weight:bold}
 .flag.sample{background:#dde8fb;color:#124}
 .nothumb{height:120px;display:flex;align-items:center;justify-content:center;color:#888;border:1px dashed #aaa}
 ";

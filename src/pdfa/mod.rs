@@ -192,8 +192,26 @@ impl<W: Write> DocumentWriter<W> {
         Ok(())
     }
 
+    /// Pages added so far.
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Refuses to end a document that has no page: a PDF without pages is no PDF/A (its page
+    /// tree is empty; viewers and veraPDF cannot open it) and is never written.
+    fn ensure_pages(&self) -> io::Result<()> {
+        if self.pages.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a document without pages is not written as a PDF",
+            ));
+        }
+        Ok(())
+    }
+
     /// Writes the shared objects, cross-reference table and trailer; returns the sink.
     pub fn finish(mut self) -> io::Result<W> {
+        self.ensure_pages()?;
         if self.signature.is_some() {
             return Err(io::Error::other(
                 "a document planned with a signature must be finished signed",
@@ -206,6 +224,7 @@ impl<W: Write> DocumentWriter<W> {
     /// Like [`DocumentWriter::finish`], and signs: `sign` gets the digest (the plan's hash) of every
     /// byte of the file but the signature value, and returns the DER CMS signature.
     pub fn finish_signed(mut self, sign: impl FnOnce(&[u8]) -> io::Result<Vec<u8>>) -> io::Result<W> {
+        self.ensure_pages()?;
         let Some((plan, field, value)) = self.signature.take() else {
             return Err(io::Error::other("the document was not planned with a signature"));
         };
@@ -428,6 +447,29 @@ mod tests {
         };
         w.add_page(page).unwrap();
         w.finish().unwrap()
+    }
+
+    #[test]
+    fn a_document_without_pages_is_never_written() {
+        let w = DocumentWriter::create(Vec::new(), test_info()).unwrap();
+        assert_eq!(w.page_count(), 0);
+        let err = w.finish().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        let plan = SignaturePlan {
+            hash: HashAlgorithm::Sha256,
+            reserve: 64,
+            signer: "x".into(),
+        };
+        let w = DocumentWriter::create_signed(Vec::new(), test_info(), plan).unwrap();
+        let mut called = false;
+        let err = w
+            .finish_signed(|_| {
+                called = true;
+                Ok(Vec::new())
+            })
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        assert!(!called, "nothing is signed");
     }
 
     /// A flat grey 8-bit image of `width` × `height`.

@@ -6,6 +6,20 @@
 
 use leptonica_sys as sys;
 
+/// Silences leptonica's own messages on stderr ("Error in pixReadStreamJpeg", "Info in
+/// pixRotate: …"): they would run through the operator's progress bar and logs, and every failure
+/// they announce reaches the operator as scanwerk's own error, naming the file and page.
+pub fn quiet() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // L_SEVERITY_NONE in leptonica's environ.h: print nothing.
+    const SEVERITY_NONE: i32 = 6;
+    // SAFETY: setMsgSeverity only stores an integer in a process-wide variable; it is called once
+    // (the Once), before any thread of ours calls into leptonica.
+    ONCE.call_once(|| unsafe {
+        sys::setMsgSeverity(SEVERITY_NONE);
+    });
+}
+
 /// An owned leptonica image, destroyed on drop. Used by one thread at a time.
 pub struct LeptImage(*mut sys::PIX);
 

@@ -28,6 +28,11 @@ const REVIEW: [&str; 7] = [
     "orientation_uncertain",
 ];
 
+/// Whether `flag` asks a person to look at the page (else it only records what was done).
+pub fn asks_for_review(flag: &str) -> bool {
+    REVIEW.contains(&flag)
+}
+
 /// The page's flags in a fixed order, and whether it needs review.
 pub fn assess(facts: &PageFacts, profile: &Profile) -> (Vec<String>, bool) {
     let q = &profile.quality;
@@ -66,7 +71,7 @@ pub fn assess(facts: &PageFacts, profile: &Profile) -> (Vec<String>, bool) {
     if profile.protection == crate::profile::Protection::SehrHoch {
         flags.push("full_review");
     }
-    let needs_review = flags.iter().any(|f| REVIEW.contains(f));
+    let needs_review = flags.iter().any(|f| asks_for_review(f));
     (flags.into_iter().map(String::from).collect(), needs_review)
 }
 

@@ -352,3 +352,36 @@ fn word_recall_counts_multiset_hits() {
     assert_eq!(word_recall("Grüße", "Grusse"), 0.0);
     assert_eq!(word_recall("Austri-\nans are", "Austrians\nare"), 1.0);
 }
+
+/// veraPDF 1.24.1 (`../shared/tools/verapdf`, PDF/A-2B profile) on `pdfs`: asserts every one passes.
+pub fn verapdf(pdfs: &[PathBuf]) {
+    assert!(!pdfs.is_empty(), "no PDF to validate");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/verapdf/verapdf");
+    let out = Command::new(&script)
+        .args(pdfs)
+        .output()
+        .unwrap_or_else(|e| panic!("{} (deps by scripts/setup.sh): {e}", script.display()));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "veraPDF refuses:\n{report}\n{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        report.matches("\nPASS").count() + usize::from(report.starts_with("PASS")),
+        pdfs.len(),
+        "{report}"
+    );
+}
+
+/// The PDFs in `<batch>/documents`, sorted.
+pub fn pdfs_in(batch: &Path) -> Vec<PathBuf> {
+    let mut pdfs: Vec<PathBuf> = std::fs::read_dir(batch.join("documents"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    pdfs.sort();
+    pdfs
+}

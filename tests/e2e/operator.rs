@@ -69,7 +69,7 @@ fn progress_shows_at_a_terminal_only() {
     let archive = TempDir::new("progress-run");
     let json = inbox.join("summary.json.out");
     let (code, screen) = in_terminal(&format!(
-        "{bin} run --inbox {} --archive {} --key {key} --profile image-only --json > {}",
+        "{bin} run --inbox {} --archive {} --key {key} --profile image-only --settle-seconds 0 --json > {}",
         quoted(inbox.path()),
         quoted(archive.path()),
         quoted(&json)
