@@ -615,3 +615,22 @@ fn the_report_tells_scan_time_review_from_record_and_anomalies() {
         "{dom}"
     );
 }
+
+#[test]
+fn the_example_sheet_comes_from_the_installed_binary() {
+    let out = scanwerk(&["batch-sheet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        out.stdout,
+        std::fs::read(project("testdata/batch-sheet/batch.toml")).unwrap(),
+        "the binary prints the commented example"
+    );
+    // As printed, it is a sheet scanwerk takes (here beside the demo's images).
+    let work = TempDir::new("day1-sheet");
+    let keys = keygen(&work.dir("keys"));
+    let batch = work.dir("batch");
+    copy_tree(&project("testdata/demo-batch"), &batch);
+    std::fs::write(batch.join("batch.toml"), &out.stdout).unwrap();
+    let out = ingest(&batch, &work.dir("archive"), &keys.private, &["--profile", "image-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
