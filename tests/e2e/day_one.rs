@@ -216,19 +216,6 @@ fn run_inbox(inbox: &Path, archive: &Path, key: &Path, extra: &[&str]) -> (Optio
     (out.status.code(), summary, stderr(&out))
 }
 
-/// Folder names directly in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 #[test]
 fn a_batch_still_arriving_is_not_claimed_and_one_changed_meanwhile_is_never_sealed() {
     let work = TempDir::new("day1-ready");
@@ -264,7 +251,7 @@ fn a_batch_still_arriving_is_not_claimed_and_one_changed_meanwhile_is_never_seal
         serde_json::json!(["arriving", "early", "half"]),
         "{summary}"
     );
-    assert_eq!(names(&archive), Vec::<String>::new());
+    assert_eq!(entries(&archive), Vec::<String>::new());
     let (code, summary, log) = run_inbox(
         &inbox,
         &archive,
@@ -277,7 +264,7 @@ fn a_batch_still_arriving_is_not_claimed_and_one_changed_meanwhile_is_never_seal
         serde_json::json!(["early", "half"]),
         "{summary}"
     );
-    assert_eq!(names(&archive), ["demo-2026-001"]);
+    assert_eq!(entries(&archive), ["demo-2026-001"]);
     // Once the quiet time has passed, the broken sheet is quarantined with its line.
     let (code, summary, log) = run_inbox(
         &inbox,
@@ -345,7 +332,7 @@ fn a_batch_still_arriving_is_not_claimed_and_one_changed_meanwhile_is_never_seal
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
-        names(&archive),
+        entries(&archive),
         ["demo-2026-001"],
         "nothing of the changed batch is published"
     );
@@ -536,7 +523,7 @@ fn ingesting_the_same_input_twice_says_so_and_publishes_nothing_twice() {
     let out = ingest(&other, &archive, &keys.private, &["--profile", "image-only"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("from other input"), "{}", stderr(&out));
-    assert_eq!(names(&archive), ["demo-2026-001"]);
+    assert_eq!(entries(&archive), ["demo-2026-001"]);
 }
 
 #[test]
@@ -631,6 +618,11 @@ fn the_example_sheet_comes_from_the_installed_binary() {
     let batch = work.dir("batch");
     copy_tree(&project("testdata/demo-batch"), &batch);
     std::fs::write(batch.join("batch.toml"), &out.stdout).unwrap();
-    let out = ingest(&batch, &work.dir("archive"), &keys.private, &["--profile", "image-only"]);
+    let out = ingest(
+        &batch,
+        &work.dir("archive"),
+        &keys.private,
+        &["--profile", "image-only"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
 }

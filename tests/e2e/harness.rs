@@ -385,3 +385,16 @@ pub fn pdfs_in(batch: &Path) -> Vec<PathBuf> {
     pdfs.sort();
     pdfs
 }
+
+/// Every entry directly in `dir`, sorted (hidden ones too).
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}

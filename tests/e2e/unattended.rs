@@ -45,19 +45,6 @@ fn run_args<'a>(inbox: &'a Path, archive: &'a Path, key: &'a Path) -> Vec<&'a st
     ]
 }
 
-/// Every entry directly in `dir`, sorted (hidden ones too).
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 /// Asserts `copy` holds exactly the demo batch's files, byte for byte (but the sheet's id line).
 fn same_input(copy: &Path) {
     let demo = project("testdata/demo-batch");
