@@ -5,18 +5,15 @@
 //! the batch sheet, a `READY` marker and hidden files are not documents. Document ids are derived
 //! from names, so the same folder always yields the same ids.
 
+use crate::layout::{ERROR_JSON, ERROR_TEXT, READY, SHEET};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-/// Name of the batch sheet inside a batch folder.
-pub const SHEET: &str = "batch.toml";
 /// The commented example batch sheet with every key (`scanwerk batch-sheet` prints it).
 pub const EXAMPLE_SHEET: &str = include_str!("../testdata/batch-sheet/batch.toml");
-/// Written last into a batch folder by whoever delivers it: the batch is complete. Not a document.
-pub const READY: &str = "READY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -406,11 +403,7 @@ pub(crate) fn newest_modification(files: &[PathBuf]) -> OffsetDateTime {
 
 fn is_reserved(path: &Path) -> bool {
     let name = file_name(path);
-    name == SHEET
-        || name == READY
-        || name == crate::inbox::ERROR_TEXT
-        || name == crate::inbox::ERROR_JSON
-        || name.starts_with('.')
+    name == SHEET || name == READY || name == ERROR_TEXT || name == ERROR_JSON || name.starts_with('.')
 }
 
 fn file_name(path: &Path) -> String {

@@ -308,7 +308,7 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
         }
     };
     let separated = match (config.separation, config.separators.len()) {
-        (scanwerk::separate::Mode::PerFile, _) => String::new(),
+        (scanwerk::profile::separation::Mode::PerFile, _) => String::new(),
         (mode, 0) => format!(", separated {}", mode.name()),
         (mode, n) => format!(", separated {} at {n} separator sheets", mode.name()),
     };
@@ -784,7 +784,7 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -
     }
     if args.json {
         let mut value = serde_json::to_value(&total).expect("serialises");
-        value["format"] = scanwerk::protocol::FORMAT.into();
+        value["format"] = scanwerk::json::FORMAT.into();
         value["exit_code"] = code.into();
         println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
     }
@@ -934,7 +934,7 @@ fn verify_document(
             return USAGE;
         }
     };
-    let signature = signature.unwrap_or_else(|| tree.with_file_name(seal::tree::TREE_SIGNATURE));
+    let signature = signature.unwrap_or_else(|| tree.with_file_name(scanwerk::layout::TREE_SIGNATURE));
     let report = verify::verify_document(pdf, record, tree, &signature, &trusted);
     for problem in &report.problems {
         eprintln!("FAIL {problem}");

@@ -16,6 +16,7 @@
 //! `done/` only after the published batch verifies; a batch found already published from the
 //! same input (a crash between publishing and moving) is verified and moved, never published twice.
 
+use crate::layout::{DONE, ERROR_JSON, ERROR_TEXT, FAILED, PROCESSING};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,13 +27,6 @@ use serde::{Deserialize, Serialize};
 use crate::archive;
 use crate::pipeline::PipelineError;
 use crate::{Config, IngestError, IngestOptions};
-
-pub const PROCESSING: &str = "processing";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
-/// Written into a quarantined batch folder (and skipped when a batch is read).
-pub const ERROR_TEXT: &str = "error.txt";
-pub const ERROR_JSON: &str = "error.json";
 
 /// What an unattended run is told.
 #[derive(Clone)]
@@ -186,7 +180,7 @@ fn claim(processing: &Path, name: &str, stale: Duration) -> std::io::Result<Opti
         host: host(),
         pid: std::process::id(),
         boot_id: boot_id(),
-        since: crate::protocol::now_rfc3339(),
+        since: crate::json::now_rfc3339(),
     };
     let mut file = std::fs::File::create(&temp)?;
     file.write_all(&serde_json::to_vec(&claim).expect("serialises"))?;
@@ -272,12 +266,12 @@ fn ready(dir: &Path, quiet: Duration, settle: Duration) -> bool {
     let Some(age) = newest_change(dir).and_then(|t| SystemTime::now().duration_since(t).ok()) else {
         return false;
     };
-    let ready_file = dir.join(crate::batch::READY).exists();
+    let ready_file = dir.join(crate::layout::READY).exists();
     if !ready_file && !crate::batch::holds_documents(dir) {
         // Only a sheet so far: the scans are still to come.
         return false;
     }
-    let marked = ready_file || dir.join(crate::batch::SHEET).exists();
+    let marked = ready_file || dir.join(crate::layout::SHEET).exists();
     if marked && age >= settle && crate::batch::sheet_problem(dir).is_none() {
         return true;
     }
@@ -552,13 +546,13 @@ fn quarantine(
         "scanwerk could not process batch {name} ({}).\n\n{message}\n\n\
          Nothing of it was published. Fix what is named above, then move this folder back into the \
          inbox (error.txt and error.json may stay; they are not read as documents).\n",
-        crate::protocol::now_rfc3339()
+        crate::json::now_rfc3339()
     );
     let json = serde_json::json!({
-        "format": crate::protocol::FORMAT,
+        "format": crate::json::FORMAT,
         "batch": name,
         "batch_id": batch_id,
-        "time": crate::protocol::now_rfc3339(),
+        "time": crate::json::now_rfc3339(),
         "error": message,
         "problems": problems,
     });

@@ -3,7 +3,7 @@
 //!
 //! `journal.jsonl` in the staging folder gets one line per document once its PDF and record are
 //! written and fsynced. A later run of the same batch adopts the staging folder of the dead process
-//! ([`crate::archive::Staging::create`]) and reuses a document only if everything that made it is
+//! (`Staging::create` in the archive module) and reuses a document only if everything that made it is
 //! unchanged: the same input files (SHA-256), the same context (profile, key, certificate, batch
 //! sheet, scanwerk version) and the staged PDF and record as journaled. Anything else is made anew.
 

@@ -8,8 +8,11 @@
 pub mod archive;
 pub mod batch;
 pub mod decode;
+pub mod findings;
 pub mod inbox;
 pub mod journal;
+pub mod json;
+pub mod layout;
 pub mod ocr;
 pub mod pdfa;
 pub mod pipeline;
@@ -27,9 +30,10 @@ use std::path::{Path, PathBuf};
 
 use archive::{ArchiveError, Staging};
 use batch::Batch;
+use json::to_json;
 use pipeline::{DocumentFailure, PipelineError};
 use profile::Profile;
-use protocol::{Completeness, ProfileRef, Protocol, Software, to_json};
+use protocol::{Completeness, ProfileRef, Protocol, Software};
 use seal::{Manifest, ManifestEntry, SigningKey};
 
 /// What the operator asked for, before validation.
@@ -64,7 +68,7 @@ pub struct Config {
     /// Told how the batch goes (a progress bar); nothing by default.
     pub progress: std::sync::Arc<dyn pipeline::Progress>,
     /// How the pages became documents (the profile's, or the batch sheet's `separation`).
-    pub separation: separate::Mode,
+    pub separation: profile::separation::Mode,
     /// The separator sheets the batch was split at.
     pub separators: Vec<separate::Separator>,
 }
@@ -158,7 +162,7 @@ impl Config {
                     .separation
                     .for_batch(&batch.sheet)
                     .map_err(|e| ConfigError {
-                        problems: vec![format!("{}: {e}", batch.dir.join(batch::SHEET).display())],
+                        problems: vec![format!("{}: {e}", batch.dir.join(layout::SHEET).display())],
                     })?;
                 let separators =
                     separate::apply(&mut batch, &settings, &profile.limits).map_err(|e| ConfigError {
@@ -395,7 +399,7 @@ pub fn ingest_until(
     config: &Config,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<IngestReport, IngestError> {
-    let started = protocol::now_rfc3339();
+    let started = json::now_rfc3339();
     let wall = std::time::Instant::now();
     let timings = pipeline::Timings::default();
     let staging = Staging::create(&config.archive, &config.batch.id)?;
@@ -416,7 +420,7 @@ pub fn ingest_until(
                 &config.profile.sha256,
                 &config.key.public().fingerprint(),
                 config.certificate.as_ref().map(|c| c.sha256()).as_deref(),
-                &std::fs::read(config.batch.dir.join(batch::SHEET)).unwrap_or_default(),
+                &std::fs::read(config.batch.dir.join(layout::SHEET)).unwrap_or_default(),
             ),
             progress: &*config.progress,
         },
@@ -446,7 +450,7 @@ pub fn ingest_until(
         &protocol,
         config.profile.quality.qa_sample_percent,
     ));
-    staging.write_file("protocol.json", &to_json(&protocol))?;
+    staging.write_file(layout::PROTOCOL, &to_json(&protocol))?;
     write_report(&staging, &protocol)?;
     seal_tree(&staging, config, &protocol)?;
     let manifest = seal_staging(&staging, config, &protocol)?;
@@ -528,7 +532,7 @@ fn batch_protocol(
             pages
         ));
     }
-    let finished = protocol::now_rfc3339();
+    let finished = json::now_rfc3339();
     let mut anomalies = warnings.clone();
     anomalies.extend(empty_documents.iter().map(protocol::EmptyDocument::anomaly));
     let mut flags: BTreeMap<String, usize> = BTreeMap::new();
@@ -559,7 +563,7 @@ fn batch_protocol(
                 .iter()
                 .map(|d| d.date)
                 .max()
-                .map(protocol::rfc3339),
+                .map(json::rfc3339),
             scanned_source: Some(
                 if config.batch.scanned().is_some() {
                     "batch.toml"
@@ -570,7 +574,7 @@ fn batch_protocol(
             ),
             processing_started: started.clone(),
             processing_finished: finished.clone(),
-            sealed: protocol::now_rfc3339(),
+            sealed: json::now_rfc3339(),
         },
         sealing: protocol::NoteSealing {
             protection: config.profile.protection.name().into(),
@@ -595,7 +599,7 @@ fn batch_protocol(
         statement_en: protocol::STATEMENT_EN.into(),
     };
     Protocol {
-        format: protocol::FORMAT.into(),
+        format: json::FORMAT.into(),
         batch_id: config.batch.id.clone(),
         software: Software::this(),
         profile: ProfileRef {
@@ -627,12 +631,12 @@ fn batch_protocol(
 fn keep_separators(
     staging: &Staging,
     config: &Config,
-) -> Result<Vec<separate::SeparatorRecord>, IngestError> {
+) -> Result<Vec<protocol::SeparatorRecord>, IngestError> {
     if config.separators.is_empty() {
         return Ok(Vec::new());
     }
-    let dir = staging.dir().join(separate::SEPARATOR_DIR);
-    std::fs::create_dir_all(&dir).map_err(staging.write_err(separate::SEPARATOR_DIR))?;
+    let dir = staging.dir().join(layout::SEPARATORS);
+    std::fs::create_dir_all(&dir).map_err(staging.write_err(layout::SEPARATORS))?;
     separate::keep(
         &config.batch,
         &config.separators,
@@ -658,7 +662,7 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
         .documents
         .iter()
         .map(|d| d.pdf.clone())
-        .chain(["protocol.json".to_string()])
+        .chain([layout::PROTOCOL.to_string()])
     {
         let path = staging.dir().join(&rel);
         let leaf = algorithm
@@ -669,11 +673,11 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
     let hashes: std::collections::HashMap<String, Vec<u8>> = leaves.iter().cloned().collect();
     let (tree, file) = seal::tree::TreeFile::build(&config.batch.id, algorithm, leaves);
     let bytes = file.to_bytes();
-    staging.write_file(seal::tree::TREE_FILE, &bytes)?;
-    staging.write_file(seal::tree::TREE_SIGNATURE, &config.key.sign(&bytes))?;
+    staging.write_file(layout::TREE, &bytes)?;
+    staging.write_file(layout::TREE_SIGNATURE, &config.key.sign(&bytes))?;
     stamp_root(staging, config, algorithm.algorithm(), tree.root())?;
     for doc in &protocol.documents {
-        let rel = format!("documents/{}.json", doc.id);
+        let rel = layout::document_record(&doc.id);
         let path = staging.dir().join(&rel);
         let read = std::fs::read(&path).map_err(|source| ArchiveError::Write {
             path: path.clone(),
@@ -701,25 +705,23 @@ fn stamp_root(
         return Ok(());
     }
     let query = timestamp::query(algorithm, root)?;
-    staging.write_file(timestamp::QUERY_FILE, &query)?;
+    staging.write_file(layout::TIMESTAMP_QUERY, &query)?;
     if let TimestampPolicy::Online { url } = &config.profile.timestamp {
         let reply = timestamp::request(url.as_str(), &query)?;
         timestamp::check_reply(&reply, algorithm, root, Some(&query), &[])?;
-        staging.write_file(timestamp::REPLY_FILE, &reply)?;
+        staging.write_file(layout::TIMESTAMP_REPLY, &reply)?;
     }
     Ok(())
 }
 
 /// Writes `report.html` from the staged records and thumbnails, then drops the thumbnails.
 fn write_report(staging: &Staging, protocol: &Protocol) -> Result<(), ArchiveError> {
-    let mut file = staging.create_file(report::REPORT_FILE)?;
-    report::write(staging.dir(), protocol, &mut file).map_err(staging.write_err(report::REPORT_FILE))?;
-    staging.close_file(report::REPORT_FILE, file)?;
-    let thumbnails = staging.dir().join(report::THUMBNAIL_DIR);
+    let mut file = staging.create_file(layout::REPORT)?;
+    report::write(staging.dir(), protocol, &mut file).map_err(staging.write_err(layout::REPORT))?;
+    staging.close_file(layout::REPORT, file)?;
+    let thumbnails = staging.dir().join(layout::THUMBNAILS);
     match std::fs::remove_dir_all(&thumbnails) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(staging.write_err(report::THUMBNAIL_DIR)(e))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(staging.write_err(layout::THUMBNAILS)(e)),
         _ => Ok(()),
     }
 }
@@ -728,7 +730,7 @@ fn write_report(staging: &Staging, protocol: &Protocol) -> Result<(), ArchiveErr
 fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<Manifest, IngestError> {
     let mut files = Vec::new();
     for doc in &protocol.documents {
-        for rel in [doc.pdf.clone(), format!("documents/{}.json", doc.id)] {
+        for rel in [doc.pdf.clone(), layout::document_record(&doc.id)] {
             files.push(entry(staging.dir(), &rel)?);
         }
     }
@@ -736,14 +738,14 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
         files.push(entry(staging.dir(), &separator.image)?);
     }
     for rel in [
-        "protocol.json",
-        report::REPORT_FILE,
-        seal::tree::TREE_FILE,
-        seal::tree::TREE_SIGNATURE,
+        layout::PROTOCOL,
+        layout::REPORT,
+        layout::TREE,
+        layout::TREE_SIGNATURE,
     ] {
         files.push(entry(staging.dir(), rel)?);
     }
-    for rel in [seal::timestamp::QUERY_FILE, seal::timestamp::REPLY_FILE] {
+    for rel in [layout::TIMESTAMP_QUERY, layout::TIMESTAMP_REPLY] {
         if staging.dir().join(rel).exists() {
             files.push(entry(staging.dir(), rel)?);
         }
@@ -751,8 +753,8 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
     let public = config.key.public();
     let manifest = Manifest::new(&config.batch.id, config.profile.signature.name(), &public, files);
     let bytes = manifest.to_bytes();
-    staging.write_file(verify::MANIFEST, &bytes)?;
-    staging.write_file(verify::SIGNATURE, &config.key.sign(&bytes))?;
+    staging.write_file(layout::MANIFEST, &bytes)?;
+    staging.write_file(layout::MANIFEST_SIGNATURE, &config.key.sign(&bytes))?;
     Ok(manifest)
 }
 
@@ -774,7 +776,7 @@ pub fn published_from(target: &Path, config: &Config) -> bool {
         return false;
     }
     let Ok(Ok(published)) =
-        std::fs::read(target.join("protocol.json")).map(|b| serde_json::from_slice::<Protocol>(&b))
+        std::fs::read(target.join(layout::PROTOCOL)).map(|b| serde_json::from_slice::<Protocol>(&b))
     else {
         return false;
     };
@@ -801,11 +803,11 @@ pub fn published_from(target: &Path, config: &Config) -> bool {
 pub enum AttachError {
     #[error("{batch} does not verify, so no time stamp is attached to it:\n{}", problems.join("\n"))]
     Unsound { batch: PathBuf, problems: Vec<String> },
-    #[error("{0} already has a time stamp ({file}); remove nothing from a published batch", file = seal::timestamp::REPLY_FILE)]
+    #[error("{0} already has a time stamp ({file}); remove nothing from a published batch", file = layout::TIMESTAMP_REPLY)]
     AlreadyStamped(PathBuf),
     #[error(
         "{0} holds no time-stamp query ({file}): it was not sealed with seal.timestamp = \"offline\"",
-        file = seal::timestamp::QUERY_FILE
+        file = layout::TIMESTAMP_QUERY
     )]
     NoQuery(PathBuf),
     #[error("cannot read {path}: {source}")]
@@ -818,7 +820,7 @@ pub enum AttachError {
 
 /// The query of a published batch sealed offline, after checking the batch verifies.
 pub fn pending_query(batch: &Path, trust: Option<&seal::TrustedKey>) -> Result<Vec<u8>, AttachError> {
-    use seal::timestamp::{QUERY_FILE, REPLY_FILE};
+    use layout::{TIMESTAMP_QUERY as QUERY_FILE, TIMESTAMP_REPLY as REPLY_FILE};
     let report = verify::verify(batch, trust, &[]);
     if !report.ok() {
         return Err(AttachError::Unsound {
@@ -840,12 +842,12 @@ pub fn attach_timestamp(
     trust: Option<&seal::TrustedKey>,
 ) -> Result<seal::timestamp::TimeStamp, AttachError> {
     let query = pending_query(batch, trust)?;
-    let path = batch.join(seal::tree::TREE_FILE);
+    let path = batch.join(layout::TREE);
     let bytes = std::fs::read(&path).map_err(|source| AttachError::Read { path, source })?;
     // Verified above, so it parses and its root is hex.
     let tree: seal::tree::TreeFile = serde_json::from_slice(&bytes).expect("verified hash tree");
     let root = seal::tree::unhex(&tree.root).expect("verified hash tree");
     let stamp = seal::timestamp::check_reply(reply, tree.algorithm.algorithm(), &root, Some(&query), &[])?;
-    archive::add_to_published(batch, seal::timestamp::REPLY_FILE, reply)?;
+    archive::add_to_published(batch, layout::TIMESTAMP_REPLY, reply)?;
     Ok(stamp)
 }

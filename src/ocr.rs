@@ -9,6 +9,7 @@ use std::ffi::CString;
 
 use tesseract_plumbing::TessBaseApi;
 
+use crate::findings::{OrientationFinding, SkewFinding};
 use crate::prepare::geometry::Upright;
 use crate::prepare::lept::LeptImage;
 use crate::prepare::{OcrImage, OcrPixels};
@@ -205,29 +206,6 @@ impl Osd {
 const OSD_MIN_CONFIDENCE: f32 = 5.0;
 /// Leptonica's skew confidence below which an angle is not acted on.
 const SKEW_MIN_CONFIDENCE: f32 = 2.0;
-
-/// How the page's orientation was found.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OrientationFinding {
-    /// Degrees clockwise that turn the page upright (the PDF page's `/Rotate`).
-    pub rotate: u16,
-    /// `ocr-upright` (the page read as it lies gave clearly upright text, so no detection was
-    /// needed), `osd` (tesseract's orientation detection) or `ocr-vote` (too little text for OSD: the
-    /// page was read in all four orientations and the most confident reading won).
-    pub method: String,
-    /// OSD's confidence; for `ocr-upright` and a vote the (winning) reading's mean word confidence.
-    pub confidence: f32,
-}
-
-/// The measured skew of the (upright) page.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SkewFinding {
-    /// Degrees clockwise that straighten the lines (leptonica's measure).
-    pub degrees: f32,
-    pub confidence: f32,
-    /// Whether the OCR working copy was straightened by it.
-    pub corrected: bool,
-}
 
 /// What reading a page found and did.
 #[derive(Debug, Clone)]

@@ -19,9 +19,7 @@ use crate::ocr::{self, Engine, OcrError, Recognition};
 use crate::pdfa::{DocumentInfo, DocumentWriter, PageContent, PdfImage, SignaturePlan};
 use crate::prepare::{self, geometry::Upright};
 use crate::profile::{Deskew, Profile};
-use crate::protocol::{
-    DocumentNote, DocumentRecord, DocumentSummary, FORMAT, FlaggedPage, PageRecord, SourceRecord, to_json,
-};
+use crate::protocol::{DocumentNote, DocumentRecord, DocumentSummary, FlaggedPage, PageRecord, SourceRecord};
 use crate::report::{self, Thumbnail};
 use crate::seal::Digests;
 use crate::seal::cms::{PadesSigner, max_detached_len};
@@ -29,6 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::journal::{self, Journal};
+use crate::json::{FORMAT, to_json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -344,7 +343,7 @@ fn run_parallel(
 /// The reader: documents → files (read and hashed once) → page jobs, lazily, in batch order.
 struct Jobs<'a> {
     batch: &'a Batch,
-    limits: &'a crate::profile::InputLimits,
+    limits: &'a decode::InputLimits,
     reuse: &'a Reuse,
     timings: &'a Timings,
     doc: usize,
@@ -360,7 +359,7 @@ struct Jobs<'a> {
 impl<'a> Jobs<'a> {
     fn new(
         batch: &'a Batch,
-        limits: &'a crate::profile::InputLimits,
+        limits: &'a decode::InputLimits,
         reuse: &'a Reuse,
         timings: &'a Timings,
     ) -> Self {
@@ -409,7 +408,7 @@ impl<'a> Jobs<'a> {
             Some((path, source, pages)) if *path == part.file => Ok((Arc::clone(source), *pages)),
             _ => self
                 .timings
-                .time(Stage::Read, || read_source(&part.file, &rel, self.limits))
+                .time(Stage::Read, || decode::read_source(&part.file, &rel, self.limits))
                 .map(|(source, pages)| (Arc::new(source), pages)),
         };
         let (source, pages) = match read {
@@ -493,8 +492,8 @@ impl Reuse {
         if sources != entry.sources {
             return None;
         }
-        let pdf = Digests::of_file(&self.dir.join(format!("documents/{}.pdf", document.id))).ok()?;
-        let bytes = std::fs::read(self.dir.join(format!("documents/{}.json", document.id))).ok()?;
+        let pdf = Digests::of_file(&self.dir.join(crate::layout::document_pdf(&document.id))).ok()?;
+        let bytes = std::fs::read(self.dir.join(crate::layout::document_record(&document.id))).ok()?;
         let mut record: DocumentRecord = serde_json::from_slice(&bytes).ok()?;
         // A crash during sealing may have left the proof in; it is made anew.
         record.proof = None;
@@ -526,34 +525,6 @@ fn changed_since_read<'a>(
         .collect()
 }
 
-/// Reads a file once, hashes it, tells its format and counts its pages.
-pub(crate) fn read_source(
-    path: &std::path::Path,
-    rel: &str,
-    limits: &crate::profile::InputLimits,
-) -> Result<(SourceFile, u32), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
-    if meta.len() == 0 {
-        return Err(format!("{rel}: the file is empty (0 bytes); scan the page again"));
-    }
-    if meta.len() > limits.max_file_mb << 20 {
-        return Err(format!(
-            "{rel}: {} MiB is above the profile's limit of {} MiB (input.max_file_mb); split the file",
-            meta.len() >> 20,
-            limits.max_file_mb
-        ));
-    }
-    let source = SourceFile::open(path, rel).map_err(|e| format!("{rel}: {e}"))?;
-    let pages = source.pages();
-    if pages > limits.max_pages {
-        return Err(format!(
-            "{rel}: {pages} pages is above the profile's limit of {} (input.max_pages); split the file",
-            limits.max_pages
-        ));
-    }
-    Ok((source, pages))
-}
-
 /// Hands the allocator's free pages back to the kernel after each document. The process keeps
 /// freed memory between pages (see `main.rs`), and each thread's heap fills its free spaces in
 /// its own way, so resident memory would creep up over a long batch although the live heap does
@@ -564,25 +535,6 @@ fn release_free_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
-}
-
-/// Decodes page `index` of `source` once its size is known to be within the profile's limits.
-pub(crate) fn open_page(
-    source: &SourceFile,
-    index: u32,
-    limits: &crate::profile::InputLimits,
-) -> Result<decode::Page, String> {
-    let at = |e: &dyn std::fmt::Display| format!("{}, page {}: decode: {e}", source.rel, index + 1);
-    let (width, height) = decode::dimensions(source, index).map_err(|e| at(&e))?;
-    let megapixels = f64::from(width) * f64::from(height) / 1e6;
-    if megapixels > limits.max_megapixels {
-        return Err(at(&format!(
-            "{width} × {height} pixels ({megapixels:.0} megapixels) is above the profile's limit of {} \
-             (input.max_megapixels); a damaged or hostile file, or scan at a lower resolution",
-            limits.max_megapixels
-        )));
-    }
-    decode::decode_page(source, index).map_err(|e| at(&e))
 }
 
 /// The worker stage: decode, prepare, recognise and encode one page.
@@ -623,7 +575,7 @@ fn process_page(
     };
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
-    let page = open_page(source, index, &profile.limits)?;
+    let page = decode::open_page(source, index, &profile.limits)?;
     lap(Stage::Decode);
     let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
     let m = &prepared.measurements;
@@ -767,7 +719,7 @@ impl<'a> Composer<'a> {
     }
 
     fn pdf_path(&self, doc: usize) -> String {
-        format!("documents/{}.pdf", self.batch.documents[doc].id)
+        crate::layout::document_pdf(&self.batch.documents[doc].id)
     }
 
     fn accept(&mut self, done: Done) -> Result<(), ArchiveError> {
@@ -881,9 +833,9 @@ impl<'a> Composer<'a> {
         // A working file of the staging folder, like the journal: no fsync; a lost one only
         // leaves a gap in the report.
         if let Some(dir) = thumbnail.parent() {
-            std::fs::create_dir_all(dir).map_err(staging.write_err(report::THUMBNAIL_DIR))?;
+            std::fs::create_dir_all(dir).map_err(staging.write_err(crate::layout::THUMBNAILS))?;
         }
-        std::fs::write(&thumbnail, &page.thumbnail).map_err(staging.write_err(report::THUMBNAIL_DIR))?;
+        std::fs::write(&thumbnail, &page.thumbnail).map_err(staging.write_err(crate::layout::THUMBNAILS))?;
         let open = self.document(doc)?;
         if !open.errors.is_empty() {
             return Ok(());
@@ -941,7 +893,7 @@ impl<'a> Composer<'a> {
         let transfer_note = DocumentNote {
             responsible_person: self.operator.to_string(),
             organisation: sheet.organisation.clone(),
-            scanned: Some(crate::protocol::rfc3339(self.batch.documents[doc].date)),
+            scanned: Some(crate::json::rfc3339(self.batch.documents[doc].date)),
             anomalies: crate::protocol::anomalies(&id, &FlaggedPage::of(&open.pages)),
             statement: crate::protocol::STATEMENT_DE.into(),
         };
@@ -969,7 +921,8 @@ impl<'a> Composer<'a> {
             transfer_note,
         };
         let json = to_json(&record);
-        self.staging.write_file(&format!("documents/{id}.json"), &json)?;
+        self.staging
+            .write_file(&crate::layout::document_record(&id), &json)?;
         let entry = journal::Entry {
             document: id.clone(),
             context: self.context.clone(),

@@ -11,9 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::seal::Digests;
 
-/// Format tag written into every JSON file.
-pub const FORMAT: &str = "scanwerk/1";
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Software {
     pub name: String,
@@ -80,11 +77,11 @@ pub struct PageRecord {
     pub image_sha256: String,
     /// How the page was found to be turned; `None` where not measured (no OCR, blank page, or
     /// switched off). A non-zero `rotate` is the PDF page's `/Rotate`.
-    pub orientation: Option<crate::ocr::OrientationFinding>,
+    pub orientation: Option<crate::findings::OrientationFinding>,
     /// The measured skew of the upright page; `None` where not measured.
-    pub skew: Option<crate::ocr::SkewFinding>,
+    pub skew: Option<crate::findings::SkewFinding>,
     /// Blank-page measurement (ink marks after discounting border, shading, show-through, dust).
-    pub blank: crate::prepare::blank::BlankMeasure,
+    pub blank: crate::findings::BlankMeasure,
     /// What preparation did to the page or its OCR copy, in order (TR-RESISCAN A.NB.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<String>,
@@ -351,6 +348,57 @@ pub struct DocumentNote {
     pub statement: String,
 }
 
+/// The pages drawn for the visual spot check, recorded in the protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QaSample {
+    /// The profile's sampling rate (`quality.qa_sample_percent`).
+    pub percent: f64,
+    /// Pages the sample was drawn from (every scanned page, removed blank pages included).
+    pub population: usize,
+    /// SHA-256 (hex) of the batch id and the SHA-256 of every input file, in protocol order.
+    pub seed: String,
+    /// How the draw can be repeated from the protocol.
+    pub method: String,
+    pub pages: Vec<SampledPage>,
+}
+
+/// One page drawn for the spot check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampledPage {
+    pub document: String,
+    /// 1-based page number in the scanned document.
+    pub page: u32,
+}
+
+/// A separator sheet as the protocol records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeparatorRecord {
+    /// 1-based position in the batch's page stream (every page of every file, in batch order).
+    pub position: u32,
+    /// Source file (relative to the batch folder) and 1-based page in it.
+    pub source: String,
+    pub source_page: u32,
+    pub source_sha256: String,
+    /// `patch-code` or `barcode`.
+    pub kind: String,
+    /// The patch code (`T`, `2` …) or the barcode's value.
+    pub code: String,
+    /// For a barcode: `qr`, `datamatrix`, `code128`, `code39`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbology: Option<String>,
+    /// For a patch code: the image edge it was read at (`bottom`: the sheet was fed upside down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<String>,
+    /// Values the profile's barcode pattern took from the code (given to the next document).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// Id of the document the sheet begins; none when no pages follow it before the next sheet.
+    pub next_document: Option<String>,
+    /// The sheet's image in the batch (`separators/…`) and its SHA-256.
+    pub image: String,
+    pub image_sha256: String,
+}
+
 /// `protocol.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Protocol {
@@ -377,7 +425,7 @@ pub struct Protocol {
     /// Separator sheets the stack was split at, in page order; each image is kept in
     /// `separators/`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub separators: Vec<crate::separate::SeparatorRecord>,
+    pub separators: Vec<SeparatorRecord>,
     pub documents: Vec<DocumentSummary>,
     /// Documents received but left without a PDF (every page blank and removed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -386,7 +434,7 @@ pub struct Protocol {
     pub warnings: Vec<String>,
     /// The pages drawn for the visual spot check (TR-RESISCAN A.SC.8), shown in `report.html`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qa_sample: Option<crate::report::QaSample>,
+    pub qa_sample: Option<QaSample>,
     /// Documents taken over finished from an interrupted run of this batch (see `journal`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<String>,
@@ -412,27 +460,6 @@ pub fn anomalies(document: &str, pages: &[FlaggedPage]) -> Vec<String> {
         .collect()
 }
 
-/// Pretty JSON with a trailing newline, as every scanwerk JSON file is written.
-pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("protocol types serialise");
-    bytes.push(b'\n');
-    bytes
-}
-
-/// Now, as RFC 3339 UTC with seconds.
-pub fn now_rfc3339() -> String {
-    rfc3339(time::OffsetDateTime::now_utc())
-}
-
-/// A date-time as RFC 3339 UTC with seconds.
-pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("formats")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,7 +481,7 @@ mod tests {
             image_sha256: String::new(),
             orientation: None,
             skew: None,
-            blank: crate::prepare::blank::BlankMeasure {
+            blank: crate::findings::BlankMeasure {
                 ink_per_mille: 1.0,
                 marks: 1,
                 largest_mark_mm: 5.0,
@@ -472,11 +499,5 @@ mod tests {
         let pages = [page(3, Some(90.0)), page(1, Some(50.0)), page(0, None)];
         assert_eq!(DocumentRecord::weighted_confidence(&pages), Some(80.0));
         assert_eq!(DocumentRecord::weighted_confidence(&[page(0, None)]), None);
-    }
-
-    #[test]
-    fn time_is_rfc3339_utc() {
-        let t = now_rfc3339();
-        assert!(t.ends_with('Z') && t.len() == 20, "{t}");
     }
 }

@@ -15,16 +15,11 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
 
 use crate::decode::{Page, Raster};
-use crate::protocol::{DocumentRecord, PageRecord, Protocol};
+use crate::protocol::{DocumentRecord, PageRecord, Protocol, QaSample, SampledPage};
 use crate::seal::hash::sha256_hex;
 
-/// The report's file name in the batch folder.
-pub const REPORT_FILE: &str = "report.html";
-/// Working folder of the thumbnails in the staging folder; removed before sealing.
-pub const THUMBNAIL_DIR: &str = ".thumbnails";
 /// Height of a thumbnail of an upright portrait page, in pixels.
 const THUMBNAIL_SIZE: usize = 220;
 
@@ -134,29 +129,7 @@ impl Thumbnail {
 
 /// Where a page's thumbnail waits in the staging folder until the report is written.
 pub fn thumbnail_path(document: &str, number: u32) -> String {
-    format!("{THUMBNAIL_DIR}/{document}/{number}.png")
-}
-
-/// The pages drawn for the visual spot check, recorded in the protocol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QaSample {
-    /// The profile's sampling rate (`quality.qa_sample_percent`).
-    pub percent: f64,
-    /// Pages the sample was drawn from (every scanned page, removed blank pages included).
-    pub population: usize,
-    /// SHA-256 (hex) of the batch id and the SHA-256 of every input file, in protocol order.
-    pub seed: String,
-    /// How the draw can be repeated from the protocol.
-    pub method: String,
-    pub pages: Vec<SampledPage>,
-}
-
-/// One page drawn for the spot check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SampledPage {
-    pub document: String,
-    /// 1-based page number in the scanned document.
-    pub page: u32,
+    format!("{}/{document}/{number}.png", crate::layout::THUMBNAILS)
 }
 
 /// Draws `percent` of the scanned pages of `protocol` (at least one page if `percent` > 0).
@@ -306,7 +279,7 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
     writeln!(out, "</header>\n<main>")?;
     write_anomalies(out, protocol)?;
     for doc in &protocol.documents {
-        let record: DocumentRecord = std::fs::read(dir.join(format!("documents/{}.json", doc.id)))
+        let record: DocumentRecord = std::fs::read(dir.join(crate::layout::document_record(&doc.id)))
             .and_then(|b| serde_json::from_slice(&b).map_err(io::Error::other))?;
         writeln!(
             out,

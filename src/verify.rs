@@ -9,12 +9,13 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
+use crate::layout::{
+    MANIFEST, MANIFEST_SIGNATURE as SIGNATURE, TIMESTAMP_QUERY, TIMESTAMP_REPLY, TREE as TREE_FILE,
+    TREE_SIGNATURE,
+};
 use crate::protocol::{DocumentRecord, Protocol};
-use crate::seal::tree::{HashTree, TREE_FILE, TREE_SIGNATURE, TreeFile, hex, unhex};
+use crate::seal::tree::{HashTree, TreeFile, hex, unhex};
 use crate::seal::{Digests, Manifest, TrustedKey};
-
-pub const MANIFEST: &str = "manifest.json";
-pub const SIGNATURE: &str = "manifest.sig";
 
 /// One discrepancy, naming the file (relative to the batch folder).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,7 +63,7 @@ impl VerifyReport {
     pub fn to_json(&self) -> String {
         let mut value = serde_json::to_value(self).expect("serialises");
         value["ok"] = self.ok().into();
-        value["format"] = crate::protocol::FORMAT.into();
+        value["format"] = crate::json::FORMAT.into();
         serde_json::to_string_pretty(&value).expect("serialises")
     }
 
@@ -117,16 +118,13 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Ce
     }
     for rel in files_under(dir) {
         // A reply attached after publishing (`timestamp attach`) authenticates itself.
-        let attached = rel == crate::seal::timestamp::REPLY_FILE;
+        let attached = rel == TIMESTAMP_REPLY;
         if rel != MANIFEST && rel != SIGNATURE && !attached && !listed.contains(&rel) {
             report.problem(&rel, "present but not listed in the manifest");
         }
     }
     check_protocol(dir, &manifest, &mut report);
-    for rel in listed
-        .iter()
-        .filter(|p| p.starts_with("documents/") && p.ends_with(".json"))
-    {
+    for rel in listed.iter().filter(|p| crate::layout::is_document_record(p)) {
         check_document(dir, rel, &manifest, root.as_deref(), &mut report);
     }
     check_protection(&mut report);
@@ -142,7 +140,7 @@ fn check_protection(report: &mut VerifyReport) {
     let documents = report.documents_checked;
     if (level == "hoch" || level == "sehr-hoch") && report.pdf_signatures < documents {
         report.problem(
-            "protocol.json",
+            crate::layout::PROTOCOL,
             format!(
                 "protection level {level:?} requires a PAdES signature in every PDF; {} of {documents} carry a valid one",
                 report.pdf_signatures
@@ -151,7 +149,7 @@ fn check_protection(report: &mut VerifyReport) {
     }
     if level == "sehr-hoch" && report.timestamp.is_none() && !report.timestamp_pending {
         report.problem(
-            "protocol.json",
+            crate::layout::PROTOCOL,
             format!("protection level {level:?} requires a time stamp on the batch; there is none"),
         );
     }
@@ -182,7 +180,7 @@ fn check_tree(
         .files
         .iter()
         .map(|f| f.path.as_str())
-        .filter(|p| (p.starts_with("documents/") && p.ends_with(".pdf")) || *p == "protocol.json")
+        .filter(|p| crate::layout::is_document_pdf(p) || *p == crate::layout::PROTOCOL)
         .collect();
     let leaves: BTreeSet<&str> = tree.leaves.iter().map(|l| l.path.as_str()).collect();
     if expected != leaves {
@@ -202,9 +200,9 @@ fn check_timestamp(
     tsa_roots: &[x509_cert::Certificate],
     report: &mut VerifyReport,
 ) {
-    use crate::seal::timestamp::{QUERY_FILE, REPLY_FILE, check_reply};
-    let query = std::fs::read(dir.join(QUERY_FILE)).ok();
-    let reply = match std::fs::read(dir.join(REPLY_FILE)) {
+    use crate::seal::timestamp::check_reply;
+    let query = std::fs::read(dir.join(TIMESTAMP_QUERY)).ok();
+    let reply = match std::fs::read(dir.join(TIMESTAMP_REPLY)) {
         Ok(reply) => reply,
         Err(_) => {
             report.timestamp_pending = query.is_some();
@@ -215,7 +213,7 @@ fn check_timestamp(
     let Some((algorithm, root)) = tree else { return };
     match check_reply(&reply, algorithm.algorithm(), root, query.as_deref(), tsa_roots) {
         Ok(stamp) => report.timestamp = Some(stamp),
-        Err(e) => report.problem(REPLY_FILE, e.to_string()),
+        Err(e) => report.problem(TIMESTAMP_REPLY, e.to_string()),
     }
 }
 
@@ -387,7 +385,7 @@ fn check_signature(
 }
 
 fn check_protocol(dir: &Path, manifest: &Manifest, report: &mut VerifyReport) {
-    let rel = "protocol.json";
+    let rel = crate::layout::PROTOCOL;
     match std::fs::read(dir.join(rel)).map(|b| serde_json::from_slice::<Protocol>(&b)) {
         Ok(Ok(protocol)) if protocol.batch_id == manifest.batch_id => {
             // Each separator sheet's image: sealed by the manifest, and the one the protocol names.

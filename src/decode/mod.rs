@@ -7,8 +7,11 @@
 //! becomes bilevel. Alpha is flattened onto white (the paper colour), the one documented change.
 
 mod jpeg;
+pub mod limits;
 pub(crate) mod png;
 mod tiff;
+
+pub use limits::{InputLimits, open_page, read_source};
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};

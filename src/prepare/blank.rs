@@ -7,17 +7,7 @@
 //! show-through is faint — and only ink that forms a mark of some size: dust specks are ignored,
 //! while a short pen stroke or an initial is a mark. A page is blank when no such mark remains.
 
-/// What the detector measured, recorded for every page.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BlankMeasure {
-    /// Share of the inspected area covered by ink marks, in per mille (0 for a blank page).
-    pub ink_per_mille: f64,
-    /// Number of ink marks found (connected components of at least the minimum size).
-    pub marks: usize,
-    /// Extent of the largest mark in millimetres (its bounding box's longer side).
-    pub largest_mark_mm: f64,
-    pub blank: bool,
-}
+pub use crate::findings::BlankMeasure;
 
 /// Resolution the page is reduced to before measuring.
 const WORK_DPI: f64 = 100.0;

@@ -1,10 +1,10 @@
 //! Quality flags for a page (TR-RESISCAN A.SC.8, IN.H.7): each measurement against the profile's
 //! thresholds, and whether a person should look at the page before the paper is destroyed.
 
-use crate::ocr::{OrientationFinding, SkewFinding};
+use crate::findings::{OrientationFinding, SkewFinding};
 use crate::profile::{BlankPolicy, Profile};
 
-use super::blank::BlankMeasure;
+use crate::findings::BlankMeasure;
 
 /// What the flags are computed from.
 pub struct PageFacts<'a> {

@@ -19,11 +19,6 @@ use x509_cert::ext::pkix::name::GeneralName;
 use super::cms::{self, issued_by};
 use super::hash::{HashAlgorithm, hex};
 
-/// The query file kept with the batch.
-pub const QUERY_FILE: &str = "hashtree.tsq";
-/// The reply file: a `TimeStampResp`, as `openssl ts -reply` writes it.
-pub const REPLY_FILE: &str = "hashtree.tsr";
-
 const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 const ID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 

@@ -160,10 +160,6 @@ pub struct TreeLeaf {
     pub hash: String,
 }
 
-/// File names of the published tree and its signature.
-pub const TREE_FILE: &str = "hashtree.json";
-pub const TREE_SIGNATURE: &str = "hashtree.sig";
-
 impl TreeFile {
     /// The tree over `(path, data hash)` pairs, and the file describing it.
     pub fn build(
@@ -184,7 +180,7 @@ impl TreeFile {
             .collect();
         listed.sort_by(|a, b| a.path.cmp(&b.path));
         let file = TreeFile {
-            format: crate::protocol::FORMAT.into(),
+            format: crate::json::FORMAT.into(),
             batch_id: batch_id.into(),
             algorithm,
             root: hex(tree.root()),
@@ -194,7 +190,7 @@ impl TreeFile {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        crate::protocol::to_json(self)
+        crate::json::to_json(self)
     }
 }
 

@@ -8,37 +8,9 @@ use std::collections::HashSet;
 
 use rxing::{BarcodeFormat, DecodeHints};
 
-/// A symbology scanwerk reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Symbology {
-    Qr,
-    DataMatrix,
-    Code128,
-    Code39,
-}
+pub use crate::profile::separation::Symbology;
 
 impl Symbology {
-    pub const ALL: [Symbology; 4] = [
-        Symbology::Qr,
-        Symbology::DataMatrix,
-        Symbology::Code128,
-        Symbology::Code39,
-    ];
-
-    /// The name used in profiles and the protocol.
-    pub fn name(self) -> &'static str {
-        match self {
-            Symbology::Qr => "qr",
-            Symbology::DataMatrix => "datamatrix",
-            Symbology::Code128 => "code128",
-            Symbology::Code39 => "code39",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Symbology> {
-        Symbology::ALL.into_iter().find(|s| s.name() == name)
-    }
-
     fn format(self) -> BarcodeFormat {
         match self {
             Symbology::Qr => BarcodeFormat::QR_CODE,

@@ -17,115 +17,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::batch::{Batch, DocumentSource, Part};
+use crate::decode::InputLimits;
 use crate::decode::{self, Raster};
-use crate::profile::InputLimits;
-use barcode::Symbology;
-use patch::PatchCode;
-
-/// Folder of the kept separator-sheet images in a published batch.
-pub const SEPARATOR_DIR: &str = "separators";
-
-/// How a batch's pages become documents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Each file, and each folder of images, is one document.
-    PerFile,
-    /// Split at patch-code sheets.
-    PatchCode,
-    /// Split at barcode sheets.
-    Barcode,
-    /// Split at patch-code sheets and at barcode sheets.
-    PatchCodeAndBarcode,
-    /// Every N pages.
-    FixedPages,
-}
-
-impl Mode {
-    pub const ALL: [(&'static str, Mode); 5] = [
-        ("per-file", Mode::PerFile),
-        ("patch-code", Mode::PatchCode),
-        ("barcode", Mode::Barcode),
-        ("patch-code+barcode", Mode::PatchCodeAndBarcode),
-        ("fixed-pages", Mode::FixedPages),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Mode::ALL
-            .iter()
-            .find(|(_, m)| *m == self)
-            .map_or("per-file", |(n, _)| n)
-    }
-
-    pub fn parse(name: &str) -> Option<Mode> {
-        Mode::ALL.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
-    }
-
-    fn patch(self) -> bool {
-        matches!(self, Mode::PatchCode | Mode::PatchCodeAndBarcode)
-    }
-
-    fn barcode(self) -> bool {
-        matches!(self, Mode::Barcode | Mode::PatchCodeAndBarcode)
-    }
-}
-
-/// The profile's `[separation]` section, possibly overridden by the batch sheet.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub mode: Mode,
-    /// Pages per document in `fixed-pages` mode.
-    pub pages: u32,
-    /// Patch codes that separate (default: all six).
-    pub patch_codes: Vec<PatchCode>,
-    /// Symbologies searched for (default: QR, DataMatrix, Code 128, Code 39).
-    pub symbologies: Vec<Symbology>,
-    /// A page is a barcode separator when one of its barcodes matches; the named groups become
-    /// the following document's metadata.
-    pub barcode_pattern: regex::Regex,
-    /// The named group whose value becomes the document id.
-    pub document_id: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            mode: Mode::PerFile,
-            pages: 1,
-            patch_codes: PatchCode::ALL.to_vec(),
-            symbologies: Symbology::ALL.to_vec(),
-            barcode_pattern: regex::Regex::new(DEFAULT_PATTERN).expect("the default pattern compiles"),
-            document_id: None,
-        }
-    }
-}
-
-/// Every barcode value separates; the whole value is recorded as `barcode`.
-pub const DEFAULT_PATTERN: &str = "^(?P<barcode>.+)$";
-
-impl Settings {
-    /// The batch sheet's `separation` and `separation_pages`, which override the profile's.
-    pub fn for_batch(&self, sheet: &crate::batch::BatchSheet) -> Result<Settings, String> {
-        let mut settings = self.clone();
-        if let Some(name) = &sheet.separation {
-            settings.mode = Mode::parse(name).ok_or_else(|| {
-                format!(
-                    "separation = {name:?}: choose one of {}",
-                    Mode::ALL.map(|(n, _)| format!("{n:?}")).join(", ")
-                )
-            })?;
-        }
-        if let Some(pages) = sheet.separation_pages {
-            if pages == 0 {
-                return Err("separation_pages = 0: a document has at least one page".into());
-            }
-            settings.pages = pages;
-        }
-        Ok(settings)
-    }
-}
+use crate::profile::separation::{Mode, PatchCode, Settings, Symbology};
+use crate::protocol::SeparatorRecord;
 
 /// What marked a page as a separator sheet.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,35 +52,6 @@ pub struct Separator {
     pub mark: Mark,
     /// The document that follows the sheet, if any pages follow before the next sheet.
     pub next_document: Option<String>,
-}
-
-/// A separator sheet as the protocol records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SeparatorRecord {
-    /// 1-based position in the batch's page stream (every page of every file, in batch order).
-    pub position: u32,
-    /// Source file (relative to the batch folder) and 1-based page in it.
-    pub source: String,
-    pub source_page: u32,
-    pub source_sha256: String,
-    /// `patch-code` or `barcode`.
-    pub kind: String,
-    /// The patch code (`T`, `2` …) or the barcode's value.
-    pub code: String,
-    /// For a barcode: `qr`, `datamatrix`, `code128`, `code39`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub symbology: Option<String>,
-    /// For a patch code: the image edge it was read at (`bottom`: the sheet was fed upside down).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge: Option<String>,
-    /// Values the profile's barcode pattern took from the code (given to the next document).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
-    /// Id of the document the sheet begins; none when no pages follow it before the next sheet.
-    pub next_document: Option<String>,
-    /// The sheet's image in the batch (`separators/…`) and its SHA-256.
-    pub image: String,
-    pub image_sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -354,11 +222,11 @@ fn classify_file(
     limits: &InputLimits,
 ) -> Result<(PathBuf, String, Vec<StreamPage>), SeparateError> {
     let rel = batch.relative(file);
-    let (source, pages) = crate::pipeline::read_source(file, &rel, limits).map_err(SeparateError::Page)?;
+    let (source, pages) = decode::read_source(file, &rel, limits).map_err(SeparateError::Page)?;
     let stream = (0..pages)
         .into_par_iter()
         .map(|index| {
-            let page = crate::pipeline::open_page(&source, index, limits).map_err(SeparateError::Page)?;
+            let page = decode::open_page(&source, index, limits).map_err(SeparateError::Page)?;
             Ok((file.to_path_buf(), index, examine(&page, settings)))
         })
         .collect::<Result<Vec<_>, SeparateError>>()?;
@@ -421,8 +289,7 @@ pub fn keep<E>(
     let mut records = Vec::new();
     for s in separators {
         let rel = batch.relative(&s.file);
-        let (source, pages) =
-            crate::pipeline::read_source(&s.file, &rel, limits).map_err(KeepError::Source)?;
+        let (source, pages) = decode::read_source(&s.file, &rel, limits).map_err(KeepError::Source)?;
         let changed = || {
             format!(
                 "{rel}: the file changed after its separator sheets were read; let nothing write into \
@@ -449,7 +316,7 @@ pub fn keep<E>(
                 (bytes, "tif")
             }
             _ => (
-                png(&crate::pipeline::open_page(&source, s.page, limits).map_err(KeepError::Source)?),
+                png(&decode::open_page(&source, s.page, limits).map_err(KeepError::Source)?),
                 "png",
             ),
         };
@@ -473,7 +340,7 @@ pub fn keep<E>(
                 metadata.clone(),
             ),
         };
-        let image = format!("{SEPARATOR_DIR}/{:04}.{extension}", s.position);
+        let image = format!("{}/{:04}.{extension}", crate::layout::SEPARATORS, s.position);
         let image_sha256 = write(&image, &bytes).map_err(KeepError::Write)?;
         records.push(SeparatorRecord {
             position: s.position,

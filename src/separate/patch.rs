@@ -17,16 +17,7 @@
 
 use std::fmt;
 
-/// One of the six patch codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PatchCode {
-    One,
-    Two,
-    Three,
-    Four,
-    Six,
-    T,
-}
+pub use crate::profile::separation::PatchCode;
 
 /// Bars read from the edge inward, `true` = wide.
 const CODES: [(PatchCode, [bool; 4]); 6] = [
@@ -39,43 +30,6 @@ const CODES: [(PatchCode, [bool; 4]); 6] = [
 ];
 
 impl PatchCode {
-    /// Every code, in the order of its name.
-    pub const ALL: [PatchCode; 6] = [
-        PatchCode::One,
-        PatchCode::Two,
-        PatchCode::Three,
-        PatchCode::Four,
-        PatchCode::Six,
-        PatchCode::T,
-    ];
-
-    /// The name printed on the sheet: `1`, `2`, `3`, `4`, `6` or `T`.
-    pub fn name(self) -> &'static str {
-        match self {
-            PatchCode::One => "1",
-            PatchCode::Two => "2",
-            PatchCode::Three => "3",
-            PatchCode::Four => "4",
-            PatchCode::Six => "6",
-            PatchCode::T => "T",
-        }
-    }
-
-    /// The code named `name` (`T`, `t`, `2`, `II`, `Patch T` …).
-    pub fn parse(name: &str) -> Option<PatchCode> {
-        let name = name.trim().to_ascii_uppercase();
-        let name = name.strip_prefix("PATCH").unwrap_or(&name).trim();
-        let name = match name {
-            "I" => "1",
-            "II" => "2",
-            "III" => "3",
-            "IV" => "4",
-            "VI" => "6",
-            other => other,
-        };
-        PatchCode::ALL.into_iter().find(|c| c.name() == name)
-    }
-
     /// The bars, edge inward.
     pub fn bars(self) -> [bool; 4] {
         CODES

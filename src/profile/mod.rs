@@ -5,6 +5,8 @@
 //! any directory; a path selects a profile file instead. Unknown keys are rejected, and every
 //! problem is reported at once with the file it came from, before any page is read.
 
+pub mod separation;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -13,11 +15,11 @@ use crate::seal::hash::sha256_hex;
 
 /// The profiles shipped in `profiles/`, by name.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("standard", include_str!("../profiles/standard.toml")),
-    ("strict", include_str!("../profiles/strict.toml")),
-    ("image-only", include_str!("../profiles/image-only.toml")),
-    ("hoch", include_str!("../profiles/hoch.toml")),
-    ("sehr-hoch", include_str!("../profiles/sehr-hoch.toml")),
+    ("standard", include_str!("../../profiles/standard.toml")),
+    ("strict", include_str!("../../profiles/strict.toml")),
+    ("image-only", include_str!("../../profiles/image-only.toml")),
+    ("hoch", include_str!("../../profiles/hoch.toml")),
+    ("sehr-hoch", include_str!("../../profiles/sehr-hoch.toml")),
 ];
 
 /// The profile used when neither the command line nor the batch sheet names one.
@@ -76,29 +78,10 @@ pub struct Profile {
     /// Hash of the batch hash tree (`seal.tree_hash`): `"sha-256"` (default) or `"sha-512"`.
     pub tree_hash: crate::seal::tree::TreeHash,
     /// How the batch's pages become documents (`[separation]`).
-    pub separation: crate::separate::Settings,
+    pub separation: separation::Settings,
 }
 
-/// What one input file may be, checked before it is decoded (`[input]`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct InputLimits {
-    /// Pixels of one page, in millions (`max_megapixels`, default 300: A0 at 400 dpi).
-    pub max_megapixels: f64,
-    /// Pages of one file (`max_pages`, default 5,000).
-    pub max_pages: u32,
-    /// Size of one file in MiB (`max_file_mb`, default 2,048).
-    pub max_file_mb: u64,
-}
-
-impl Default for InputLimits {
-    fn default() -> Self {
-        InputLimits {
-            max_megapixels: 300.0,
-            max_pages: 5_000,
-            max_file_mb: 2_048,
-        }
-    }
-}
+pub use crate::decode::InputLimits;
 
 /// Protection level for integrity (TR-RESISCAN: normal / hoch / sehr hoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -213,7 +196,7 @@ struct RawProfile {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSeparation {
+pub(crate) struct RawSeparation {
     mode: Option<String>,
     pages: Option<u32>,
     patch_codes: Option<Vec<String>>,
@@ -401,65 +384,6 @@ fn parse_list<T>(
         .collect()
 }
 
-fn separation_settings(raw: &RawSeparation, problems: &mut Vec<String>) -> crate::separate::Settings {
-    use crate::separate::{Mode, Settings, barcode::Symbology, patch::PatchCode};
-    let mut settings = Settings::default();
-    let modes: Vec<(&str, Mode)> = Mode::ALL.to_vec();
-    settings.mode = choice(&raw.mode, "separation.mode", &modes, problems);
-    if let Some(pages) = raw.pages {
-        if pages == 0 {
-            problems.push("  separation.pages = 0: a document has at least one page".into());
-        }
-        settings.pages = pages.max(1);
-    }
-    if let Some(names) = &raw.patch_codes {
-        let known = PatchCode::ALL.map(|c| c.name());
-        settings.patch_codes = parse_list(
-            names,
-            PatchCode::parse,
-            &known,
-            "separation.patch_codes",
-            "is not a patch code",
-            problems,
-        );
-    }
-    if let Some(names) = &raw.barcode_formats {
-        let known = Symbology::ALL.map(|s| s.name());
-        settings.symbologies = parse_list(
-            names,
-            Symbology::parse,
-            &known,
-            "separation.barcode_formats",
-            "is not read",
-            problems,
-        );
-    }
-    if let Some(pattern) = &raw.barcode_pattern {
-        match regex::Regex::new(pattern) {
-            Ok(re) => settings.barcode_pattern = re,
-            Err(e) => problems.push(format!(
-                "  separation.barcode_pattern = {pattern:?}: not a regular expression: {}",
-                e.to_string().replace('\n', " ")
-            )),
-        }
-    }
-    if let Some(group) = &raw.document_id {
-        if !settings
-            .barcode_pattern
-            .capture_names()
-            .flatten()
-            .any(|n| n == group)
-        {
-            problems.push(format!(
-                "  separation.document_id = {group:?}: separation.barcode_pattern has no group of that name; \
-                 write (?P<{group}>…) in the pattern"
-            ));
-        }
-        settings.document_id = Some(group.clone());
-    }
-    settings
-}
-
 /// Names of the bundled profiles.
 pub fn bundled_names() -> Vec<&'static str> {
     BUNDLED.iter().map(|(name, _)| *name).collect()
@@ -635,7 +559,7 @@ fn validate(
     }
     let prepare = prepare_policy(&raw.prepare, problems);
     let quality = quality_policy(&raw.quality, problems);
-    let separation = separation_settings(&raw.separation, problems);
+    let separation = separation::settings(&raw.separation, problems);
     let relative = |k: PathBuf| match base {
         Some(dir) if k.is_relative() => dir.join(k),
         _ => k,
@@ -885,7 +809,7 @@ mod tests {
 
     #[test]
     fn shown_profiles_read_back_the_same_and_document_every_key() {
-        let readme = include_str!("../profiles/README.md");
+        let readme = include_str!("../../profiles/README.md");
         for name in bundled_names() {
             let profile = load(name).unwrap();
             let shown = profile.to_toml();

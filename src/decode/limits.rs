@@ -1,0 +1,70 @@
+//! Input limits: what one file may be before it is decoded (`[input]` of a profile), and the two
+//! ways every stage reads a file within them — a whole file read once and hashed, a page decoded
+//! once its size is known. Checked from the headers, so a decompression bomb is refused before a
+//! byte of it is inflated.
+
+use super::{Page, SourceFile, decode_page, dimensions};
+
+/// What one input file may be, checked before it is decoded (`[input]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputLimits {
+    /// Pixels of one page, in millions (`max_megapixels`, default 300: A0 at 400 dpi).
+    pub max_megapixels: f64,
+    /// Pages of one file (`max_pages`, default 5,000).
+    pub max_pages: u32,
+    /// Size of one file in MiB (`max_file_mb`, default 2,048).
+    pub max_file_mb: u64,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits {
+            max_megapixels: 300.0,
+            max_pages: 5_000,
+            max_file_mb: 2_048,
+        }
+    }
+}
+
+/// Reads a file once, hashes it, tells its format and counts its pages.
+pub fn read_source(
+    path: &std::path::Path,
+    rel: &str,
+    limits: &InputLimits,
+) -> Result<(SourceFile, u32), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
+    if meta.len() == 0 {
+        return Err(format!("{rel}: the file is empty (0 bytes); scan the page again"));
+    }
+    if meta.len() > limits.max_file_mb << 20 {
+        return Err(format!(
+            "{rel}: {} MiB is above the profile's limit of {} MiB (input.max_file_mb); split the file",
+            meta.len() >> 20,
+            limits.max_file_mb
+        ));
+    }
+    let source = SourceFile::open(path, rel).map_err(|e| format!("{rel}: {e}"))?;
+    let pages = source.pages();
+    if pages > limits.max_pages {
+        return Err(format!(
+            "{rel}: {pages} pages is above the profile's limit of {} (input.max_pages); split the file",
+            limits.max_pages
+        ));
+    }
+    Ok((source, pages))
+}
+
+/// Decodes page `index` of `source` once its size is known to be within the profile's limits.
+pub fn open_page(source: &SourceFile, index: u32, limits: &InputLimits) -> Result<Page, String> {
+    let at = |e: &dyn std::fmt::Display| format!("{}, page {}: decode: {e}", source.rel, index + 1);
+    let (width, height) = dimensions(source, index).map_err(|e| at(&e))?;
+    let megapixels = f64::from(width) * f64::from(height) / 1e6;
+    if megapixels > limits.max_megapixels {
+        return Err(at(&format!(
+            "{width} × {height} pixels ({megapixels:.0} megapixels) is above the profile's limit of {} \
+             (input.max_megapixels); a damaged or hostile file, or scan at a lower resolution",
+            limits.max_megapixels
+        )));
+    }
+    decode_page(source, index).map_err(|e| at(&e))
+}

@@ -1,0 +1,55 @@
+//! Every name of the output contract and of the inbox, in one place: what archive systems, the
+//! verifier and unattended runs rely on (README "Output contract", "Unattended operation").
+//! A leaf: it names files, it reads and writes none.
+
+/// The batch protocol with the transfer note.
+pub const PROTOCOL: &str = "protocol.json";
+/// Every other file with its hashes, and the signature over its bytes.
+pub const MANIFEST: &str = "manifest.json";
+pub const MANIFEST_SIGNATURE: &str = "manifest.sig";
+/// The hash tree over the PDFs and the protocol, and the signature over its bytes.
+pub const TREE: &str = "hashtree.json";
+pub const TREE_SIGNATURE: &str = "hashtree.sig";
+/// The RFC 3161 time-stamp query for the tree's root, and the service's reply.
+pub const TIMESTAMP_QUERY: &str = "hashtree.tsq";
+pub const TIMESTAMP_REPLY: &str = "hashtree.tsr";
+/// The QA report for people.
+pub const REPORT: &str = "report.html";
+/// Working folder of the report's thumbnails in the staging folder; removed before sealing.
+pub const THUMBNAILS: &str = ".thumbnails";
+/// Folder of the kept separator-sheet images.
+pub const SEPARATORS: &str = "separators";
+/// Folder of the documents' PDFs and records.
+pub const DOCUMENTS: &str = "documents";
+
+/// `documents/<id>.pdf`.
+pub fn document_pdf(id: &str) -> String {
+    format!("{DOCUMENTS}/{id}.pdf")
+}
+
+/// `documents/<id>.json`, the document's record.
+pub fn document_record(id: &str) -> String {
+    format!("{DOCUMENTS}/{id}.json")
+}
+
+/// True for `documents/<id>.pdf`.
+pub fn is_document_pdf(rel: &str) -> bool {
+    rel.starts_with("documents/") && rel.ends_with(".pdf")
+}
+
+/// True for `documents/<id>.json`.
+pub fn is_document_record(rel: &str) -> bool {
+    rel.starts_with("documents/") && rel.ends_with(".json")
+}
+
+/// In a batch folder: the batch sheet, and the marker its deliverer writes last.
+pub const SHEET: &str = "batch.toml";
+pub const READY: &str = "READY";
+
+/// In an inbox: claimed, finished and quarantined batches.
+pub const PROCESSING: &str = "processing";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+/// Written into a quarantined batch folder (and not read as documents).
+pub const ERROR_TEXT: &str = "error.txt";
+pub const ERROR_JSON: &str = "error.json";
