@@ -299,7 +299,7 @@ pub fn run(cli: Cli) -> ExitCode {
 fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
     let config = match Config::new(&opts) {
         Ok(config) => Config {
-            progress: progress_bar(quiet),
+            progress: scanwerk::progress::for_terminal(quiet),
             ..config
         },
         Err(e) => {
@@ -357,115 +357,6 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
                 IngestError::Pipeline(scanwerk::pipeline::PipelineError::Interrupted) => INTERRUPTED,
                 _ => FAILED,
             }
-        }
-    }
-}
-
-/// A progress bar on stderr when it is a terminal and `--quiet` is not given; else nothing.
-fn progress_bar(quiet: bool) -> std::sync::Arc<dyn scanwerk::pipeline::Progress> {
-    use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
-        return std::sync::Arc::new(scanwerk::pipeline::NoProgress);
-    }
-    std::sync::Arc::new(Bar::default())
-}
-
-/// Batches, documents and pages at a terminal: `batch B  [####    ] 12/40 pages · document 3/8 ·
-/// 1.9 pages/s · ETA 15s`. Rate and time left are scanwerk's own: finished pages over the time
-/// since the batch began, so a burst of pages after a slow one does not skew them.
-#[derive(Default)]
-struct Bar {
-    bar: std::sync::Mutex<Option<BarState>>,
-    batches: std::sync::atomic::AtomicUsize,
-}
-
-struct BarState {
-    bar: indicatif::ProgressBar,
-    started: std::time::Instant,
-    pages: u64,
-    total_pages: u64,
-    documents: usize,
-    total_documents: usize,
-}
-
-impl BarState {
-    fn redraw(&self) {
-        let seconds = self.started.elapsed().as_secs_f64();
-        let rate = if self.pages > 0 && seconds > 0.0 {
-            self.pages as f64 / seconds
-        } else {
-            0.0
-        };
-        let left = self.total_pages.saturating_sub(self.pages);
-        let eta = if rate > 0.0 {
-            format!("ETA {}", humantime(left as f64 / rate))
-        } else {
-            "ETA –".into()
-        };
-        self.bar.set_message(format!(
-            "document {}/{} · {rate:.2} pages/s · {eta}",
-            self.documents, self.total_documents
-        ));
-        self.bar.set_position(self.pages);
-    }
-}
-
-/// `42s`, `3m 05s`, `1h 02m`.
-fn humantime(seconds: f64) -> String {
-    let s = seconds.round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-    }
-}
-
-impl scanwerk::pipeline::Progress for Bar {
-    fn begin(&self, batch: &scanwerk::batch::Batch) {
-        let (documents, pages) = (batch.documents.len(), batch.count_pages());
-        let batch = &batch.id;
-        let number = self.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let bar =
-            indicatif::ProgressBar::with_draw_target(Some(pages), indicatif::ProgressDrawTarget::stderr());
-        let style = indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} pages · {msg}")
-            .expect("a valid template")
-            .progress_chars("#>-");
-        bar.set_style(style);
-        let prefix = if number > 1 {
-            format!("batch {number}: {batch}")
-        } else {
-            format!("batch {batch}")
-        };
-        bar.set_prefix(prefix);
-        let state = BarState {
-            bar,
-            started: std::time::Instant::now(),
-            pages: 0,
-            total_pages: pages,
-            documents: 0,
-            total_documents: documents,
-        };
-        state.redraw();
-        *self.bar.lock().unwrap() = Some(state);
-    }
-
-    fn pages(&self, n: u64) {
-        if let Some(state) = self.bar.lock().unwrap().as_mut() {
-            state.pages += n;
-            state.redraw();
-        }
-    }
-
-    fn document(&self) {
-        if let Some(state) = self.bar.lock().unwrap().as_mut() {
-            state.documents += 1;
-            state.redraw();
-        }
-    }
-
-    fn end(&self) {
-        if let Some(state) = self.bar.lock().unwrap().take() {
-            state.bar.finish_and_clear();
         }
     }
 }
@@ -664,7 +555,7 @@ fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -
         quiet: std::time::Duration::from_secs(args.quiet_seconds),
         settle: std::time::Duration::from_secs(args.settle_seconds),
         stale: std::time::Duration::from_secs(args.stale_seconds),
-        progress: progress_bar(quiet),
+        progress: scanwerk::progress::for_terminal(quiet),
     };
     let mut total = RunSummary::default();
     let (events_tx, events_rx) = crossbeam_channel::unbounded();

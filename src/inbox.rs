@@ -25,8 +25,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::archive;
+use crate::config::{Config, IngestOptions};
+use crate::ingest::IngestError;
 use crate::pipeline::PipelineError;
-use crate::{Config, IngestError, IngestOptions};
 
 /// What an unattended run is told.
 #[derive(Clone)]
@@ -45,7 +46,7 @@ pub struct RunOptions {
     /// A claim not refreshed this long is taken to be abandoned.
     pub stale: Duration,
     /// Told how each batch goes (a progress bar at a terminal).
-    pub progress: std::sync::Arc<dyn crate::pipeline::Progress>,
+    pub progress: std::sync::Arc<dyn crate::progress::Progress>,
 }
 
 /// The outcome of one batch.
@@ -77,7 +78,7 @@ pub struct BatchOutcome {
     pub empty_documents: Vec<String>,
     /// Wall time and CPU seconds per stage (published batches).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timings: Option<crate::StageTimes>,
+    pub timings: Option<crate::ingest::StageTimes>,
 }
 
 /// What a run did.
@@ -415,7 +416,7 @@ fn process(
     let batch_id = config.batch.id.clone();
     let target = opts.archive.join(&batch_id);
     if target.exists() {
-        return Ok(Some(if crate::published_from(&target, &config) {
+        return Ok(Some(if crate::ingest::published_from(&target, &config) {
             tracing::info!(batch = %name, "already published from this input; verified");
             finish(opts, name, dir, &config, "already_published", target, 0, 0)
         } else {
@@ -427,7 +428,7 @@ fn process(
             quarantine(opts, name, dir, Some(&batch_id), &message, &[])
         }));
     }
-    let report = match crate::ingest_until(&config, stop) {
+    let report = match crate::ingest::ingest_until(&config, stop) {
         Ok(report) => report,
         Err(IngestError::Pipeline(PipelineError::Interrupted)) => return Ok(None),
         Err(e) if e.is_archive_fault() => return Err(e.to_string()),

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use crate::journal::{self, Journal};
 use crate::json::{FORMAT, to_json};
+use crate::progress::Progress;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -149,25 +150,6 @@ pub struct Target<'a> {
     /// Told of every page and document as it is written.
     pub progress: &'a dyn Progress,
 }
-
-/// Someone watching a batch go by (the progress bar at a terminal). Every method is called from
-/// the compose stage's thread: pages as workers finish them (in any order), documents as they are
-/// written (in batch order). The defaults do nothing.
-pub trait Progress: Send + Sync {
-    /// A batch starts (a watcher that shows totals counts them: [`Batch::count_pages`]).
-    fn begin(&self, _batch: &Batch) {}
-    /// `n` more pages are done (written, failed, or taken over from an interrupted run).
-    fn pages(&self, _n: u64) {}
-    /// One more document is done.
-    fn document(&self) {}
-    /// The batch is published or has failed.
-    fn end(&self) {}
-}
-
-/// No one is watching.
-pub struct NoProgress;
-
-impl Progress for NoProgress {}
 
 /// A unit of work, numbered in batch order.
 struct Job {
@@ -968,6 +950,7 @@ impl<'a> Composer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::progress::NoProgress;
 
     #[test]
     fn a_tiff_changed_after_hashing_is_named() {

@@ -1,0 +1,226 @@
+//! Configuration in two steps: what the operator asked for ([`IngestOptions`], from the command
+//! line) plus the batch sheet and the profile → one validated [`Config`], built once and passed
+//! down by reference. Every problem is found before any page is read and reported together, and
+//! none that only follows from another (a profile that cannot be read hides its `seal.key`).
+
+use std::path::{Path, PathBuf};
+
+use crate::batch::Batch;
+use crate::profile::{self, Profile};
+use crate::seal::{self, SigningKey};
+use crate::{layout, prepare, separate};
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub batch_dir: PathBuf,
+    pub archive: PathBuf,
+    /// Profile name or file; default: the batch sheet's, else `standard`.
+    pub profile: Option<String>,
+    /// Signing key; default: the profile's `seal.key`.
+    pub key: Option<PathBuf>,
+    /// Certificate chain for the key (PEM, signer first); default: the profile's
+    /// `seal.certificate`. With one, every PDF gets a PAdES signature.
+    pub cert: Option<PathBuf>,
+    /// Worker threads; default: the number of cores.
+    pub threads: Option<usize>,
+}
+
+/// A validated ingest configuration, built once and passed down by reference.
+pub struct Config {
+    pub batch: Batch,
+    /// Archive folder the batch is published into.
+    pub archive: PathBuf,
+    pub profile: Profile,
+    pub key: SigningKey,
+    /// The key's certificate chain, when PDFs are to carry PAdES signatures.
+    pub certificate: Option<seal::cert::CertificateChain>,
+    /// Worker threads, at least 1.
+    pub threads: usize,
+    /// Responsible operator and where the name came from (`batch.toml` or `user`).
+    pub operator: (String, &'static str),
+    /// Told how the batch goes (a progress bar); nothing by default.
+    pub progress: std::sync::Arc<dyn crate::progress::Progress>,
+    /// How the pages became documents (the profile's, or the batch sheet's `separation`).
+    pub separation: profile::separation::Mode,
+    /// The separator sheets the batch was split at.
+    pub separators: Vec<separate::Separator>,
+}
+
+/// Every configuration problem found, listed together.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the batch:\n{}", problems.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    pub fn new(opts: &IngestOptions) -> Result<Config, ConfigError> {
+        prepare::lept::quiet();
+        let mut problems = Vec::new();
+        let batch = Batch::open(&opts.batch_dir)
+            .map_err(|e| problems.push(format!("{e:#}")))
+            .ok();
+        let spec = opts
+            .profile
+            .clone()
+            .or_else(|| batch.as_ref().and_then(|b| b.sheet.profile.clone()))
+            .unwrap_or_else(|| profile::DEFAULT.to_string());
+        let profile = profile::load(&spec)
+            .map_err(|e| problems.push(e.to_string()))
+            .ok();
+        let key_path = opts
+            .key
+            .clone()
+            .or_else(|| profile.as_ref().and_then(|p| p.key.clone()));
+        let key = match &key_path {
+            Some(path) => SigningKey::load(path)
+                .map_err(|e| problems.push(e.to_string()))
+                .ok(),
+            // Without a readable profile its seal.key is unknown: that problem is reported.
+            None if profile.is_none() => None,
+            None => {
+                problems.push(
+                    "no signing key: give --key FILE or set seal.key in the profile \
+                     (make one with `scanwerk keygen --out DIR`)"
+                        .into(),
+                );
+                None
+            }
+        };
+        if let (Some(key), Some(profile)) = (&key, &profile)
+            && key.algorithm() != profile.signature
+        {
+            problems.push(format!(
+                "key {} is {} but profile {} signs with {}: use a {} key (`scanwerk keygen --curve {}`) \
+                 or change seal.signature",
+                key_path.as_deref().unwrap_or(Path::new("?")).display(),
+                key.algorithm().curve(),
+                profile.id,
+                profile.signature.curve(),
+                profile.signature.curve(),
+                profile.signature.curve().to_lowercase().replace('-', ""),
+            ));
+        }
+        let cert_path = opts
+            .cert
+            .clone()
+            .or_else(|| profile.as_ref().and_then(|p| p.certificate.clone()));
+        let certificate = match (&cert_path, &key) {
+            (Some(path), Some(key)) => seal::cert::CertificateChain::load(path, key)
+                .map_err(|e| problems.push(e.to_string()))
+                .ok(),
+            _ => None,
+        };
+        if let (Some(profile), Some(batch)) = (&profile, &batch) {
+            problems.extend(protection_gaps(profile, batch, cert_path.is_some()));
+        }
+        if let Err(e) = std::fs::metadata(&opts.archive).and_then(|m| {
+            if m.is_dir() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("not a directory"))
+            }
+        }) {
+            problems.push(format!(
+                "archive folder {}: {e}; create it first",
+                opts.archive.display()
+            ));
+        }
+        if opts.threads == Some(0) {
+            problems.push("--threads must be at least 1".into());
+        }
+        match (batch, profile, key, problems.is_empty()) {
+            (Some(mut batch), Some(profile), Some(key), true) => {
+                let settings = profile
+                    .separation
+                    .for_batch(&batch.sheet)
+                    .map_err(|e| ConfigError {
+                        problems: vec![format!("{}: {e}", batch.dir.join(layout::SHEET).display())],
+                    })?;
+                let separators =
+                    separate::apply(&mut batch, &settings, &profile.limits).map_err(|e| ConfigError {
+                        problems: vec![e.to_string()],
+                    })?;
+                if batch.documents.is_empty() {
+                    return Err(ConfigError {
+                        problems: vec![format!(
+                            "batch folder {} holds only separator sheets ({}), no document pages",
+                            batch.dir.display(),
+                            separators.len()
+                        )],
+                    });
+                }
+                let operator = match &batch.sheet.operator {
+                    Some(name) => (name.clone(), "batch.toml"),
+                    None => (current_user(), "user"),
+                };
+                let threads = opts.threads.unwrap_or_else(default_threads);
+                Ok(Config {
+                    batch,
+                    archive: opts.archive.clone(),
+                    profile,
+                    key,
+                    certificate,
+                    threads,
+                    operator,
+                    progress: std::sync::Arc::new(crate::progress::NoProgress),
+                    separation: settings.mode,
+                    separators,
+                })
+            }
+            _ => Err(ConfigError { problems }),
+        }
+    }
+}
+
+/// What the profile's protection level requires but the batch lacks (TR-RESISCAN IN.H.1,
+/// IN.SH.1), each as an instruction. Checked before any page is read.
+fn protection_gaps(profile: &Profile, batch: &Batch, has_certificate: bool) -> Vec<String> {
+    use profile::{Protection, TimestampPolicy};
+    let level = profile.protection;
+    let mut gaps = Vec::new();
+    if level >= Protection::Hoch {
+        if !has_certificate {
+            gaps.push(format!(
+                "profile {} has protection \"{}\", which requires a certificate-based signature in every PDF: \
+                 give --cert FILE (PEM chain, signer first) or set seal.certificate in the profile",
+                profile.id,
+                level.name()
+            ));
+        }
+        if batch
+            .sheet
+            .operator
+            .as_deref()
+            .is_none_or(|o| o.trim().is_empty())
+        {
+            gaps.push(format!(
+                "profile {} has protection \"{}\", which requires the responsible person by name: \
+                 set operator = \"First Last\" in {}",
+                profile.id,
+                level.name(),
+                batch.dir.join("batch.toml").display()
+            ));
+        }
+    }
+    if level >= Protection::SehrHoch && profile.timestamp == TimestampPolicy::Off {
+        gaps.push(format!(
+            "profile {} has protection \"{}\", which requires a time stamp on the batch: \
+             set seal.tsa_url = \"http://…\" (or seal.timestamp = \"offline\" and attach the reply later)",
+            profile.id,
+            level.name()
+        ));
+    }
+    gaps
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        // SAFETY: getuid has no preconditions and cannot fail.
+        .unwrap_or_else(|_| format!("uid {}", unsafe { libc::getuid() }))
+}

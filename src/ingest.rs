@@ -1,0 +1,562 @@
+//! The ingest driver: one batch through every stage — read, separate, prepare, recognize,
+//! compose (the pipeline), then the protocol, the QA report, the hash tree with its signature and
+//! time stamp, the manifest — into a staging folder that is published by one atomic rename, or
+//! not at all. The batch folder is compared with what was read before sealing and publishing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::archive::{ArchiveError, Staging};
+use crate::batch::Batch;
+use crate::config::Config;
+use crate::json::{self, to_json};
+use crate::pipeline::{self, DocumentFailure, PipelineError};
+use crate::protocol::{self, Completeness, ProfileRef, Protocol, Software};
+use crate::seal::{self, Manifest, ManifestEntry};
+use crate::{journal, layout, profile, report, separate, verify};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error("signing failed: {0}")]
+    Sign(#[from] seal::sign::KeyError),
+    #[error(
+        "{} of {} documents failed; nothing was published and the input is untouched:\n{}",
+        failures.len(), total,
+        failures.iter().flat_map(|f| f.errors.iter().map(move |e| format!("- {}: {e}", f.document))).collect::<Vec<_>>().join("\n")
+    )]
+    DocumentsFailed {
+        failures: Vec<DocumentFailure>,
+        total: usize,
+    },
+    #[error(
+        "the batch is incomplete: {0}; profile {1} refuses incomplete batches (quality.incomplete_batch \
+         = \"refuse\"), so nothing was published and the input is untouched. Rescan what is missing, \
+         or correct the batch sheet's counts"
+    )]
+    Incomplete(String, String),
+    #[error(
+        "{0}; nothing was published and the input is untouched. Run the batch again when the \
+         service answers, or set seal.timestamp = \"offline\" to write the query and attach the \
+         reply later with `scanwerk timestamp attach`"
+    )]
+    Timestamp(#[from] seal::timestamp::TimestampError),
+    #[error("keeping a separator sheet's image: {0}; nothing was published and the input is untouched")]
+    Separator(String),
+    #[error(
+        "batch folder {} changed while it was processed ({}); what was read may be only part of \
+         the delivery, so nothing was published. Let the scanner finish, then hand the batch over \
+         complete (write READY last, or build the folder elsewhere and move it in) and run it again",
+        dir.display(),
+        summarise_changes(changes)
+    )]
+    InputChanged { dir: PathBuf, changes: Vec<String> },
+}
+
+impl IngestError {
+    /// True if the archive side failed (not writable, full): retrying the same batch later may
+    /// succeed, so an unattended run puts it back and stops. Everything else is the batch's own
+    /// fault and retrying cannot fix it.
+    pub fn is_archive_fault(&self) -> bool {
+        let io_fault = |e: &std::io::Error| {
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+            )
+        };
+        match self {
+            IngestError::Archive(ArchiveError::Unusable { .. })
+            | IngestError::Pipeline(PipelineError::Archive(ArchiveError::Unusable { .. })) => true,
+            IngestError::Archive(ArchiveError::Write { source, .. })
+            | IngestError::Pipeline(PipelineError::Archive(ArchiveError::Write { source, .. })) => {
+                io_fault(source)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The first few changes, and how many more.
+fn summarise_changes(changes: &[String]) -> String {
+    let mut text = changes.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if changes.len() > 5 {
+        text.push_str(&format!(" and {} more", changes.len() - 5));
+    }
+    text
+}
+
+/// Refuses a batch whose folder changed since it was read.
+fn ensure_unchanged(batch: &Batch) -> Result<(), IngestError> {
+    let changes = batch.changes();
+    if changes.is_empty() {
+        Ok(())
+    } else {
+        Err(IngestError::InputChanged {
+            dir: batch.dir.clone(),
+            changes,
+        })
+    }
+}
+
+/// What a successful ingest published.
+#[derive(Debug)]
+pub struct IngestReport {
+    pub batch_id: String,
+    pub published: PathBuf,
+    pub documents: usize,
+    /// Pages scanned.
+    pub pages: usize,
+    /// Pages in the PDFs (scanned minus removed blanks).
+    pub pdf_pages: usize,
+    /// How many pages carry each quality flag.
+    pub flags: BTreeMap<String, usize>,
+    /// `<document> page <n>: <flags>` for every page that needs review.
+    pub review: Vec<String>,
+    /// `<document> page <n>` for every page drawn for the visual spot check: compare it with
+    /// the paper.
+    pub spot_check: Vec<String>,
+    /// `<document>: <reason>` for every document left without a PDF (all pages removed).
+    pub empty_documents: Vec<String>,
+    /// Whether the counts matched the batch sheet.
+    pub complete: bool,
+    pub warnings: Vec<String>,
+    pub key_fingerprint: String,
+    pub timings: StageTimes,
+}
+
+/// Where the time of a batch went: wall time, and CPU seconds per stage summed over threads.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StageTimes {
+    pub wall_seconds: f64,
+    pub cpu_seconds: BTreeMap<&'static str, f64>,
+}
+
+impl StageTimes {
+    /// Share of the CPU time spent outside OCR.
+    pub fn non_ocr_share(&self) -> f64 {
+        let total: f64 = self.cpu_seconds.values().sum();
+        let ocr = self.cpu_seconds.get("ocr").copied().unwrap_or(0.0);
+        if total > 0.0 { (total - ocr) / total } else { 0.0 }
+    }
+}
+
+/// Ends the progress display however the batch ends.
+struct EndProgress<'a>(&'a dyn crate::progress::Progress);
+
+impl Drop for EndProgress<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// Runs one batch through every stage and publishes it, or publishes nothing.
+pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
+    ingest_until(config, &std::sync::atomic::AtomicBool::new(false))
+}
+
+/// [`ingest`], stopping between pages once `stop` is set (then nothing is published).
+pub fn ingest_until(
+    config: &Config,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<IngestReport, IngestError> {
+    let started = json::now_rfc3339();
+    let wall = std::time::Instant::now();
+    let timings = pipeline::Timings::default();
+    let staging = Staging::create(&config.archive, &config.batch.id)?;
+    config.progress.begin(&config.batch);
+    let _end = EndProgress(&*config.progress);
+    let output = pipeline::run(
+        &config.batch,
+        &config.profile,
+        &config.operator.0,
+        config.threads,
+        pipeline::Target {
+            staging: &staging,
+            signer: config.certificate.as_ref().map(|chain| seal::cms::PadesSigner {
+                key: &config.key,
+                chain,
+            }),
+            context: journal::context(
+                &config.profile.sha256,
+                &config.key.public().fingerprint(),
+                config.certificate.as_ref().map(|c| c.sha256()).as_deref(),
+                &std::fs::read(config.batch.dir.join(layout::SHEET)).unwrap_or_default(),
+            ),
+            progress: &*config.progress,
+        },
+        stop,
+        &timings,
+    )?;
+    let seal_started = pipeline::thread_cpu();
+    if !output.failures.is_empty() {
+        let total = config.batch.documents.len();
+        return Err(IngestError::DocumentsFailed {
+            failures: output.failures,
+            total,
+        });
+    }
+    ensure_unchanged(&config.batch)?;
+    let mut protocol = batch_protocol(config, started, output.documents, output.empty, output.pages);
+    protocol.resumed = output.resumed;
+    protocol.separators = keep_separators(&staging, config)?;
+    protocol.completeness.separator_sheets = protocol.separators.len();
+    if !protocol.completeness.complete && config.profile.quality.refuse_incomplete {
+        return Err(IngestError::Incomplete(
+            protocol.warnings[0].clone(),
+            config.profile.id.clone(),
+        ));
+    }
+    protocol.qa_sample = Some(report::draw_sample(
+        &protocol,
+        config.profile.quality.qa_sample_percent,
+    ));
+    staging.write_file(layout::PROTOCOL, &to_json(&protocol))?;
+    write_report(&staging, &protocol)?;
+    seal_tree(&staging, config, &protocol)?;
+    let manifest = seal_staging(&staging, config, &protocol)?;
+    ensure_unchanged(&config.batch)?;
+    let published = staging.publish()?;
+    timings.add(
+        pipeline::Stage::Seal,
+        pipeline::thread_cpu().saturating_sub(seal_started),
+    );
+    let review: Vec<String> = protocol
+        .documents
+        .iter()
+        .flat_map(|d| {
+            d.flagged_pages
+                .iter()
+                .filter(|p| p.needs_review)
+                .map(move |p| format!("{} page {}: {}", d.id, p.number, p.flags.join(", ")))
+        })
+        .collect();
+    Ok(IngestReport {
+        batch_id: config.batch.id.clone(),
+        published,
+        documents: protocol.documents.len(),
+        pages: protocol.completeness.pages,
+        pdf_pages: protocol.documents.iter().map(|d| d.pages).sum(),
+        flags: protocol.transfer_note.quality.flags.clone(),
+        review,
+        spot_check: protocol
+            .qa_sample
+            .iter()
+            .flat_map(|s| &s.pages)
+            .map(|p| format!("{} page {}", p.document, p.page))
+            .collect(),
+        empty_documents: protocol
+            .empty_documents
+            .iter()
+            .map(|d| format!("{}: {}", d.id, d.reason))
+            .collect(),
+        complete: protocol.completeness.complete,
+        warnings: protocol
+            .documents
+            .iter()
+            .flat_map(|d| d.warnings.iter().map(|w| format!("{}: {w}", d.id)))
+            .chain(protocol.warnings.iter().cloned())
+            .collect(),
+        key_fingerprint: manifest.signature.key_fingerprint,
+        timings: StageTimes {
+            wall_seconds: wall.elapsed().as_secs_f64(),
+            cpu_seconds: timings.seconds(),
+        },
+    })
+}
+
+fn batch_protocol(
+    config: &Config,
+    started: String,
+    documents: Vec<protocol::DocumentSummary>,
+    empty_documents: Vec<protocol::EmptyDocument>,
+    pages: usize,
+) -> Protocol {
+    let sheet = &config.batch.sheet;
+    let received = documents.len() + empty_documents.len();
+    let completeness = Completeness {
+        documents: received,
+        pages,
+        expected_documents: sheet.expected_documents,
+        expected_pages: sheet.expected_pages,
+        separator_sheets: 0,
+        complete: sheet.expected_documents.is_none_or(|n| n == received)
+            && sheet.expected_pages.is_none_or(|n| n == pages),
+    };
+    let mut warnings = Vec::new();
+    if !completeness.complete {
+        warnings.push(format!(
+            "batch sheet expects {} documents / {} pages, received {} / {}",
+            opt(sheet.expected_documents),
+            opt(sheet.expected_pages),
+            received,
+            pages
+        ));
+    }
+    let finished = json::now_rfc3339();
+    let mut anomalies = warnings.clone();
+    anomalies.extend(empty_documents.iter().map(protocol::EmptyDocument::anomaly));
+    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
+    for doc in &documents {
+        anomalies.extend(protocol::anomalies(&doc.id, &doc.flagged_pages));
+    }
+    let flagged = || {
+        documents
+            .iter()
+            .flat_map(|d| &d.flagged_pages)
+            .chain(empty_documents.iter().flat_map(|d| &d.pages))
+    };
+    for flag in flagged().flat_map(|p| &p.flags) {
+        *flags.entry(flag.clone()).or_default() += 1;
+    }
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let transfer_note = protocol::TransferNote {
+        responsible_person: config.operator.0.clone(),
+        responsible_person_source: config.operator.1.into(),
+        organisation: sheet.organisation.clone(),
+        scanner: sheet.scanner.clone(),
+        workstation: sheet.workstation.clone().unwrap_or_else(|| host.clone()),
+        procedure: sheet.procedure.clone(),
+        times: protocol::NoteTimes {
+            scanned: config
+                .batch
+                .documents
+                .iter()
+                .map(|d| d.date)
+                .max()
+                .map(json::rfc3339),
+            scanned_source: Some(
+                if config.batch.scanned().is_some() {
+                    "batch.toml"
+                } else {
+                    "file times"
+                }
+                .into(),
+            ),
+            processing_started: started.clone(),
+            processing_finished: finished.clone(),
+            sealed: json::now_rfc3339(),
+        },
+        sealing: protocol::NoteSealing {
+            protection: config.profile.protection.name().into(),
+            batch_signature: config.key.algorithm().name().into(),
+            key_fingerprint: config.key.public().fingerprint(),
+            pdf_signer: config.certificate.as_ref().map(|c| c.subject()),
+            timestamp: match &config.profile.timestamp {
+                profile::TimestampPolicy::Off => "off".into(),
+                profile::TimestampPolicy::Offline => "offline".into(),
+                profile::TimestampPolicy::Online { url } => format!("online {url}"),
+            },
+        },
+        quality: protocol::NoteQuality {
+            pages_scanned: pages,
+            pages_in_pdfs: documents.iter().map(|d| d.pages).sum(),
+            pages_flagged: flagged().filter(|p| !p.flags.is_empty()).count(),
+            pages_needing_review: flagged().filter(|p| p.needs_review).count(),
+            flags,
+        },
+        anomalies,
+        statement: protocol::STATEMENT_DE.into(),
+        statement_en: protocol::STATEMENT_EN.into(),
+    };
+    Protocol {
+        format: json::FORMAT.into(),
+        batch_id: config.batch.id.clone(),
+        software: Software::this(),
+        profile: ProfileRef {
+            id: config.profile.id.clone(),
+            version: config.profile.version.clone(),
+            sha256: config.profile.sha256.clone(),
+            origin: config.profile.origin.clone(),
+        },
+        host,
+        operator: config.operator.0.clone(),
+        operator_source: config.operator.1.into(),
+        started,
+        finished,
+        signature_key_fingerprint: config.key.public().fingerprint(),
+        metadata: sheet.metadata.clone(),
+        completeness,
+        transfer_note,
+        separation: config.separation.name().into(),
+        separators: Vec::new(),
+        documents,
+        empty_documents,
+        warnings,
+        qa_sample: None,
+        resumed: Vec::new(),
+    }
+}
+
+/// Writes the separator sheets' images into the staging folder; their protocol records.
+fn keep_separators(
+    staging: &Staging,
+    config: &Config,
+) -> Result<Vec<protocol::SeparatorRecord>, IngestError> {
+    if config.separators.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dir = staging.dir().join(layout::SEPARATORS);
+    std::fs::create_dir_all(&dir).map_err(staging.write_err(layout::SEPARATORS))?;
+    separate::keep(
+        &config.batch,
+        &config.separators,
+        &config.profile.limits,
+        |rel, bytes| staging.write_file(rel, bytes).map(|d| d.sha256),
+    )
+    .map_err(|e| match e {
+        separate::KeepError::Source(message) => IngestError::Separator(message),
+        separate::KeepError::Write(e) => e.into(),
+    })
+}
+
+fn opt(n: Option<usize>) -> String {
+    n.map_or("?".into(), |n| n.to_string())
+}
+
+/// Builds the hash tree over every PDF and the protocol, signs its root file, and gives each
+/// document record its proof.
+fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<(), IngestError> {
+    let algorithm = config.profile.tree_hash;
+    let mut leaves = Vec::new();
+    for rel in protocol
+        .documents
+        .iter()
+        .map(|d| d.pdf.clone())
+        .chain([layout::PROTOCOL.to_string()])
+    {
+        let path = staging.dir().join(&rel);
+        let leaf = algorithm
+            .digest_file(&path)
+            .map_err(|source| ArchiveError::Write { path, source })?;
+        leaves.push((rel, leaf));
+    }
+    let hashes: std::collections::HashMap<String, Vec<u8>> = leaves.iter().cloned().collect();
+    let (tree, file) = seal::tree::TreeFile::build(&config.batch.id, algorithm, leaves);
+    let bytes = file.to_bytes();
+    staging.write_file(layout::TREE, &bytes)?;
+    staging.write_file(layout::TREE_SIGNATURE, &config.key.sign(&bytes))?;
+    stamp_root(staging, config, algorithm.algorithm(), tree.root())?;
+    for doc in &protocol.documents {
+        let rel = layout::document_record(&doc.id);
+        let path = staging.dir().join(&rel);
+        let read = std::fs::read(&path).map_err(|source| ArchiveError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let mut record: protocol::DocumentRecord =
+            serde_json::from_slice(&read).expect("the record scanwerk just wrote parses");
+        record.proof = tree.proof(&hashes[&doc.pdf]);
+        staging.write_file(&rel, &to_json(&record))?;
+    }
+    Ok(())
+}
+
+/// Time-stamps the hash-tree root as the profile says: the query file always, the checked reply
+/// when the service is asked now.
+fn stamp_root(
+    staging: &Staging,
+    config: &Config,
+    algorithm: seal::hash::HashAlgorithm,
+    root: &[u8],
+) -> Result<(), IngestError> {
+    use profile::TimestampPolicy;
+    use seal::timestamp;
+    if config.profile.timestamp == TimestampPolicy::Off {
+        return Ok(());
+    }
+    let query = timestamp::query(algorithm, root)?;
+    staging.write_file(layout::TIMESTAMP_QUERY, &query)?;
+    if let TimestampPolicy::Online { url } = &config.profile.timestamp {
+        let reply = timestamp::request(url.as_str(), &query)?;
+        timestamp::check_reply(&reply, algorithm, root, Some(&query), &[])?;
+        staging.write_file(layout::TIMESTAMP_REPLY, &reply)?;
+    }
+    Ok(())
+}
+
+/// Writes `report.html` from the staged records and thumbnails, then drops the thumbnails.
+fn write_report(staging: &Staging, protocol: &Protocol) -> Result<(), ArchiveError> {
+    let mut file = staging.create_file(layout::REPORT)?;
+    report::write(staging.dir(), protocol, &mut file).map_err(staging.write_err(layout::REPORT))?;
+    staging.close_file(layout::REPORT, file)?;
+    let thumbnails = staging.dir().join(layout::THUMBNAILS);
+    match std::fs::remove_dir_all(&thumbnails) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(staging.write_err(layout::THUMBNAILS)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Lists every staged file in the manifest, writes it and its signature.
+fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<Manifest, IngestError> {
+    let mut files = Vec::new();
+    for doc in &protocol.documents {
+        for rel in [doc.pdf.clone(), layout::document_record(&doc.id)] {
+            files.push(entry(staging.dir(), &rel)?);
+        }
+    }
+    for separator in &protocol.separators {
+        files.push(entry(staging.dir(), &separator.image)?);
+    }
+    for rel in [
+        layout::PROTOCOL,
+        layout::REPORT,
+        layout::TREE,
+        layout::TREE_SIGNATURE,
+    ] {
+        files.push(entry(staging.dir(), rel)?);
+    }
+    for rel in [layout::TIMESTAMP_QUERY, layout::TIMESTAMP_REPLY] {
+        if staging.dir().join(rel).exists() {
+            files.push(entry(staging.dir(), rel)?);
+        }
+    }
+    let public = config.key.public();
+    let manifest = Manifest::new(&config.batch.id, config.profile.signature.name(), &public, files);
+    let bytes = manifest.to_bytes();
+    staging.write_file(layout::MANIFEST, &bytes)?;
+    staging.write_file(layout::MANIFEST_SIGNATURE, &config.key.sign(&bytes))?;
+    Ok(manifest)
+}
+
+/// Hashes a staged file from disk, so the manifest states what is really there.
+fn entry(dir: &Path, rel: &str) -> Result<ManifestEntry, ArchiveError> {
+    let path = dir.join(rel);
+    let digests = seal::Digests::of_file(&path).map_err(|source| ArchiveError::Write { path, source })?;
+    Ok(ManifestEntry {
+        path: rel.into(),
+        digests,
+    })
+}
+
+/// True if the batch published at `target` verifies against the configured key and was made
+/// from exactly this batch's input files (relative paths and SHA-256, documents left without a
+/// PDF included): publishing it again would publish the same paper twice.
+pub fn published_from(target: &Path, config: &Config) -> bool {
+    if !verify::verify(target, Some(&config.key.public()), &[]).ok() {
+        return false;
+    }
+    let Ok(Ok(published)) =
+        std::fs::read(target.join(layout::PROTOCOL)).map(|b| serde_json::from_slice::<Protocol>(&b))
+    else {
+        return false;
+    };
+    let sources = published
+        .documents
+        .iter()
+        .flat_map(|d| &d.sources)
+        .chain(published.empty_documents.iter().flat_map(|d| &d.sources));
+    let published: std::collections::BTreeSet<(String, String)> = sources
+        .map(|s| (s.path.clone(), s.digests.sha256.clone()))
+        .collect();
+    let mut input = std::collections::BTreeSet::new();
+    for file in &config.batch.input_files() {
+        match seal::Digests::of_file(file) {
+            Ok(d) => input.insert((config.batch.relative(file), d.sha256)),
+            Err(_) => return false,
+        };
+    }
+    published == input
+}
