@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use scanwerk::{Config, IngestError, IngestOptions, archive::ArchiveError, profile, seal, verify};
+use scanwerk::{Config, Exit, IngestOptions, profile, seal, verify};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +33,38 @@ pub struct Cli {
 }
 
 /// What `run` and `watch` share.
+/// What ingest, run and watch share: how each batch is checked and sealed.
+#[derive(Debug, clap::Args)]
+struct SealArgs {
+    /// Profile name (see `scanwerk profiles`) or path to a profile file. Default: the batch
+    /// sheet's profile, else "standard".
+    #[arg(long)]
+    profile: Option<String>,
+    /// Signing key (PKCS#8 PEM). Default: the profile's seal.key.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Certificate chain for the key (PEM, signer first): every PDF gets a PAdES signature.
+    /// Default: the profile's seal.certificate.
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Worker threads per batch. Default: the number of cores.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl SealArgs {
+    fn options(&self, batch_dir: PathBuf, archive: PathBuf) -> IngestOptions {
+        IngestOptions {
+            batch_dir,
+            archive,
+            profile: self.profile.clone(),
+            key: self.key.clone(),
+            cert: self.cert.clone(),
+            threads: self.threads,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct InboxArgs {
     /// Inbox folder: each sub-folder is a batch; processing/, done/ and failed/ are made in it.
@@ -41,18 +73,8 @@ struct InboxArgs {
     /// Archive folder the batches are published into (must exist).
     #[arg(long)]
     archive: PathBuf,
-    /// Profile for batches whose sheet names none. Default: "standard".
-    #[arg(long)]
-    profile: Option<String>,
-    /// Signing key (PKCS#8 PEM). Default: the profile's seal.key.
-    #[arg(long)]
-    key: Option<PathBuf>,
-    /// Certificate chain for the key (PEM): every PDF gets a PAdES signature.
-    #[arg(long)]
-    cert: Option<PathBuf>,
-    /// Worker threads per batch. Default: the number of cores.
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    seal: SealArgs,
     /// A batch without batch.toml or READY is ready once unchanged this many seconds.
     #[arg(long, default_value_t = 120)]
     quiet_seconds: u64,
@@ -77,20 +99,8 @@ enum Command {
         /// Archive folder the batch is published into (must exist).
         #[arg(long)]
         archive: PathBuf,
-        /// Profile name (see `scanwerk profiles`) or path to a profile file. Default: the batch
-        /// sheet's profile, else "standard".
-        #[arg(long)]
-        profile: Option<String>,
-        /// Signing key (PKCS#8 PEM). Default: the profile's seal.key.
-        #[arg(long)]
-        key: Option<PathBuf>,
-        /// Certificate chain for the key (PEM, signer first): every PDF gets a PAdES signature.
-        /// Default: the profile's seal.certificate.
-        #[arg(long)]
-        cert: Option<PathBuf>,
-        /// Worker threads. Default: the number of cores.
-        #[arg(long)]
-        threads: Option<usize>,
+        #[command(flatten)]
+        seal: SealArgs,
         /// Print where the time went: wall time and CPU seconds per stage.
         #[arg(long)]
         timings: bool,
@@ -220,12 +230,6 @@ enum TimestampAction {
     },
 }
 
-const OK: u8 = 0;
-const FAILED: u8 = 1;
-const USAGE: u8 = 2;
-const ARCHIVE: u8 = 3;
-const INTERRUPTED: u8 = 130;
-
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(
         &cli.log_format,
@@ -240,23 +244,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Ingest {
             batch_dir,
             archive,
-            profile,
-            key,
-            cert,
-            threads,
+            seal,
             timings,
-        } => ingest(
-            IngestOptions {
-                batch_dir,
-                archive,
-                profile,
-                key,
-                cert,
-                threads,
-            },
-            timings,
-            quiet,
-        ),
+        } => ingest(seal.options(batch_dir, archive), timings, quiet),
         Command::Verify {
             batch,
             trust,
@@ -284,19 +274,19 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Command::BatchSheet => {
             print!("{}", scanwerk::batch::EXAMPLE_SHEET);
-            OK
+            Exit::Ok
         }
         Command::Man => man(),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "scanwerk", &mut std::io::stdout());
-            OK
+            Exit::Ok
         }
     };
-    ExitCode::from(code)
+    code.into()
 }
 
-fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
+fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> Exit {
     let config = match Config::new(&opts) {
         Ok(config) => Config {
             progress: scanwerk::progress::for_terminal(quiet),
@@ -304,7 +294,7 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
         },
         Err(e) => {
             eprintln!("error: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
     };
     let separated = match (config.separation, config.separators.len()) {
@@ -327,7 +317,7 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
             config.batch.id,
             target.display()
         );
-        return OK;
+        return Exit::Ok;
     }
     match scanwerk::ingest(&config) {
         Ok(report) => {
@@ -346,130 +336,48 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> u8 {
             if timings {
                 print_timings(&report.timings);
             }
-            OK
+            Exit::Ok
         }
         Err(e) => {
             eprintln!("error: {e}");
-            match e {
-                _ if e.is_archive_fault() => ARCHIVE,
-                IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => ARCHIVE,
-                IngestError::Pipeline(scanwerk::pipeline::PipelineError::Ocr(_)) => USAGE,
-                IngestError::Pipeline(scanwerk::pipeline::PipelineError::Interrupted) => INTERRUPTED,
-                _ => FAILED,
-            }
+            e.exit()
         }
     }
 }
 
-fn verify(batch: &std::path::Path, trust: Option<PathBuf>, tsa_trust: Option<PathBuf>, json: bool) -> u8 {
+fn verify(batch: &std::path::Path, trust: Option<PathBuf>, tsa_trust: Option<PathBuf>, json: bool) -> Exit {
     let trusted = match trust.map(|p| seal::TrustedKey::load(&p)).transpose() {
         Ok(key) => key,
         Err(e) => {
             eprintln!("error: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
     };
     let tsa_roots = match tsa_trust.map(|p| seal::timestamp::load_roots(&p)).transpose() {
         Ok(roots) => roots.unwrap_or_default(),
         Err(e) => {
             eprintln!("error: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
     };
     let report = verify::verify(batch, trusted.as_ref(), &tsa_roots);
     if json {
         println!("{}", report.to_json());
-        return if report.ok() { OK } else { FAILED };
+        return if report.ok() { Exit::Ok } else { Exit::Failed };
     }
     for problem in &report.problems {
         eprintln!("FAIL {problem}");
     }
     if !report.ok() {
         eprintln!("{}: {} problem(s)", batch.display(), report.problems.len());
-        return FAILED;
+        return Exit::Failed;
     }
     println!("OK {}", batch.display());
-    for (label, value) in verify_summary(&report) {
-        println!("  {label:<16}{value}");
-    }
-    OK
+    print!("{report}");
+    Exit::Ok
 }
 
-/// The human summary of a verified batch: what was checked and what vouches for it.
-fn verify_summary(report: &verify::VerifyReport) -> Vec<(&'static str, String)> {
-    let key = report.key_fingerprint.as_deref().unwrap_or("unknown");
-    let sealing = report.sealing.as_ref();
-    let mut lines = vec![
-        (
-            "files",
-            format!(
-                "{} hashed (SHA-256 and SHA-512), none missing, none unlisted",
-                report.files_checked
-            ),
-        ),
-        (
-            "documents",
-            format!(
-                "{} (PDF/A-2b structure, page counts, hash-tree proofs)",
-                report.documents_checked
-            ),
-        ),
-        (
-            "batch signature",
-            format!(
-                "{} over manifest.json and hashtree.json, key {key} ({})",
-                sealing.map_or("ECDSA", |s| s.batch_signature.as_str()),
-                if report.pinned {
-                    "the trusted key"
-                } else {
-                    "recorded in the manifest; not pinned, use --trust"
-                }
-            ),
-        ),
-    ];
-    let signers: Vec<&str> = report.pdf_signers.iter().map(String::as_str).collect();
-    lines.push((
-        "PDF signatures",
-        if report.pdf_signatures == 0 {
-            "none (no certificate was configured)".into()
-        } else {
-            format!(
-                "{} of {} PAdES B-B valid, signer {}",
-                report.pdf_signatures,
-                report.documents_checked,
-                signers.join("; ")
-            )
-        },
-    ));
-    lines.push((
-        "time stamp",
-        match (&report.timestamp, report.timestamp_pending) {
-            (Some(ts), _) => format!(
-                "{} by {} ({})",
-                ts.time,
-                ts.tsa,
-                if ts.tsa_trusted {
-                    "TSA certificate trusted"
-                } else {
-                    "TSA certificate not checked against a trust anchor; use --tsa-trust"
-                }
-            ),
-            (None, true) => {
-                "pending: hashtree.tsq written, attach the reply with `scanwerk timestamp attach`".into()
-            }
-            (None, false) => "none".into(),
-        },
-    ));
-    if let Some(s) = sealing {
-        lines.push(("protection", s.protection.clone()));
-    }
-    if let Some(person) = &report.responsible_person {
-        lines.push(("responsible", person.clone()));
-    }
-    lines
-}
-
-fn timestamp(action: TimestampAction) -> u8 {
+fn timestamp(action: TimestampAction) -> Exit {
     let (batch, trust) = match &action {
         TimestampAction::Attach { batch, trust, .. } | TimestampAction::Fetch { batch, trust, .. } => {
             (batch.clone(), trust.clone())
@@ -479,7 +387,7 @@ fn timestamp(action: TimestampAction) -> u8 {
         Ok(key) => key,
         Err(e) => {
             eprintln!("error: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
     };
     let reply = match action {
@@ -494,7 +402,7 @@ fn timestamp(action: TimestampAction) -> u8 {
         Ok(reply) => reply,
         Err(e) => {
             eprintln!("error: {e}");
-            return FAILED;
+            return Exit::Failed;
         }
     };
     match scanwerk::attach_timestamp(&batch, &reply, trusted.as_ref()) {
@@ -505,11 +413,11 @@ fn timestamp(action: TimestampAction) -> u8 {
                 stamp.time,
                 stamp.tsa
             );
-            OK
+            Exit::Ok
         }
         Err(e) => {
             eprintln!("error: {e}");
-            FAILED
+            Exit::Failed
         }
     }
 }
@@ -531,199 +439,39 @@ fn init_logging(format: &str, unattended: bool) {
 }
 
 /// `run` (once) and `watch` (again on every change until a signal).
-fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -> u8 {
-    use scanwerk::inbox::{RunError, RunOptions, RunSummary, run_once};
+fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -> Exit {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::AtomicBool;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
             eprintln!("error: cannot handle signal {signal}: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
     }
-    if let Err(code) = check_run_setup(&args) {
-        return code;
-    }
-    let opts = RunOptions {
+    let opts = scanwerk::inbox::RunOptions {
         inbox: args.inbox.clone(),
-        archive: args.archive.clone(),
-        profile: args.profile.clone(),
-        key: args.key.clone(),
-        cert: args.cert.clone(),
-        threads: args.threads,
+        ingest: args.seal.options(PathBuf::new(), args.archive.clone()),
         quiet: std::time::Duration::from_secs(args.quiet_seconds),
         settle: std::time::Duration::from_secs(args.settle_seconds),
         stale: std::time::Duration::from_secs(args.stale_seconds),
         progress: scanwerk::progress::for_terminal(quiet),
     };
-    let mut total = RunSummary::default();
-    let (events_tx, events_rx) = crossbeam_channel::unbounded();
-    let _watcher = watch.and_then(|_| {
-        use notify::Watcher;
-        let mut watcher = notify::recommended_watcher(move |_event| {
-            let _ = events_tx.send(());
-        })
-        .map_err(|e| tracing::warn!(error = %e, "no file notifications; polling only"))
-        .ok()?;
-        watcher
-            .watch(&args.inbox, notify::RecursiveMode::NonRecursive)
-            .map_err(|e| tracing::warn!(error = %e, "no file notifications; polling only"))
-            .ok()?;
-        Some(watcher)
-    });
-    if let Some(poll) = watch {
-        tracing::info!(
-            inbox = %args.inbox.display(),
-            archive = %args.archive.display(),
-            poll_seconds = poll.as_secs(),
-            "watch started; stop with SIGINT or SIGTERM"
-        );
+    if let Err((exit, message)) = scanwerk::inbox::check_setup(&opts) {
+        eprintln!("error: {message}");
+        return exit;
     }
-    let code = loop {
-        let result = run_once(&opts, &stop);
-        let (summary, archive_error) = match result {
-            Ok(summary) => (summary, None),
-            Err(RunError::Archive {
-                folder,
-                error,
-                summary,
-            }) => (summary, Some((folder, error))),
-            Err(e) => {
-                eprintln!("error: {e}");
-                break USAGE;
-            }
-        };
-        for batch in &summary.batches {
-            match batch.status {
-                "failed" => eprintln!(
-                    "FAILED {}: {} -> {}",
-                    batch.folder,
-                    batch.error.as_deref().unwrap_or(""),
-                    batch.input.display()
-                ),
-                status => {
-                    eprintln!(
-                        "{status} {} as {} ({}, {})",
-                        batch.folder,
-                        batch
-                            .published
-                            .as_deref()
-                            .map_or_else(String::new, |p| p.display().to_string()),
-                        count(batch.documents, "document"),
-                        count(batch.pages, "page"),
-                    );
-                    for empty in &batch.empty_documents {
-                        eprintln!("  no PDF: {empty}");
-                    }
-                    for page in &batch.review {
-                        eprintln!("  review: {page}");
-                    }
-                    for page in &batch.spot_check {
-                        eprintln!("  spot check: {page} (compare with the paper)");
-                    }
-                }
-            }
-        }
-        total.batches.extend(summary.batches);
-        total.waiting = summary.waiting;
-        total.interrupted |= summary.interrupted;
-        total.stopped |= summary.stopped;
-        let finished = if total.failed() > 0 { FAILED } else { OK };
-        if let Some((folder, error)) = archive_error {
-            eprintln!("error: {error}; batch {folder} is back in the inbox, untouched; the run stopped");
-            break ARCHIVE;
-        }
-        if total.interrupted {
-            break INTERRUPTED;
-        }
-        if stop.load(Ordering::SeqCst) {
-            total.stopped = true;
-            break finished;
-        }
-        let Some(poll) = watch else {
-            break finished;
-        };
-        // Wait for a change or the poll interval, waking up for signals.
-        let deadline = std::time::Instant::now() + poll;
-        while std::time::Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
-            if events_rx
-                .recv_timeout(std::time::Duration::from_millis(250))
-                .is_ok()
-            {
-                while events_rx.try_recv().is_ok() {}
-                break;
-            }
-        }
-        if stop.load(Ordering::SeqCst) {
-            total.stopped = true;
-            break if total.failed() > 0 { FAILED } else { OK };
-        }
-    };
-    if watch.is_some() {
-        tracing::info!(
-            published = total.batches.len() - total.failed(),
-            failed = total.failed(),
-            exit_code = code,
-            "watch stopped{}",
-            if total.interrupted {
-                "; the batch in hand was put back into the inbox"
-            } else {
-                ""
-            }
-        );
-    }
+    let (total, exit) = scanwerk::inbox::serve(&opts, &stop, watch);
     if args.json {
         let mut value = serde_json::to_value(&total).expect("serialises");
         value["format"] = scanwerk::json::FORMAT.into();
-        value["exit_code"] = code.into();
+        value["exit_code"] = exit.code().into();
         println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
     }
-    code
+    exit
 }
 
-/// What every batch of a run needs, checked before any batch is claimed: exit code on failure.
-fn check_run_setup(args: &InboxArgs) -> Result<(), u8> {
-    let mut problems = Vec::new();
-    if let Some(spec) = &args.profile
-        && let Err(e) = profile::load(spec)
-    {
-        problems.push(e.to_string());
-    }
-    match args.key.as_deref().map(seal::SigningKey::load) {
-        Some(Ok(key)) => {
-            if let Some(Err(e)) = args
-                .cert
-                .as_deref()
-                .map(|c| seal::cert::CertificateChain::load(c, &key))
-            {
-                problems.push(e.to_string());
-            }
-        }
-        Some(Err(e)) => problems.push(e.to_string()),
-        None => {}
-    }
-    if !args.inbox.is_dir() {
-        problems.push(format!("inbox {} is not a folder", args.inbox.display()));
-    }
-    if !problems.is_empty() {
-        eprintln!("error: cannot start the run:");
-        for p in problems {
-            eprintln!("- {p}");
-        }
-        return Err(USAGE);
-    }
-    if !args.archive.is_dir() {
-        eprintln!(
-            "error: archive folder {} is not usable; create it first",
-            args.archive.display()
-        );
-        return Err(ARCHIVE);
-    }
-    Ok(())
-}
-
-fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {
+fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> Exit {
     let algorithm = match curve {
         "p384" => seal::sign::Algorithm::EcdsaP384Sha384,
         _ => seal::sign::Algorithm::EcdsaP256Sha256,
@@ -732,7 +480,7 @@ fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {
         Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
     };
     println!(
@@ -752,31 +500,31 @@ fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> u8 {
             });
         if let Err(e) = made {
             eprintln!("error: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
         println!(
             "certificate: {} (self-signed, {days} days; for tests and demos)",
             path.display()
         );
     }
-    OK
+    Exit::Ok
 }
 
-fn show_profile(name: &str) -> u8 {
+fn show_profile(name: &str) -> Exit {
     match profile::load(name) {
         Ok(p) => {
             print!("{}", p.to_toml());
-            OK
+            Exit::Ok
         }
         Err(e) => {
             eprintln!("error: {e}");
-            USAGE
+            Exit::Usage
         }
     }
 }
 
 /// The manual page of scanwerk, followed by one section per command.
-fn man() -> u8 {
+fn man() -> Exit {
     let command = <Cli as clap::CommandFactory>::command();
     let mut out = Vec::new();
     let rendered = clap_mangen::Man::new(command.clone())
@@ -790,25 +538,25 @@ fn man() -> u8 {
             Ok(())
         });
     match rendered.and_then(|_| std::io::Write::write_all(&mut std::io::stdout(), &out)) {
-        Ok(()) => OK,
+        Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("error: {e}");
-            FAILED
+            Exit::Failed
         }
     }
 }
 
-fn profiles() -> u8 {
+fn profiles() -> Exit {
     for name in profile::bundled_names() {
         match profile::load(name) {
             Ok(p) => println!("{:<12} {:<8} {}", p.id, p.version, p.description),
             Err(e) => {
                 eprintln!("error: {e}");
-                return FAILED;
+                return Exit::Failed;
             }
         }
     }
-    OK
+    Exit::Ok
 }
 
 fn verify_document(
@@ -817,12 +565,12 @@ fn verify_document(
     tree: &std::path::Path,
     signature: Option<PathBuf>,
     trust: &std::path::Path,
-) -> u8 {
+) -> Exit {
     let trusted = match seal::TrustedKey::load(trust) {
         Ok(key) => key,
         Err(e) => {
             eprintln!("error: {e}");
-            return USAGE;
+            return Exit::Usage;
         }
     };
     let signature = signature.unwrap_or_else(|| tree.with_file_name(scanwerk::layout::TREE_SIGNATURE));
@@ -836,10 +584,10 @@ fn verify_document(
             pdf.display(),
             trusted.fingerprint()
         );
-        OK
+        Exit::Ok
     } else {
         eprintln!("{}: {} problem(s)", pdf.display(), report.problems.len());
-        FAILED
+        Exit::Failed
     }
 }
 

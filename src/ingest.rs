@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::{ArchiveError, Staging};
 use crate::batch::Batch;
 use crate::config::Config;
+use crate::exit::Exit;
 use crate::json::{self, to_json};
 use crate::pipeline::{self, DocumentFailure, PipelineError};
 use crate::protocol::{self, Completeness, ProfileRef, Protocol, Software};
@@ -57,6 +58,17 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// The exit code of an ingest that failed this way (README "Exit codes").
+    pub fn exit(&self) -> Exit {
+        match self {
+            _ if self.is_archive_fault() => Exit::Archive,
+            IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => Exit::Archive,
+            IngestError::Pipeline(PipelineError::Ocr(_)) => Exit::Usage,
+            IngestError::Pipeline(PipelineError::Interrupted) => Exit::Interrupted,
+            _ => Exit::Failed,
+        }
+    }
+
     /// True if the archive side failed (not writable, full): retrying the same batch later may
     /// succeed, so an unattended run puts it back and stops. Everything else is the batch's own
     /// fault and retrying cannot fix it.

@@ -17,27 +17,33 @@
 //! same input (a crash between publishing and moving) is verified and moved, never published twice.
 
 use crate::layout::{DONE, ERROR_JSON, ERROR_TEXT, FAILED, PROCESSING};
-use std::io::Write;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::archive;
 use crate::config::{Config, IngestOptions};
 use crate::ingest::IngestError;
 use crate::pipeline::PipelineError;
 
+mod claim;
+mod ready;
+mod serve;
+
+use claim::{claim, remove_abandoned_claim_files};
+use ready::ready;
+pub use serve::{check_setup, serve};
+
 /// What an unattended run is told.
 #[derive(Clone)]
 pub struct RunOptions {
     pub inbox: PathBuf,
-    pub archive: PathBuf,
-    pub profile: Option<String>,
-    pub key: Option<PathBuf>,
-    pub cert: Option<PathBuf>,
-    pub threads: Option<usize>,
+    /// What every batch is ingested with (archive, profile, key, certificate, threads); its
+    /// `batch_dir` is set per batch.
+    pub ingest: IngestOptions,
     /// A batch without `batch.toml` or `READY` is ready once unchanged this long (and one whose
     /// batch sheet does not parse, so that it is quarantined with the reason).
     pub quiet: Duration,
@@ -49,13 +55,33 @@ pub struct RunOptions {
     pub progress: std::sync::Arc<dyn crate::progress::Progress>,
 }
 
+/// How one batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Published,
+    /// Found published from this same input and verified (a run that died after publishing).
+    AlreadyPublished,
+    /// Quarantined in `failed/`.
+    Failed,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Published => "published",
+            Status::AlreadyPublished => "already_published",
+            Status::Failed => "failed",
+        }
+    }
+}
+
 /// The outcome of one batch.
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchOutcome {
     /// The batch folder's name in the inbox.
     pub folder: String,
-    /// `published`, `already_published` (found published from this input and verified) or `failed`.
-    pub status: &'static str,
+    pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,7 +121,7 @@ pub struct RunSummary {
 
 impl RunSummary {
     pub fn failed(&self) -> usize {
-        self.batches.iter().filter(|b| b.status == "failed").count()
+        self.batches.iter().filter(|b| b.status == Status::Failed).count()
     }
 }
 
@@ -114,182 +140,6 @@ pub enum RunError {
         error: String,
         summary: RunSummary,
     },
-}
-
-/// The claim file's content.
-#[derive(Debug, Serialize, Deserialize)]
-struct Claim {
-    host: String,
-    pid: u32,
-    boot_id: String,
-    since: String,
-}
-
-fn host() -> String {
-    gethostname::gethostname().to_string_lossy().into_owned()
-}
-
-fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
-/// A claim on one batch, refreshed by a heartbeat thread and removed when dropped.
-struct Held {
-    path: PathBuf,
-    stop: Option<crossbeam_channel::Sender<()>>,
-    beat: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Held {
-    fn beat(path: PathBuf, every: Duration) -> Held {
-        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
-        let target = path.clone();
-        let beat = std::thread::spawn(move || {
-            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
-                if let Ok(file) = std::fs::File::options().write(true).open(&target) {
-                    let _ = file.set_modified(SystemTime::now());
-                }
-            }
-        });
-        Held {
-            path,
-            stop: Some(tx),
-            beat: Some(beat),
-        }
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(beat) = self.beat.take() {
-            let _ = beat.join();
-        }
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Tries to claim `name`; `None` if another live process holds it. The claim is written in full
-/// beside and then hard-linked into place, which fails if it exists (atomic on NFS too), so a
-/// claim file is never seen half-written.
-fn claim(processing: &Path, name: &str, stale: Duration) -> std::io::Result<Option<Held>> {
-    let path = processing.join(format!("{name}.claim"));
-    let temp = processing.join(format!(".{name}.claim.{}.{}", host(), std::process::id()));
-    let claim = Claim {
-        host: host(),
-        pid: std::process::id(),
-        boot_id: boot_id(),
-        since: crate::json::now_rfc3339(),
-    };
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(&serde_json::to_vec(&claim).expect("serialises"))?;
-    file.sync_all()?;
-    drop(file);
-    let mut held = None;
-    for _ in 0..2 {
-        match std::fs::hard_link(&temp, &path) {
-            Ok(()) => {
-                let every = (stale / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
-                held = Some(Held::beat(path.clone(), every));
-                break;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if !is_stale(&path, stale) {
-                    break;
-                }
-                // Take the stale claim away; of several processes doing so at once, one wins.
-                let away = processing.join(format!(".{name}.claim.stale-{}-{}", host(), std::process::id()));
-                if std::fs::rename(&path, &away).is_ok() {
-                    if is_stale(&away, stale) {
-                        tracing::warn!(batch = name, "took over an abandoned claim");
-                        let _ = std::fs::remove_file(&away);
-                    } else {
-                        // Another process claimed it anew in between: give its claim back.
-                        let _ = std::fs::hard_link(&away, &path);
-                        let _ = std::fs::remove_file(&away);
-                        break;
-                    }
-                }
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                return Err(e);
-            }
-        }
-    }
-    let _ = std::fs::remove_file(&temp);
-    Ok(held)
-}
-
-/// Removes half-made claim files (`.<batch>.claim.<host>.<pid>`) of dead processes of this host.
-fn remove_abandoned_claim_files(processing: &Path) {
-    let Ok(entries) = std::fs::read_dir(processing) else {
-        return;
-    };
-    let mine = format!(".claim.{}.", host());
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(at) = name.rfind(&mine)
-            && name[at + mine.len()..]
-                .parse()
-                .is_ok_and(|pid| !archive::process_alive(pid))
-        {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-fn is_stale(path: &Path, stale: Duration) -> bool {
-    let age = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok());
-    let claim: Option<Claim> = std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    match claim {
-        Some(c) if c.host == host() => {
-            c.boot_id != boot_id() || !archive::process_alive(c.pid) || age.is_some_and(|a| a > stale)
-        }
-        // Unreadable (being written, or written by a crash mid-way) or another host's: by age.
-        _ => age.is_some_and(|a| a > stale),
-    }
-}
-
-/// Whether an inbox folder is ready to be processed: nothing in it changed for the settle time
-/// if it has a marker (`READY` or `batch.toml`) and its batch sheet parses, else for the quiet
-/// time. A sheet written before the scans therefore never starts a half-delivered batch (a folder
-/// with nothing but its sheet waits until its first scan, or until `READY` says it is complete),
-/// and a half-written sheet waits instead of being quarantined.
-fn ready(dir: &Path, quiet: Duration, settle: Duration) -> bool {
-    let Some(age) = newest_change(dir).and_then(|t| SystemTime::now().duration_since(t).ok()) else {
-        return false;
-    };
-    let ready_file = dir.join(crate::layout::READY).exists();
-    if !ready_file && !crate::batch::holds_documents(dir) {
-        // Only a sheet so far: the scans are still to come.
-        return false;
-    }
-    let marked = ready_file || dir.join(crate::layout::SHEET).exists();
-    if marked && age >= settle && crate::batch::sheet_problem(dir).is_none() {
-        return true;
-    }
-    age >= quiet
-}
-
-/// Newest modification time of a folder, its entries and their entries.
-fn newest_change(dir: &Path) -> Option<SystemTime> {
-    let mut newest = std::fs::symlink_metadata(dir).and_then(|m| m.modified()).ok()?;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let Ok(meta) = entry.metadata() else { continue };
-        newest = newest.max(meta.modified().unwrap_or(newest));
-        if meta.is_dir() {
-            newest = newest.max(newest_change(&entry.path()).unwrap_or(newest));
-        }
-    }
-    Some(newest)
 }
 
 fn is_special(name: &str) -> bool {
@@ -377,7 +227,7 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
         drop(held);
     }
     // Staging folders of dead processes whose batch was not resumed above.
-    archive::remove_abandoned_staging(&opts.archive);
+    archive::remove_abandoned_staging(&opts.ingest.archive);
     Ok(summary)
 }
 
@@ -391,11 +241,7 @@ fn process(
 ) -> Result<Option<BatchOutcome>, String> {
     let ingest_opts = IngestOptions {
         batch_dir: dir.to_path_buf(),
-        archive: opts.archive.clone(),
-        profile: opts.profile.clone(),
-        key: opts.key.clone(),
-        cert: opts.cert.clone(),
-        threads: opts.threads,
+        ..opts.ingest.clone()
     };
     let config = match Config::new(&ingest_opts) {
         Ok(config) => Config {
@@ -414,11 +260,11 @@ fn process(
         }
     };
     let batch_id = config.batch.id.clone();
-    let target = opts.archive.join(&batch_id);
+    let target = opts.ingest.archive.join(&batch_id);
     if target.exists() {
         return Ok(Some(if crate::ingest::published_from(&target, &config) {
             tracing::info!(batch = %name, "already published from this input; verified");
-            finish(opts, name, dir, &config, "already_published", target, 0, 0)
+            finish(opts, name, dir, &config, Status::AlreadyPublished, target, 0, 0)
         } else {
             let message = format!(
                 "batch id {batch_id} is already published at {} from other input (other files or \
@@ -471,7 +317,7 @@ fn process(
         name,
         dir,
         &config,
-        "published",
+        Status::Published,
         report.published,
         report.documents,
         report.pages,
@@ -506,7 +352,7 @@ fn finish(
     name: &str,
     dir: &Path,
     config: &Config,
-    status: &'static str,
+    status: Status,
     published: PathBuf,
     documents: usize,
     pages: usize,
@@ -515,7 +361,7 @@ fn finish(
         tracing::error!(batch = name, error = %e, "published, but the input could not be moved to done/");
         dir.to_path_buf()
     });
-    tracing::info!(batch = name, id = %config.batch.id, status, "done");
+    tracing::info!(batch = name, id = %config.batch.id, status = status.name(), "done");
     BatchOutcome {
         folder: name.into(),
         status,
@@ -566,7 +412,7 @@ fn quarantine(
     }
     BatchOutcome {
         folder: name.into(),
-        status: "failed",
+        status: Status::Failed,
         batch_id: batch_id.map(String::from),
         published: None,
         input,

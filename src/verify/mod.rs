@@ -6,6 +6,8 @@
 //! that it still has the structure of PDF/A-2b ([`crate::pdfa::conformance`]).
 //! Every problem is reported with the file it concerns; none stops the others from being checked.
 
+mod summary;
+
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
