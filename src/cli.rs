@@ -327,14 +327,14 @@ fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> Exit {
             println!(
                 "published batch {}: {}, {} -> {}",
                 report.batch_id,
-                count(report.documents, "document"),
-                count(report.pages, "page"),
+                scanwerk::protocol::count(report.documents, "document"),
+                scanwerk::protocol::count(report.pages, "page"),
                 report.published.display()
             );
             println!("signed with key {}", report.key_fingerprint);
-            print_summary(&report);
+            print!("{report}");
             if timings {
-                print_timings(&report.timings);
+                print!("{}", report.timings);
             }
             Exit::Ok
         }
@@ -588,84 +588,5 @@ fn verify_document(
     } else {
         eprintln!("{}: {} problem(s)", pdf.display(), report.problems.len());
         Exit::Failed
-    }
-}
-
-/// `1 page`, `2 pages`.
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-fn print_timings(times: &scanwerk::StageTimes) {
-    let total: f64 = times.cpu_seconds.values().sum();
-    println!(
-        "timings: {:.2} s wall, {total:.2} s CPU ({:.1} % outside OCR)",
-        times.wall_seconds,
-        100.0 * times.non_ocr_share()
-    );
-    for (stage, seconds) in &times.cpu_seconds {
-        let share = if total > 0.0 { 100.0 * seconds / total } else { 0.0 };
-        println!("  {stage:<8} {seconds:>8.3} s CPU  {share:>5.1} %");
-    }
-}
-
-/// The operator's summary after a publication: pages, flags, what needs review.
-fn print_summary(report: &scanwerk::IngestReport) {
-    let removed = report.pages - report.pdf_pages;
-    let mut line = format!("summary: {} pages scanned", report.pages);
-    if removed > 0 {
-        line.push_str(&format!(", {removed} blank removed"));
-    }
-    if !report.complete {
-        line.push_str(", batch INCOMPLETE against its sheet (see protocol.json)");
-    }
-    println!("{line}");
-    if !report.flags.is_empty() {
-        let flags: Vec<String> = report.flags.iter().map(|(f, n)| format!("{f} {n}")).collect();
-        println!("flags: {}", flags.join(", "));
-    }
-    for empty in &report.empty_documents {
-        println!("no PDF: {empty}");
-    }
-    print_pages_to_check(&report.review, &report.spot_check, "");
-}
-
-/// Which pages a person must look at before the paper goes: flagged ones, and the spot check.
-fn print_pages_to_check(review: &[String], spot_check: &[String], indent: &str) {
-    let pages = |n: usize| {
-        if n == 1 {
-            "1 page needs".to_string()
-        } else {
-            format!("{n} pages need")
-        }
-    };
-    if review.is_empty() {
-        println!("{indent}review: no page is flagged for review");
-    } else {
-        println!(
-            "{indent}review: {} a look before the paper goes:",
-            pages(review.len())
-        );
-        for page in review {
-            println!("{indent}  {page}");
-        }
-    }
-    if !spot_check.is_empty() {
-        println!(
-            "{indent}spot check: compare {} with the paper (report.html shows {}):",
-            if spot_check.len() == 1 {
-                "this page"
-            } else {
-                "these pages"
-            },
-            if spot_check.len() == 1 { "it" } else { "them" }
-        );
-        for page in spot_check {
-            println!("{indent}  {page}");
-        }
     }
 }

@@ -232,6 +232,15 @@ impl EmptyDocument {
     }
 }
 
+/// `1 page`, `2 pages`: a count with its noun, for people.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `one` if `n` is 1, else `many`.
 pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }

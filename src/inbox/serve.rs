@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::{BatchOutcome, RunError, RunOptions, RunSummary, Status, run_once};
 use crate::exit::Exit;
+use crate::protocol::count;
 
 /// What every batch of a run needs, checked before any batch is claimed: the exit code and the
 /// message if something is missing.
@@ -160,15 +161,6 @@ fn wait_for_change(events: &crossbeam_channel::Receiver<()>, poll: Duration, sto
             while events.try_recv().is_ok() {}
             return;
         }
-    }
-}
-
-/// `1 page`, `2 pages`.
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }
 

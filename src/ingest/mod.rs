@@ -16,6 +16,8 @@ use crate::protocol::{self, Completeness, ProfileRef, Protocol, Software};
 use crate::seal::{self, Manifest, ManifestEntry};
 use crate::{journal, layout, profile, report, separate, verify};
 
+mod summary;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error(transparent)]
