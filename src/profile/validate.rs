@@ -1,0 +1,284 @@
+//! Validation: the raw keys of a profile → the policies scanwerk works with, every value checked
+//! against its range or its choices, each problem as `  key …` for the caller to locate.
+
+use std::path::{Path, PathBuf};
+
+use super::keys::{RawInput, RawPrepare, RawProfile, RawQuality};
+use super::{
+    BlankPolicy, COLOUR_MODES, Deskew, InputLimits, PreparePolicy, Profile, Protection, QualityPolicy,
+    SignatureAlgorithm, TimestampPolicy, separation,
+};
+use crate::seal::hash::sha256_hex;
+
+/// Reads one of `choices` (key = value in the TOML), the first being the default.
+pub(super) fn choice<T: Copy>(
+    value: &Option<String>,
+    key: &str,
+    choices: &[(&str, T)],
+    problems: &mut Vec<String>,
+) -> T {
+    match value {
+        None => choices[0].1,
+        Some(v) => match choices.iter().find(|(name, _)| name == v) {
+            Some((_, choice)) => *choice,
+            None => {
+                let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+                problems.push(format!("  {key} = {v:?}: choose one of {}", names.join(", ")));
+                choices[0].1
+            }
+        },
+    }
+}
+
+fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<String>) -> PreparePolicy {
+    let min_deskew_degrees = raw.min_deskew_degrees.unwrap_or(0.2);
+    if !(0.0..=10.0).contains(&min_deskew_degrees) {
+        problems.push(format!(
+            "  prepare.min_deskew_degrees = {min_deskew_degrees}: must lie between 0 and 10"
+        ));
+    }
+    PreparePolicy {
+        detect_orientation: choice(
+            &raw.orientation,
+            "prepare.orientation",
+            &[("detect", true), ("off", false)],
+            problems,
+        ),
+        deskew: choice(
+            &raw.deskew,
+            "prepare.deskew",
+            &[
+                ("ocr", Deskew::Ocr),
+                ("image", Deskew::Image),
+                ("off", Deskew::Off),
+            ],
+            problems,
+        ),
+        min_deskew_degrees,
+        blank_pages: choice(
+            &raw.blank_pages,
+            "prepare.blank_pages",
+            &[
+                ("flag", BlankPolicy::Flag),
+                ("keep", BlankPolicy::Keep),
+                ("remove", BlankPolicy::Remove),
+            ],
+            problems,
+        ),
+    }
+}
+
+fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy {
+    let min_dpi = raw.min_dpi.unwrap_or(200.0);
+    if !(50.0..=2400.0).contains(&min_dpi) {
+        problems.push(format!(
+            "  quality.min_dpi = {min_dpi}: must lie between 50 and 2400"
+        ));
+    }
+    let min_confidence = raw.min_confidence.unwrap_or(60.0);
+    if !(0.0..=100.0).contains(&min_confidence) {
+        problems.push(format!(
+            "  quality.min_confidence = {min_confidence}: must lie between 0 and 100"
+        ));
+    }
+    let max_skew_degrees = raw.max_skew_degrees.unwrap_or(1.0);
+    if !(0.0..=45.0).contains(&max_skew_degrees) {
+        problems.push(format!(
+            "  quality.max_skew_degrees = {max_skew_degrees}: must lie between 0 and 45"
+        ));
+    }
+    let colour_modes = raw
+        .colour_modes
+        .clone()
+        .unwrap_or_else(|| COLOUR_MODES.iter().map(|m| m.to_string()).collect());
+    for mode in &colour_modes {
+        if !COLOUR_MODES.contains(&mode.as_str()) {
+            problems.push(format!(
+                "  quality.colour_modes: {mode:?} is not one of {}",
+                COLOUR_MODES.join(", ")
+            ));
+        }
+    }
+    let qa_sample_percent = raw.qa_sample_percent.unwrap_or(3.0);
+    if !(0.0..=100.0).contains(&qa_sample_percent) {
+        problems.push(format!(
+            "  quality.qa_sample_percent = {qa_sample_percent}: must lie between 0 and 100 (TR-RESISCAN: 2 to 4)"
+        ));
+    }
+    QualityPolicy {
+        min_dpi,
+        min_confidence,
+        max_skew_degrees,
+        colour_modes,
+        qa_sample_percent,
+        refuse_incomplete: choice(
+            &raw.incomplete_batch,
+            "quality.incomplete_batch",
+            &[("record", false), ("refuse", true)],
+            problems,
+        ),
+    }
+}
+
+/// Reads each of `names` with `parse`; one that does not parse is a problem listing `known`.
+pub(super) fn parse_list<T>(
+    names: &[String],
+    parse: impl Fn(&str) -> Option<T>,
+    known: &[&str],
+    key: &str,
+    not: &str,
+    problems: &mut Vec<String>,
+) -> Vec<T> {
+    names
+        .iter()
+        .filter_map(|n| {
+            let parsed = parse(n);
+            if parsed.is_none() {
+                let known: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
+                problems.push(format!("  {key}: {n:?} {not}; choose from {}", known.join(", ")));
+            }
+            parsed
+        })
+        .collect()
+}
+
+/// The validated profile from its raw keys; every problem is added to `problems`.
+pub(super) fn validate(
+    raw: RawProfile,
+    origin: &str,
+    text: &str,
+    base: Option<&Path>,
+    problems: &mut Vec<String>,
+) -> Profile {
+    if raw.id.trim().is_empty() {
+        problems.push("  id: must not be empty".into());
+    }
+    let languages = languages(raw.ocr.languages.clone(), problems);
+    let signature = choice(
+        &raw.seal.signature,
+        "seal.signature",
+        &[
+            ("ecdsa-p256", SignatureAlgorithm::EcdsaP256Sha256),
+            ("ecdsa-p384", SignatureAlgorithm::EcdsaP384Sha384),
+        ],
+        problems,
+    );
+    let tree_hash = choice(
+        &raw.seal.tree_hash,
+        "seal.tree_hash",
+        &[
+            ("sha-256", crate::seal::tree::TreeHash::Sha256),
+            ("sha-512", crate::seal::tree::TreeHash::Sha512),
+        ],
+        problems,
+    );
+    let limits = input_limits(&raw.input, problems);
+    let prepare = prepare_policy(&raw.prepare, problems);
+    let quality = quality_policy(&raw.quality, problems);
+    let separation = separation::settings(&raw.separation, problems);
+    let relative = |k: PathBuf| match base {
+        Some(dir) if k.is_relative() => dir.join(k),
+        _ => k,
+    };
+    let key = raw.seal.key.map(relative);
+    let certificate = raw.seal.certificate.map(relative);
+    let protection = choice(
+        &raw.protection,
+        "protection",
+        &[
+            ("normal", Protection::Normal),
+            ("hoch", Protection::Hoch),
+            ("sehr-hoch", Protection::SehrHoch),
+        ],
+        problems,
+    );
+    let timestamp = timestamp_policy(raw.seal.timestamp.as_deref(), raw.seal.tsa_url, problems);
+    Profile {
+        id: raw.id,
+        version: raw.version,
+        description: raw.description,
+        origin: origin.to_string(),
+        sha256: sha256_hex(text.as_bytes()),
+        assume_dpi: raw.input.assume_dpi,
+        limits,
+        ocr_enabled: raw.ocr.enabled.unwrap_or(true),
+        prepare,
+        quality,
+        tree_hash,
+        languages,
+        protection,
+        signature,
+        key,
+        certificate,
+        timestamp,
+        separation,
+    }
+}
+
+/// `ocr.languages` (default German and English), each a tesseract language name.
+fn languages(languages: Option<Vec<String>>, problems: &mut Vec<String>) -> Vec<String> {
+    let languages = languages.unwrap_or_else(|| vec!["deu".into(), "eng".into()]);
+    if languages.is_empty() {
+        problems.push("  ocr.languages: name at least one tesseract language, e.g. [\"deu\"]".into());
+    }
+    for lang in &languages {
+        if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            problems.push(format!(
+                "  ocr.languages: {lang:?} is not a tesseract language name"
+            ));
+        }
+    }
+    languages
+}
+
+/// `[input]`: the assumed resolution's range and the limits, defaults filled in.
+fn input_limits(raw: &RawInput, problems: &mut Vec<String>) -> InputLimits {
+    if let Some(dpi) = raw.assume_dpi
+        && !(50.0..=2400.0).contains(&dpi)
+    {
+        problems.push(format!(
+            "  input.assume_dpi = {dpi}: must lie between 50 and 2400"
+        ));
+    }
+    let defaults = InputLimits::default();
+    let limits = InputLimits {
+        max_megapixels: raw.max_megapixels.unwrap_or(defaults.max_megapixels),
+        max_pages: raw.max_pages.unwrap_or(defaults.max_pages),
+        max_file_mb: raw.max_file_mb.unwrap_or(defaults.max_file_mb),
+    };
+    if !(limits.max_megapixels > 0.0 && limits.max_pages > 0 && limits.max_file_mb > 0) {
+        problems.push("  input.max_megapixels, max_pages and max_file_mb must be above 0".into());
+    }
+    limits
+}
+
+/// `seal.timestamp` with `seal.tsa_url`.
+fn timestamp_policy(
+    timestamp: Option<&str>,
+    tsa_url: Option<String>,
+    problems: &mut Vec<String>,
+) -> TimestampPolicy {
+    match (timestamp, tsa_url) {
+        (None | Some("off"), None) => TimestampPolicy::Off,
+        (Some("online") | None, Some(url)) => {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(format!(
+                    "  seal.tsa_url = {url:?}: give an http:// or https:// URL"
+                ));
+            }
+            TimestampPolicy::Online { url }
+        }
+        (Some("online"), None) => {
+            problems.push("  seal.timestamp = \"online\": set seal.tsa_url to the time-stamp service".into());
+            TimestampPolicy::Off
+        }
+        (Some("offline"), _) => TimestampPolicy::Offline,
+        (Some("off"), Some(_)) => TimestampPolicy::Off,
+        (Some(other), _) => {
+            problems.push(format!(
+                "  seal.timestamp = {other:?}: choose one of \"off\", \"online\", \"offline\""
+            ));
+            TimestampPolicy::Off
+        }
+    }
+}
