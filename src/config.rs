@@ -54,122 +54,150 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// Validates `opts` with the batch sheet and the profile; every problem at once.
     pub fn new(opts: &IngestOptions) -> Result<Config, ConfigError> {
         prepare::lept::quiet();
         let mut problems = Vec::new();
         let batch = Batch::open(&opts.batch_dir)
             .map_err(|e| problems.push(format!("{e:#}")))
             .ok();
-        let spec = opts
-            .profile
-            .clone()
-            .or_else(|| batch.as_ref().and_then(|b| b.sheet.profile.clone()))
-            .unwrap_or_else(|| profile::DEFAULT.to_string());
-        let profile = profile::load(&spec)
-            .map_err(|e| problems.push(e.to_string()))
-            .ok();
-        let key_path = opts
-            .key
-            .clone()
-            .or_else(|| profile.as_ref().and_then(|p| p.key.clone()));
-        let key = match &key_path {
-            Some(path) => SigningKey::load(path)
-                .map_err(|e| problems.push(e.to_string()))
-                .ok(),
-            // Without a readable profile its seal.key is unknown: that problem is reported.
-            None if profile.is_none() => None,
-            None => {
-                problems.push(
-                    "no signing key: give --key FILE or set seal.key in the profile \
-                     (make one with `scanwerk keygen --out DIR`)"
-                        .into(),
-                );
-                None
-            }
-        };
-        if let (Some(key), Some(profile)) = (&key, &profile)
-            && key.algorithm() != profile.signature
-        {
-            problems.push(format!(
-                "key {} is {} but profile {} signs with {}: use a {} key (`scanwerk keygen --curve {}`) \
-                 or change seal.signature",
-                key_path.as_deref().unwrap_or(Path::new("?")).display(),
-                key.algorithm().curve(),
-                profile.id,
-                profile.signature.curve(),
-                profile.signature.curve(),
-                profile.signature.curve().to_lowercase().replace('-', ""),
-            ));
-        }
-        let cert_path = opts
-            .cert
-            .clone()
-            .or_else(|| profile.as_ref().and_then(|p| p.certificate.clone()));
-        let certificate = match (&cert_path, &key) {
-            (Some(path), Some(key)) => seal::cert::CertificateChain::load(path, key)
-                .map_err(|e| problems.push(e.to_string()))
-                .ok(),
-            _ => None,
-        };
+        let profile = load_profile(opts, batch.as_ref(), &mut problems);
+        let (key, certificate, has_cert) = load_keys(opts, profile.as_ref(), &mut problems);
         if let (Some(profile), Some(batch)) = (&profile, &batch) {
-            problems.extend(protection_gaps(profile, batch, cert_path.is_some()));
+            problems.extend(protection_gaps(profile, batch, has_cert));
         }
-        if let Err(e) = std::fs::metadata(&opts.archive).and_then(|m| {
-            if m.is_dir() {
-                Ok(())
-            } else {
-                Err(std::io::Error::other("not a directory"))
-            }
-        }) {
-            problems.push(format!(
-                "archive folder {}: {e}; create it first",
-                opts.archive.display()
-            ));
-        }
+        check_archive(&opts.archive, &mut problems);
         if opts.threads == Some(0) {
             problems.push("--threads must be at least 1".into());
         }
         match (batch, profile, key, problems.is_empty()) {
-            (Some(mut batch), Some(profile), Some(key), true) => {
-                let settings = profile
-                    .separation
-                    .for_batch(&batch.sheet)
-                    .map_err(|e| ConfigError {
-                        problems: vec![format!("{}: {e}", batch.dir.join(layout::SHEET).display())],
-                    })?;
-                let separators =
-                    separate::apply(&mut batch, &settings, &profile.limits).map_err(|e| ConfigError {
-                        problems: vec![e.to_string()],
-                    })?;
-                if batch.documents.is_empty() {
-                    return Err(ConfigError {
-                        problems: vec![format!(
-                            "batch folder {} holds only separator sheets ({}), no document pages",
-                            batch.dir.display(),
-                            separators.len()
-                        )],
-                    });
-                }
-                let operator = match &batch.sheet.operator {
-                    Some(name) => (name.clone(), "batch.toml"),
-                    None => (current_user(), "user"),
-                };
-                let threads = opts.threads.unwrap_or_else(default_threads);
-                Ok(Config {
-                    batch,
-                    archive: opts.archive.clone(),
-                    profile,
-                    key,
-                    certificate,
-                    threads,
-                    operator,
-                    progress: std::sync::Arc::new(crate::progress::NoProgress),
-                    separation: settings.mode,
-                    separators,
-                })
+            (Some(batch), Some(profile), Some(key), true) => {
+                Config::separated(opts, batch, profile, key, certificate)
             }
             _ => Err(ConfigError { problems }),
         }
+    }
+
+    /// The configuration once everything is valid: the batch split into documents as the profile
+    /// and the batch sheet say.
+    fn separated(
+        opts: &IngestOptions,
+        mut batch: Batch,
+        profile: Profile,
+        key: SigningKey,
+        certificate: Option<seal::cert::CertificateChain>,
+    ) -> Result<Config, ConfigError> {
+        let one = |problem: String| ConfigError {
+            problems: vec![problem],
+        };
+        let settings = profile
+            .separation
+            .for_batch(&batch.sheet)
+            .map_err(|e| one(format!("{}: {e}", batch.dir.join(layout::SHEET).display())))?;
+        let separators =
+            separate::apply(&mut batch, &settings, &profile.limits).map_err(|e| one(e.to_string()))?;
+        if batch.documents.is_empty() {
+            return Err(one(format!(
+                "batch folder {} holds only separator sheets ({}), no document pages",
+                batch.dir.display(),
+                separators.len()
+            )));
+        }
+        let operator = match &batch.sheet.operator {
+            Some(name) => (name.clone(), "batch.toml"),
+            None => (current_user(), "user"),
+        };
+        Ok(Config {
+            batch,
+            archive: opts.archive.clone(),
+            profile,
+            key,
+            certificate,
+            threads: opts.threads.unwrap_or_else(default_threads),
+            operator,
+            progress: std::sync::Arc::new(crate::progress::NoProgress),
+            separation: settings.mode,
+            separators,
+        })
+    }
+}
+
+/// The profile named on the command line, else by the batch sheet, else the default.
+fn load_profile(opts: &IngestOptions, batch: Option<&Batch>, problems: &mut Vec<String>) -> Option<Profile> {
+    let spec = opts
+        .profile
+        .clone()
+        .or_else(|| batch.and_then(|b| b.sheet.profile.clone()))
+        .unwrap_or_else(|| profile::DEFAULT.to_string());
+    profile::load(&spec)
+        .map_err(|e| problems.push(e.to_string()))
+        .ok()
+}
+
+/// The signing key and its certificate chain (from the command line, else the profile), the key
+/// matching the profile's curve; and whether a certificate was asked for.
+fn load_keys(
+    opts: &IngestOptions,
+    profile: Option<&Profile>,
+    problems: &mut Vec<String>,
+) -> (Option<SigningKey>, Option<seal::cert::CertificateChain>, bool) {
+    let key_path = opts.key.clone().or_else(|| profile.and_then(|p| p.key.clone()));
+    let key = match &key_path {
+        Some(path) => SigningKey::load(path)
+            .map_err(|e| problems.push(e.to_string()))
+            .ok(),
+        // Without a readable profile its seal.key is unknown: that problem is reported.
+        None if profile.is_none() => None,
+        None => {
+            problems.push(
+                "no signing key: give --key FILE or set seal.key in the profile \
+                 (make one with `scanwerk keygen --out DIR`)"
+                    .into(),
+            );
+            None
+        }
+    };
+    if let (Some(key), Some(profile)) = (&key, profile)
+        && key.algorithm() != profile.signature
+    {
+        problems.push(format!(
+            "key {} is {} but profile {} signs with {}: use a {} key (`scanwerk keygen --curve {}`) \
+             or change seal.signature",
+            key_path.as_deref().unwrap_or(Path::new("?")).display(),
+            key.algorithm().curve(),
+            profile.id,
+            profile.signature.curve(),
+            profile.signature.curve(),
+            profile.signature.curve().to_lowercase().replace('-', ""),
+        ));
+    }
+    let cert_path = opts
+        .cert
+        .clone()
+        .or_else(|| profile.and_then(|p| p.certificate.clone()));
+    let certificate = match (&cert_path, &key) {
+        (Some(path), Some(key)) => seal::cert::CertificateChain::load(path, key)
+            .map_err(|e| problems.push(e.to_string()))
+            .ok(),
+        _ => None,
+    };
+    (key, certificate, cert_path.is_some())
+}
+
+/// The archive folder must exist and be a folder.
+fn check_archive(archive: &Path, problems: &mut Vec<String>) {
+    let is_dir = std::fs::metadata(archive).and_then(|m| {
+        if m.is_dir() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("not a directory"))
+        }
+    });
+    if let Err(e) = is_dir {
+        problems.push(format!(
+            "archive folder {}: {e}; create it first",
+            archive.display()
+        ));
     }
 }
 

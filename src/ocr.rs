@@ -234,43 +234,19 @@ pub fn read_page(
             recognition: Recognition::default(),
         });
     }
-    let base = working_pix(image)?;
-    // The base turned by quadrants; `None` for no turn (the base itself, not a copy).
-    let turned = |quadrants: u8| -> Result<Option<LeptImage>, OcrError> {
-        if quadrants == 0 {
-            return Ok(None);
-        }
-        base.rotated_quadrants(quadrants)
-            .map(Some)
-            .ok_or_else(|| OcrError::Image("leptonica could not turn the page".into()))
-    };
-    let measure_skew = |pix: &LeptImage| {
-        pix.skew().map(|(degrees, confidence)| SkewFinding {
-            degrees: (degrees * 100.0).round() / 100.0,
-            confidence: (confidence * 100.0).round() / 100.0,
-            corrected: policy.deskew != Deskew::Off
-                && degrees.abs() >= policy.min_deskew_degrees
-                && confidence >= SKEW_MIN_CONFIDENCE,
-        })
-    };
-    let read_straight = |engine: &mut Engine, pix: &LeptImage, skew: Option<SkewFinding>| match skew
-        .filter(|s| s.corrected)
-    {
-        Some(s) => {
-            let straight = pix
-                .rotated(s.degrees)
-                .ok_or_else(|| OcrError::Image("leptonica could not straighten the page".into()))?;
-            engine.recognize_pix(&straight, image.ppi)
-        }
-        None => engine.recognize_pix(pix, image.ppi),
+    let mut page = PageReader {
+        engine,
+        base: working_pix(image)?,
+        ppi: image.ppi,
+        policy,
     };
     // Most pages lie upright: read the page as it lies first (straightened if skewed), and ask
     // orientation detection only if that reading is not clearly upright text. An upright page
     // then costs one recognition, as with the tesseract CLI.
     let mut as_it_lies = None;
     if policy.detect_orientation {
-        let skew = measure_skew(&base);
-        let reading = read_straight(engine, &base, skew)?;
+        let skew = page.measure_skew(None);
+        let reading = page.read_straight(None, skew)?;
         if let Some(confidence) = upright_confidence(&reading) {
             return Ok(PageReading {
                 upright: Upright {
@@ -288,68 +264,147 @@ pub fn read_page(
         }
         as_it_lies = Some((skew, reading));
     }
-    let mut voted = None;
-    let orientation = if !policy.detect_orientation {
-        None
+    let (orientation, voted) = if policy.detect_orientation {
+        page.orientation(&mut as_it_lies)?
     } else {
-        match engine.detect_orientation(&base, image.ppi) {
+        (None, None)
+    };
+    page.upright(orientation, voted, as_it_lies)
+}
+
+/// One page being read: the engine, the page as leptonica holds it, and the profile's policy.
+struct PageReader<'a> {
+    engine: &'a mut Engine,
+    base: LeptImage,
+    ppi: u32,
+    policy: &'a PreparePolicy,
+}
+
+/// A reading of the page as it lies, with the skew measured on it.
+type AsItLies = Option<(Option<SkewFinding>, Recognition)>;
+
+impl PageReader<'_> {
+    /// The base turned by quadrants; `None` for no turn (the base itself, not a copy).
+    fn turned(&self, quadrants: u8) -> Result<Option<LeptImage>, OcrError> {
+        if quadrants == 0 {
+            return Ok(None);
+        }
+        self.base
+            .rotated_quadrants(quadrants)
+            .map(Some)
+            .ok_or_else(|| OcrError::Image("leptonica could not turn the page".into()))
+    }
+
+    /// The skew of `pix` (the base if `None`), and whether the profile corrects it.
+    fn measure_skew(&self, pix: Option<&LeptImage>) -> Option<SkewFinding> {
+        let policy = self.policy;
+        pix.unwrap_or(&self.base)
+            .skew()
+            .map(|(degrees, confidence)| SkewFinding {
+                degrees: (degrees * 100.0).round() / 100.0,
+                confidence: (confidence * 100.0).round() / 100.0,
+                corrected: policy.deskew != Deskew::Off
+                    && degrees.abs() >= policy.min_deskew_degrees
+                    && confidence >= SKEW_MIN_CONFIDENCE,
+            })
+    }
+
+    /// Recognises `pix` (the base if `None`), straightened first if the skew is corrected.
+    fn read_straight(
+        &mut self,
+        pix: Option<&LeptImage>,
+        skew: Option<SkewFinding>,
+    ) -> Result<Recognition, OcrError> {
+        let pix = pix.unwrap_or(&self.base);
+        match skew.filter(|s| s.corrected) {
+            Some(s) => {
+                let straight = pix
+                    .rotated(s.degrees)
+                    .ok_or_else(|| OcrError::Image("leptonica could not straighten the page".into()))?;
+                self.engine.recognize_pix(&straight, self.ppi)
+            }
+            None => self.engine.recognize_pix(pix, self.ppi),
+        }
+    }
+
+    /// How the page lies: tesseract's orientation detection if it is sure, else a vote of the
+    /// four readings (then also the winning reading).
+    fn orientation(
+        &mut self,
+        as_it_lies: &mut AsItLies,
+    ) -> Result<(Option<OrientationFinding>, Option<Recognition>), OcrError> {
+        match self.engine.detect_orientation(&self.base, self.ppi) {
             Some((quadrants, confidence)) if quadrants == 0 || confidence >= OSD_MIN_CONFIDENCE => {
-                Some(OrientationFinding {
+                let finding = OrientationFinding {
                     rotate: u16::from(quadrants) * 90,
                     method: "osd".into(),
                     confidence,
-                })
+                };
+                Ok((Some(finding), None))
             }
             _ => {
-                let mut best: Option<(u8, f64, Recognition)> = None;
-                for quadrants in 0..4u8 {
-                    let recognition = match (quadrants, as_it_lies.take()) {
-                        (0, Some((_, reading))) => reading,
-                        _ => {
-                            let copy = turned(quadrants)?;
-                            engine.recognize_pix(copy.as_ref().unwrap_or(&base), image.ppi)?
-                        }
-                    };
-                    let score = reading_score(&recognition);
-                    if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
-                        best = Some((quadrants, score, recognition));
-                    }
-                }
-                let (quadrants, _, recognition) = best.expect("four readings");
+                let (quadrants, recognition) = self.vote(as_it_lies)?;
                 let finding = OrientationFinding {
                     rotate: u16::from(quadrants) * 90,
                     method: "ocr-vote".into(),
                     confidence: recognition.mean_confidence().unwrap_or(0.0),
                 };
-                voted = Some(recognition);
-                Some(finding)
+                Ok((Some(finding), Some(recognition)))
             }
         }
-    };
-    let quadrants = orientation.as_ref().map_or(0, |o| (o.rotate / 90) as u8);
-    let upright_copy = turned(quadrants)?;
-    let upright_pix = upright_copy.as_ref().unwrap_or(&base);
-    let skew = match (&as_it_lies, quadrants) {
-        (Some((skew, _)), 0) => *skew,
-        _ => measure_skew(upright_pix),
-    };
-    let deskew_degrees = skew.filter(|s| s.corrected).map_or(0.0, |s| s.degrees);
-    let upright = Upright {
-        quadrants,
-        deskew_degrees,
-    };
-    let recognition = match (voted, as_it_lies) {
-        (Some(recognition), _) if deskew_degrees == 0.0 => recognition,
-        // Orientation detection agreed the page lies upright: the first reading stands.
-        (None, Some((_, reading))) if quadrants == 0 => reading,
-        _ => read_straight(engine, upright_pix, skew)?,
-    };
-    Ok(PageReading {
-        upright,
-        orientation,
-        skew,
-        recognition,
-    })
+    }
+
+    /// Reads the page in all four orientations; the most confident reading wins.
+    fn vote(&mut self, as_it_lies: &mut AsItLies) -> Result<(u8, Recognition), OcrError> {
+        let mut best: Option<(u8, f64, Recognition)> = None;
+        for quadrants in 0..4u8 {
+            let recognition = match (quadrants, as_it_lies.take()) {
+                (0, Some((_, reading))) => reading,
+                _ => {
+                    let copy = self.turned(quadrants)?;
+                    let pix = copy.as_ref().unwrap_or(&self.base);
+                    self.engine.recognize_pix(pix, self.ppi)?
+                }
+            };
+            let score = reading_score(&recognition);
+            if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
+                best = Some((quadrants, score, recognition));
+            }
+        }
+        let (quadrants, _, recognition) = best.expect("four readings");
+        Ok((quadrants, recognition))
+    }
+
+    /// The page turned upright: its skew there, and the reading that stands.
+    fn upright(
+        mut self,
+        orientation: Option<OrientationFinding>,
+        voted: Option<Recognition>,
+        as_it_lies: AsItLies,
+    ) -> Result<PageReading, OcrError> {
+        let quadrants = orientation.as_ref().map_or(0, |o| (o.rotate / 90) as u8);
+        let upright_copy = self.turned(quadrants)?;
+        let skew = match (&as_it_lies, quadrants) {
+            (Some((skew, _)), 0) => *skew,
+            _ => self.measure_skew(upright_copy.as_ref()),
+        };
+        let deskew_degrees = skew.filter(|s| s.corrected).map_or(0.0, |s| s.degrees);
+        let recognition = match (voted, as_it_lies) {
+            (Some(recognition), _) if deskew_degrees == 0.0 => recognition,
+            // Orientation detection agreed the page lies upright: the first reading stands.
+            (None, Some((_, reading))) if quadrants == 0 => reading,
+            _ => self.read_straight(upright_copy.as_ref(), skew)?,
+        };
+        Ok(PageReading {
+            upright: Upright {
+                quadrants,
+                deskew_degrees,
+            },
+            orientation,
+            skew,
+            recognition,
+        })
+    }
 }
 
 /// The mean confidence of a reading that is clearly upright text, or `None`: at least two words of

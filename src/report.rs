@@ -178,17 +178,6 @@ pub fn draw_sample(protocol: &Protocol, percent: f64) -> QaSample {
 /// Writes `report.html` for the batch in `dir` (the staging folder), from its protocol and
 /// document records and the thumbnails in `.thumbnails/`.
 pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Result<()> {
-    let sampled = |doc: &str, n: u32| {
-        protocol
-            .qa_sample
-            .as_ref()
-            .is_some_and(|s| s.pages.iter().any(|p| p.document == doc && p.page == n))
-    };
-    let flagged: usize = protocol
-        .documents
-        .iter()
-        .map(|d| d.flagged_pages.iter().filter(|p| p.needs_review).count())
-        .sum();
     write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -196,133 +185,156 @@ pub fn write(dir: &Path, protocol: &Protocol, out: &mut impl Write) -> io::Resul
          <header>\n<h1>QA report: batch {id}</h1>\n<dl class=\"facts\">\n",
         id = esc(&protocol.batch_id)
     )?;
-    let sample = protocol.qa_sample.as_ref();
-    let facts = [
+    for (label, value) in facts(protocol) {
+        writeln!(out, "<dt>{label}</dt><dd>{}</dd>", esc(&value))?;
+    }
+    writeln!(out, "</dl>")?;
+    writeln!(out, "{LEGEND}")?;
+    write_sample_links(out, protocol)?;
+    writeln!(out, "</header>\n<main>")?;
+    write_anomalies(out, protocol)?;
+    for doc in &protocol.documents {
+        write_document(dir, out, protocol, doc)?;
+    }
+    writeln!(out, "</main>\n</body>\n</html>")
+}
+
+const LEGEND: &str = "<p class=\"legend\"><span class=\"card review\">needs review</span> \
+     <span class=\"card sampled\">drawn for the spot check</span> \
+     <span class=\"card removed\">removed from the PDF (blank)</span> · flags: \
+     <span class=\"flag review\">asks for review</span> \
+     <span class=\"flag recorded\">records what was done</span></p>";
+
+/// The batch's facts at the top of the report.
+fn facts(protocol: &Protocol) -> [(&'static str, String); 9] {
+    let flagged: usize = protocol
+        .documents
+        .iter()
+        .map(|d| d.flagged_pages.iter().filter(|p| p.needs_review).count())
+        .sum();
+    let documents = match protocol.empty_documents.len() {
+        0 => protocol.documents.len().to_string(),
+        n => format!(
+            "{} with a PDF, {n} without (every page blank)",
+            protocol.documents.len()
+        ),
+    };
+    let separation = match protocol.separators.len() {
+        0 => protocol.separation.clone(),
+        n => format!("{}, {n} separator sheets", protocol.separation),
+    };
+    let sample = protocol.qa_sample.as_ref().map_or("none".into(), |s| {
+        format!(
+            "{} of {} {} (sample rate {} %)",
+            s.pages.len(),
+            s.population,
+            plural(s.population, "page", "pages"),
+            s.percent
+        )
+    });
+    [
         (
             "Profile",
             format!("{} {}", protocol.profile.id, protocol.profile.version),
         ),
         ("Responsible", protocol.operator.clone()),
-        (
-            "Scanned",
-            match (
-                &protocol.transfer_note.times.scanned,
-                protocol.transfer_note.times.scanned_source.as_deref(),
-            ) {
-                (Some(t), Some("batch.toml")) => format!("{t} (from the batch sheet)"),
-                (Some(t), _) => format!("{t} (newest scan file's time; no scanned date in the batch sheet)"),
-                (None, _) => "not known".into(),
-            },
-        ),
+        ("Scanned", scanned(protocol)),
         (
             "Processed",
             format!("{} to {}", protocol.started, protocol.finished),
         ),
-        (
-            "Documents",
-            match protocol.empty_documents.len() {
-                0 => protocol.documents.len().to_string(),
-                n => format!(
-                    "{} with a PDF, {n} without (every page blank)",
-                    protocol.documents.len()
-                ),
-            },
-        ),
-        (
-            "Separation",
-            match protocol.separators.len() {
-                0 => protocol.separation.clone(),
-                n => format!("{}, {n} separator sheets", protocol.separation),
-            },
-        ),
+        ("Documents", documents),
+        ("Separation", separation),
         ("Pages scanned", protocol.completeness.pages.to_string()),
         ("Pages for review", flagged.to_string()),
-        (
-            "Spot check",
-            sample.map_or("none".into(), |s| {
-                format!(
-                    "{} of {} {} (sample rate {} %)",
-                    s.pages.len(),
-                    s.population,
-                    plural(s.population, "page", "pages"),
-                    s.percent
-                )
-            }),
-        ),
-    ];
-    for (label, value) in facts {
-        writeln!(out, "<dt>{label}</dt><dd>{}</dd>", esc(&value))?;
+        ("Spot check", sample),
+    ]
+}
+
+/// When the paper was scanned, and where that time comes from.
+fn scanned(protocol: &Protocol) -> String {
+    let times = &protocol.transfer_note.times;
+    match (&times.scanned, times.scanned_source.as_deref()) {
+        (Some(t), Some("batch.toml")) => format!("{t} (from the batch sheet)"),
+        (Some(t), _) => format!("{t} (newest scan file's time; no scanned date in the batch sheet)"),
+        (None, _) => "not known".into(),
     }
-    writeln!(out, "</dl>")?;
+}
+
+/// Links to the pages drawn for the spot check.
+fn write_sample_links(out: &mut impl Write, protocol: &Protocol) -> io::Result<()> {
+    let Some(sample) = protocol.qa_sample.as_ref().filter(|s| !s.pages.is_empty()) else {
+        return Ok(());
+    };
+    write!(out, "<p>Compare these pages with the paper: ")?;
+    for (i, p) in sample.pages.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        write!(
+            out,
+            "{sep}<a href=\"#{anchor}\">{doc} p. {n}</a>",
+            anchor = esc(&page_id(&p.document, p.page)),
+            doc = esc(&p.document),
+            n = p.page
+        )?;
+    }
+    writeln!(out, ". Seed {}.</p>", &sample.seed[..16])
+}
+
+/// One document: its heading, the separator sheet that began it, its metadata, its pages.
+fn write_document(
+    dir: &Path,
+    out: &mut impl Write,
+    protocol: &Protocol,
+    doc: &crate::protocol::DocumentSummary,
+) -> io::Result<()> {
+    let record: DocumentRecord = std::fs::read(dir.join(crate::layout::document_record(&doc.id)))
+        .and_then(|b| serde_json::from_slice(&b).map_err(io::Error::other))?;
     writeln!(
         out,
-        "<p class=\"legend\"><span class=\"card review\">needs review</span> \
-         <span class=\"card sampled\">drawn for the spot check</span> \
-         <span class=\"card removed\">removed from the PDF (blank)</span> · flags: \
-         <span class=\"flag review\">asks for review</span> \
-         <span class=\"flag recorded\">records what was done</span></p>"
+        "<section class=\"document\" id=\"{id}\">\n<h2>{name} <small>{pdf} · {pages} {noun} in the PDF \
+         · mean confidence {conf}</small></h2>",
+        id = esc(&format!("doc-{}", doc.id)),
+        name = esc(&doc.id),
+        pdf = esc(&doc.pdf),
+        pages = doc.pages,
+        noun = plural(doc.pages, "page", "pages"),
+        conf = confidence(record.mean_confidence),
     )?;
-    if let Some(sample) = sample.filter(|s| !s.pages.is_empty()) {
-        write!(out, "<p>Compare these pages with the paper: ")?;
-        for (i, p) in sample.pages.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ", " };
-            write!(
-                out,
-                "{sep}<a href=\"#{anchor}\">{doc} p. {n}</a>",
-                anchor = esc(&page_id(&p.document, p.page)),
-                doc = esc(&p.document),
-                n = p.page
-            )?;
-        }
-        writeln!(out, ". Seed {}.</p>", &sample.seed[..16])?;
-    }
-    writeln!(out, "</header>\n<main>")?;
-    write_anomalies(out, protocol)?;
-    for doc in &protocol.documents {
-        let record: DocumentRecord = std::fs::read(dir.join(crate::layout::document_record(&doc.id)))
-            .and_then(|b| serde_json::from_slice(&b).map_err(io::Error::other))?;
+    if let Some(sheet) = protocol
+        .separators
+        .iter()
+        .find(|s| s.next_document.as_deref() == Some(doc.id.as_str()))
+    {
+        let what = match sheet.kind.as_str() {
+            "patch-code" => format!("Patch {}", sheet.code),
+            _ => format!(
+                "{} barcode “{}”",
+                sheet.symbology.as_deref().unwrap_or("?"),
+                sheet.code
+            ),
+        };
         writeln!(
             out,
-            "<section class=\"document\" id=\"{id}\">\n<h2>{name} <small>{pdf} · {pages} {noun} in the PDF \
-             · mean confidence {conf}</small></h2>",
-            id = esc(&format!("doc-{}", doc.id)),
-            name = esc(&doc.id),
-            pdf = esc(&doc.pdf),
-            pages = doc.pages,
-            noun = plural(doc.pages, "page", "pages"),
-            conf = confidence(record.mean_confidence),
+            "<p class=\"separator\">Begun by a separator sheet, page {} of the stack: {}</p>",
+            sheet.position,
+            esc(&what)
         )?;
-        if let Some(sheet) = protocol
-            .separators
-            .iter()
-            .find(|s| s.next_document.as_deref() == Some(doc.id.as_str()))
-        {
-            let what = match sheet.kind.as_str() {
-                "patch-code" => format!("Patch {}", sheet.code),
-                _ => format!(
-                    "{} barcode “{}”",
-                    sheet.symbology.as_deref().unwrap_or("?"),
-                    sheet.code
-                ),
-            };
-            writeln!(
-                out,
-                "<p class=\"separator\">Begun by a separator sheet, page {} of the stack: {}</p>",
-                sheet.position,
-                esc(&what)
-            )?;
-        }
-        if !doc.metadata.is_empty() {
-            let values: Vec<String> = doc.metadata.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            writeln!(out, "<p class=\"metadata\">{}</p>", esc(&values.join(" · ")))?;
-        }
-        writeln!(out, "<div class=\"pages\">")?;
-        for page in &record.pages {
-            write_page(dir, out, &doc.id, page, sampled(&doc.id, page.number))?;
-        }
-        writeln!(out, "</div>\n</section>")?;
     }
-    writeln!(out, "</main>\n</body>\n</html>")
+    if !doc.metadata.is_empty() {
+        let values: Vec<String> = doc.metadata.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        writeln!(out, "<p class=\"metadata\">{}</p>", esc(&values.join(" · ")))?;
+    }
+    let sampled = |n: u32| {
+        protocol
+            .qa_sample
+            .as_ref()
+            .is_some_and(|s| s.pages.iter().any(|p| p.document == doc.id && p.page == n))
+    };
+    writeln!(out, "<div class=\"pages\">")?;
+    for page in &record.pages {
+        write_page(dir, out, &doc.id, page, sampled(page.number))?;
+    }
+    writeln!(out, "</div>\n</section>")
 }
 
 /// The element id of a page card: `page-<document>-<number>`.

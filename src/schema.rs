@@ -136,71 +136,21 @@ pub fn check(text: &str, keys: &[Key], required: &[&str]) -> Checked {
         line: e.span().map(|s| line(s.start)),
         message: e.message().trim().replace('\n', " "),
     }));
-    let sections: Vec<&str> = keys
-        .iter()
-        .filter(|(s, _, _)| !s.is_empty())
-        .map(|(s, _, _)| *s)
-        .fold(Vec::new(), |mut v, s| {
-            if !v.contains(&s) {
-                v.push(s);
-            }
-            v
-        });
-    let check_key = |section: &str, key: &str, at: usize, value: &DeValue<'_>, checked: &mut Checked| {
-        let name = dotted(section, key);
-        checked.lines.insert(name.clone(), line(at));
-        let problem = match keys.iter().find(|(s, k, _)| *s == section && *k == key) {
-            Some((_, _, kind)) if !kind.admits(value) => format!("{name}: must be {}", kind.name()),
-            Some(_) => return,
-            None => {
-                let elsewhere = keys.iter().find(|(_, k, _)| *k == key);
-                let here = keys.iter().filter(|(s, _, _)| *s == section).map(|(_, k, _)| *k);
-                let hint = match (elsewhere, did_you_mean(key, here.clone())) {
-                    (Some((s, k, _)), _) => format!("; did you mean {}?", dotted(s, k)),
-                    (None, Some(close)) => format!("; did you mean {}?", dotted(section, close)),
-                    (None, None) => format!("; known keys here: {}", here.collect::<Vec<_>>().join(", ")),
-                };
-                format!("unknown key {name}{hint}")
-            }
-        };
-        checked.problems.push(Problem {
-            line: Some(line(at)),
-            message: problem,
-        });
-        checked.rejected.push(name);
-    };
-    let is_table_key = |name: &str| {
-        keys.iter()
-            .any(|(s, k, kind)| s.is_empty() && *k == name && *kind == Kind::TextTable)
-    };
+    let sections = sections(keys);
     for (key, value) in table.get_ref().iter() {
-        let (name, at) = (key.get_ref().as_ref(), key.span().start);
+        let (name, at) = (key.get_ref().as_ref(), line(key.span().start));
         match value.get_ref() {
             DeValue::Table(inner) if sections.contains(&name) => {
-                checked.lines.insert(name.to_string(), line(at));
+                checked.lines.insert(name.to_string(), at);
                 for (k, v) in inner.iter() {
-                    check_key(
-                        name,
-                        k.get_ref().as_ref(),
-                        k.span().start,
-                        v.get_ref(),
-                        &mut checked,
-                    );
+                    let at = line(k.span().start);
+                    check_key(keys, name, k.get_ref().as_ref(), at, v.get_ref(), &mut checked);
                 }
             }
-            DeValue::Table(_) if !is_table_key(name) => {
-                let hint = match did_you_mean(name, sections.iter().copied()) {
-                    Some(close) => format!("did you mean [{close}]? "),
-                    None => String::new(),
-                };
-                let list: Vec<String> = sections.iter().map(|s| format!("[{s}]")).collect();
-                checked.problems.push(Problem {
-                    line: Some(line(at)),
-                    message: format!("unknown section [{name}]; {hint}sections are {}", list.join(", ")),
-                });
-                checked.rejected.push(name.to_string());
+            DeValue::Table(_) if !is_table_key(keys, name) => {
+                unknown_section(&sections, name, at, &mut checked);
             }
-            other => check_key("", name, at, other, &mut checked),
+            other => check_key(keys, "", name, at, other, &mut checked),
         }
     }
     if errors.is_empty() {
@@ -212,24 +162,83 @@ pub fn check(text: &str, keys: &[Key], required: &[&str]) -> Checked {
                 });
             }
         }
-        checked.table = toml::from_str::<toml::Table>(text).ok().map(|mut table| {
-            for name in &checked.rejected {
-                match name.split_once('.') {
-                    Some((section, key)) => {
-                        if let Some(toml::Value::Table(inner)) = table.get_mut(section) {
-                            inner.remove(key);
-                        }
-                    }
-                    None => {
-                        table.remove(name);
-                    }
-                }
-            }
-            table
-        });
+        checked.table = without(text, &checked.rejected);
     }
     checked.problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     checked
+}
+
+/// The sections of a schema, in order, each once.
+fn sections(keys: &[Key]) -> Vec<&'static str> {
+    let mut sections = Vec::new();
+    for (s, _, _) in keys {
+        if !s.is_empty() && !sections.contains(s) {
+            sections.push(*s);
+        }
+    }
+    sections
+}
+
+/// True if `name` is a top-level key holding a table of its own (not a section).
+fn is_table_key(keys: &[Key], name: &str) -> bool {
+    keys.iter()
+        .any(|(s, k, kind)| s.is_empty() && *k == name && *kind == Kind::TextTable)
+}
+
+/// Checks one key found at `at`: known here, and of its kind.
+fn check_key(keys: &[Key], section: &str, key: &str, at: usize, value: &DeValue<'_>, checked: &mut Checked) {
+    let name = dotted(section, key);
+    checked.lines.insert(name.clone(), at);
+    let message = match keys.iter().find(|(s, k, _)| *s == section && *k == key) {
+        Some((_, _, kind)) if !kind.admits(value) => format!("{name}: must be {}", kind.name()),
+        Some(_) => return,
+        None => {
+            let elsewhere = keys.iter().find(|(_, k, _)| *k == key);
+            let here = keys.iter().filter(|(s, _, _)| *s == section).map(|(_, k, _)| *k);
+            let hint = match (elsewhere, did_you_mean(key, here.clone())) {
+                (Some((s, k, _)), _) => format!("; did you mean {}?", dotted(s, k)),
+                (None, Some(close)) => format!("; did you mean {}?", dotted(section, close)),
+                (None, None) => format!("; known keys here: {}", here.collect::<Vec<_>>().join(", ")),
+            };
+            format!("unknown key {name}{hint}")
+        }
+    };
+    checked.problems.push(Problem {
+        line: Some(at),
+        message,
+    });
+    checked.rejected.push(name);
+}
+
+fn unknown_section(sections: &[&str], name: &str, at: usize, checked: &mut Checked) {
+    let hint = match did_you_mean(name, sections.iter().copied()) {
+        Some(close) => format!("did you mean [{close}]? "),
+        None => String::new(),
+    };
+    let list: Vec<String> = sections.iter().map(|s| format!("[{s}]")).collect();
+    checked.problems.push(Problem {
+        line: Some(at),
+        message: format!("unknown section [{name}]; {hint}sections are {}", list.join(", ")),
+    });
+    checked.rejected.push(name.to_string());
+}
+
+/// The document without the `rejected` keys (dotted names), if it parses.
+fn without(text: &str, rejected: &[String]) -> Option<toml::Table> {
+    let mut table = toml::from_str::<toml::Table>(text).ok()?;
+    for name in rejected {
+        match name.split_once('.') {
+            Some((section, key)) => {
+                if let Some(toml::Value::Table(inner)) = table.get_mut(section) {
+                    inner.remove(key);
+                }
+            }
+            None => {
+                table.remove(name);
+            }
+        }
+    }
+    Some(table)
 }
 
 #[cfg(test)]

@@ -262,17 +262,7 @@ fn process(
     let batch_id = config.batch.id.clone();
     let target = opts.ingest.archive.join(&batch_id);
     if target.exists() {
-        return Ok(Some(if crate::ingest::published_from(&target, &config) {
-            tracing::info!(batch = %name, "already published from this input; verified");
-            finish(opts, name, dir, &config, Status::AlreadyPublished, target, 0, 0)
-        } else {
-            let message = format!(
-                "batch id {batch_id} is already published at {} from other input (other files or \
-                 other content); if this is other paper, give it a new id in batch.toml",
-                target.display()
-            );
-            quarantine(opts, name, dir, Some(&batch_id), &message, &[])
-        }));
+        return Ok(Some(published_before(opts, name, dir, &config, target)));
     }
     let report = match crate::ingest::ingest_until(&config, stop) {
         Ok(report) => report,
@@ -296,6 +286,40 @@ fn process(
             )));
         }
     };
+    Ok(Some(verified(opts, name, dir, &config, report)))
+}
+
+/// A batch whose id is published already: done if from this same input (a run that died after
+/// publishing), else quarantined.
+fn published_before(
+    opts: &RunOptions,
+    name: &str,
+    dir: &Path,
+    config: &Config,
+    target: PathBuf,
+) -> BatchOutcome {
+    if crate::ingest::published_from(&target, config) {
+        tracing::info!(batch = %name, "already published from this input; verified");
+        return finish(opts, name, dir, config, Status::AlreadyPublished, target, 0, 0);
+    }
+    let message = format!(
+        "batch id {} is already published at {} from other input (other files or \
+         other content); if this is other paper, give it a new id in batch.toml",
+        config.batch.id,
+        target.display()
+    );
+    quarantine(opts, name, dir, Some(&config.batch.id), &message, &[])
+}
+
+/// A batch just published: moved to `done/` once it verifies, else quarantined.
+fn verified(
+    opts: &RunOptions,
+    name: &str,
+    dir: &Path,
+    config: &Config,
+    report: crate::ingest::IngestReport,
+) -> BatchOutcome {
+    let batch_id = &config.batch.id;
     let verified = crate::verify::verify(&report.published, Some(&config.key.public()), &[]);
     if !verified.ok() {
         let problems: Vec<String> = verified.problems.iter().map(|p| p.to_string()).collect();
@@ -303,20 +327,13 @@ fn process(
             "published at {} but it does not verify; the input is kept here for a rescan",
             report.published.display()
         );
-        return Ok(Some(quarantine(
-            opts,
-            name,
-            dir,
-            Some(&batch_id),
-            &message,
-            &problems,
-        )));
+        return quarantine(opts, name, dir, Some(batch_id), &message, &problems);
     }
     let mut outcome = finish(
         opts,
         name,
         dir,
-        &config,
+        config,
         Status::Published,
         report.published,
         report.documents,
@@ -326,7 +343,7 @@ fn process(
     outcome.review = report.review;
     outcome.spot_check = report.spot_check;
     outcome.empty_documents = report.empty_documents;
-    Ok(Some(outcome))
+    outcome
 }
 
 /// Moves `from` to `to_dir/name`, or `name-2`, `name-3`, … if taken; returns the new path.

@@ -12,11 +12,14 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::json::{self, to_json};
 use crate::pipeline::{self, DocumentFailure, PipelineError};
-use crate::protocol::{self, Completeness, ProfileRef, Protocol, Software};
+use crate::protocol::{self, Protocol};
 use crate::seal::{self, Manifest, ManifestEntry};
 use crate::{journal, layout, profile, report, separate, verify};
 
+mod note;
 mod summary;
+
+use note::batch_protocol;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -187,20 +190,7 @@ pub fn ingest_until(
         &config.profile,
         &config.operator.0,
         config.threads,
-        pipeline::Target {
-            staging: &staging,
-            signer: config.certificate.as_ref().map(|chain| seal::cms::PadesSigner {
-                key: &config.key,
-                chain,
-            }),
-            context: journal::context(
-                &config.profile.sha256,
-                &config.key.public().fingerprint(),
-                config.certificate.as_ref().map(|c| c.sha256()).as_deref(),
-                &std::fs::read(config.batch.dir.join(layout::SHEET)).unwrap_or_default(),
-            ),
-            progress: &*config.progress,
-        },
+        target(config, &staging),
         stop,
         &timings,
     )?;
@@ -213,9 +203,54 @@ pub fn ingest_until(
         });
     }
     ensure_unchanged(&config.batch)?;
+    let protocol = complete_protocol(&staging, config, started, output)?;
+    staging.write_file(layout::PROTOCOL, &to_json(&protocol))?;
+    write_report(&staging, &protocol)?;
+    seal_tree(&staging, config, &protocol)?;
+    let manifest = seal_staging(&staging, config, &protocol)?;
+    ensure_unchanged(&config.batch)?;
+    let published = staging.publish()?;
+    timings.add(
+        pipeline::Stage::Seal,
+        pipeline::thread_cpu().saturating_sub(seal_started),
+    );
+    let times = StageTimes {
+        wall_seconds: wall.elapsed().as_secs_f64(),
+        cpu_seconds: timings.seconds(),
+    };
+    Ok(IngestReport::of(config, &protocol, published, manifest, times))
+}
+
+/// Where the pipeline writes: the staging folder, the PAdES signer if a certificate is
+/// configured, and what a journaled document must have been made under to be reused.
+fn target<'a>(config: &'a Config, staging: &'a Staging) -> pipeline::Target<'a> {
+    pipeline::Target {
+        staging,
+        signer: config.certificate.as_ref().map(|chain| seal::cms::PadesSigner {
+            key: &config.key,
+            chain,
+        }),
+        context: journal::context(
+            &config.profile.sha256,
+            &config.key.public().fingerprint(),
+            config.certificate.as_ref().map(|c| c.sha256()).as_deref(),
+            &std::fs::read(config.batch.dir.join(layout::SHEET)).unwrap_or_default(),
+        ),
+        progress: &*config.progress,
+    }
+}
+
+/// The batch protocol of what the pipeline made, with the separator sheets kept and the spot
+/// check drawn; refused if incomplete and the profile refuses incomplete batches.
+fn complete_protocol(
+    staging: &Staging,
+    config: &Config,
+    started: String,
+    output: pipeline::PipelineOutput,
+) -> Result<Protocol, IngestError> {
     let mut protocol = batch_protocol(config, started, output.documents, output.empty, output.pages);
     protocol.resumed = output.resumed;
-    protocol.separators = keep_separators(&staging, config)?;
+    protocol.separators = keep_separators(staging, config)?;
     protocol.completeness.separator_sheets = protocol.separators.len();
     if !protocol.completeness.complete && config.profile.quality.refuse_incomplete {
         return Err(IngestError::Incomplete(
@@ -227,180 +262,50 @@ pub fn ingest_until(
         &protocol,
         config.profile.quality.qa_sample_percent,
     ));
-    staging.write_file(layout::PROTOCOL, &to_json(&protocol))?;
-    write_report(&staging, &protocol)?;
-    seal_tree(&staging, config, &protocol)?;
-    let manifest = seal_staging(&staging, config, &protocol)?;
-    ensure_unchanged(&config.batch)?;
-    let published = staging.publish()?;
-    timings.add(
-        pipeline::Stage::Seal,
-        pipeline::thread_cpu().saturating_sub(seal_started),
-    );
-    let review: Vec<String> = protocol
-        .documents
-        .iter()
-        .flat_map(|d| {
+    Ok(protocol)
+}
+
+impl IngestReport {
+    /// What the operator is told of a published batch.
+    fn of(
+        config: &Config,
+        protocol: &Protocol,
+        published: PathBuf,
+        manifest: Manifest,
+        timings: StageTimes,
+    ) -> IngestReport {
+        let review = protocol.documents.iter().flat_map(|d| {
             d.flagged_pages
                 .iter()
                 .filter(|p| p.needs_review)
                 .map(move |p| format!("{} page {}: {}", d.id, p.number, p.flags.join(", ")))
-        })
-        .collect();
-    Ok(IngestReport {
-        batch_id: config.batch.id.clone(),
-        published,
-        documents: protocol.documents.len(),
-        pages: protocol.completeness.pages,
-        pdf_pages: protocol.documents.iter().map(|d| d.pages).sum(),
-        flags: protocol.transfer_note.quality.flags.clone(),
-        review,
-        spot_check: protocol
-            .qa_sample
-            .iter()
-            .flat_map(|s| &s.pages)
-            .map(|p| format!("{} page {}", p.document, p.page))
-            .collect(),
-        empty_documents: protocol
-            .empty_documents
-            .iter()
-            .map(|d| format!("{}: {}", d.id, d.reason))
-            .collect(),
-        complete: protocol.completeness.complete,
-        warnings: protocol
+        });
+        let spot_check = protocol.qa_sample.iter().flat_map(|s| &s.pages);
+        let warnings = protocol
             .documents
             .iter()
-            .flat_map(|d| d.warnings.iter().map(|w| format!("{}: {w}", d.id)))
-            .chain(protocol.warnings.iter().cloned())
-            .collect(),
-        key_fingerprint: manifest.signature.key_fingerprint,
-        timings: StageTimes {
-            wall_seconds: wall.elapsed().as_secs_f64(),
-            cpu_seconds: timings.seconds(),
-        },
-    })
-}
-
-fn batch_protocol(
-    config: &Config,
-    started: String,
-    documents: Vec<protocol::DocumentSummary>,
-    empty_documents: Vec<protocol::EmptyDocument>,
-    pages: usize,
-) -> Protocol {
-    let sheet = &config.batch.sheet;
-    let received = documents.len() + empty_documents.len();
-    let completeness = Completeness {
-        documents: received,
-        pages,
-        expected_documents: sheet.expected_documents,
-        expected_pages: sheet.expected_pages,
-        separator_sheets: 0,
-        complete: sheet.expected_documents.is_none_or(|n| n == received)
-            && sheet.expected_pages.is_none_or(|n| n == pages),
-    };
-    let mut warnings = Vec::new();
-    if !completeness.complete {
-        warnings.push(format!(
-            "batch sheet expects {} documents / {} pages, received {} / {}",
-            opt(sheet.expected_documents),
-            opt(sheet.expected_pages),
-            received,
-            pages
-        ));
-    }
-    let finished = json::now_rfc3339();
-    let mut anomalies = warnings.clone();
-    anomalies.extend(empty_documents.iter().map(protocol::EmptyDocument::anomaly));
-    let mut flags: BTreeMap<String, usize> = BTreeMap::new();
-    for doc in &documents {
-        anomalies.extend(protocol::anomalies(&doc.id, &doc.flagged_pages));
-    }
-    let flagged = || {
-        documents
-            .iter()
-            .flat_map(|d| &d.flagged_pages)
-            .chain(empty_documents.iter().flat_map(|d| &d.pages))
-    };
-    for flag in flagged().flat_map(|p| &p.flags) {
-        *flags.entry(flag.clone()).or_default() += 1;
-    }
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
-    let transfer_note = protocol::TransferNote {
-        responsible_person: config.operator.0.clone(),
-        responsible_person_source: config.operator.1.into(),
-        organisation: sheet.organisation.clone(),
-        scanner: sheet.scanner.clone(),
-        workstation: sheet.workstation.clone().unwrap_or_else(|| host.clone()),
-        procedure: sheet.procedure.clone(),
-        times: protocol::NoteTimes {
-            scanned: config
-                .batch
-                .documents
+            .flat_map(|d| d.warnings.iter().map(|w| format!("{}: {w}", d.id)));
+        IngestReport {
+            batch_id: config.batch.id.clone(),
+            published,
+            documents: protocol.documents.len(),
+            pages: protocol.completeness.pages,
+            pdf_pages: protocol.documents.iter().map(|d| d.pages).sum(),
+            flags: protocol.transfer_note.quality.flags.clone(),
+            review: review.collect(),
+            spot_check: spot_check
+                .map(|p| format!("{} page {}", p.document, p.page))
+                .collect(),
+            empty_documents: protocol
+                .empty_documents
                 .iter()
-                .map(|d| d.date)
-                .max()
-                .map(json::rfc3339),
-            scanned_source: Some(
-                if config.batch.scanned().is_some() {
-                    "batch.toml"
-                } else {
-                    "file times"
-                }
-                .into(),
-            ),
-            processing_started: started.clone(),
-            processing_finished: finished.clone(),
-            sealed: json::now_rfc3339(),
-        },
-        sealing: protocol::NoteSealing {
-            protection: config.profile.protection.name().into(),
-            batch_signature: config.key.algorithm().name().into(),
-            key_fingerprint: config.key.public().fingerprint(),
-            pdf_signer: config.certificate.as_ref().map(|c| c.subject()),
-            timestamp: match &config.profile.timestamp {
-                profile::TimestampPolicy::Off => "off".into(),
-                profile::TimestampPolicy::Offline => "offline".into(),
-                profile::TimestampPolicy::Online { url } => format!("online {url}"),
-            },
-        },
-        quality: protocol::NoteQuality {
-            pages_scanned: pages,
-            pages_in_pdfs: documents.iter().map(|d| d.pages).sum(),
-            pages_flagged: flagged().filter(|p| !p.flags.is_empty()).count(),
-            pages_needing_review: flagged().filter(|p| p.needs_review).count(),
-            flags,
-        },
-        anomalies,
-        statement: protocol::STATEMENT_DE.into(),
-        statement_en: protocol::STATEMENT_EN.into(),
-    };
-    Protocol {
-        format: json::FORMAT.into(),
-        batch_id: config.batch.id.clone(),
-        software: Software::this(),
-        profile: ProfileRef {
-            id: config.profile.id.clone(),
-            version: config.profile.version.clone(),
-            sha256: config.profile.sha256.clone(),
-            origin: config.profile.origin.clone(),
-        },
-        host,
-        operator: config.operator.0.clone(),
-        operator_source: config.operator.1.into(),
-        started,
-        finished,
-        signature_key_fingerprint: config.key.public().fingerprint(),
-        metadata: sheet.metadata.clone(),
-        completeness,
-        transfer_note,
-        separation: config.separation.name().into(),
-        separators: Vec::new(),
-        documents,
-        empty_documents,
-        warnings,
-        qa_sample: None,
-        resumed: Vec::new(),
+                .map(|d| format!("{}: {}", d.id, d.reason))
+                .collect(),
+            complete: protocol.completeness.complete,
+            warnings: warnings.chain(protocol.warnings.iter().cloned()).collect(),
+            key_fingerprint: manifest.signature.key_fingerprint,
+            timings,
+        }
     }
 }
 
@@ -424,10 +329,6 @@ fn keep_separators(
         separate::KeepError::Source(message) => IngestError::Separator(message),
         separate::KeepError::Write(e) => e.into(),
     })
-}
-
-fn opt(n: Option<usize>) -> String {
-    n.map_or("?".into(), |n| n.to_string())
 }
 
 /// Builds the hash tree over every PDF and the protocol, signs its root file, and gives each

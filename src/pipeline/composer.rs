@@ -263,11 +263,16 @@ impl<'a> Composer<'a> {
             pdf_signature: self.signer.map(|s| s.record()),
             transfer_note,
         };
+        self.record(record)
+    }
+
+    /// Writes a finished document's record, then its journal line; counts it into the output.
+    fn record(&mut self, record: DocumentRecord) -> Result<(), ArchiveError> {
         let json = to_json(&record);
         self.staging
-            .write_file(&crate::layout::document_record(&id), &json)?;
+            .write_file(&crate::layout::document_record(&record.document_id), &json)?;
         let entry = journal::Entry {
-            document: id.clone(),
+            document: record.document_id.clone(),
             context: self.context.clone(),
             sources: record
                 .sources

@@ -32,6 +32,35 @@ pub(super) fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile, tim
     }
 }
 
+/// A page decoded, prepared and measured: what the later steps work from.
+struct Measured {
+    prepared: prepare::PreparedPage,
+    blank: crate::findings::BlankMeasure,
+    thumbnail: Thumbnail,
+}
+
+/// The page as it goes into the PDF: possibly straightened, how it is turned upright, and what
+/// was done to it.
+struct Straightened {
+    page: crate::decode::Page,
+    upright: crate::prepare::geometry::Upright,
+    operations: Vec<String>,
+}
+
+/// Charges the CPU time since the last lap to a stage.
+struct Laps<'a> {
+    timings: &'a Timings,
+    clock: std::time::Duration,
+}
+
+impl Laps<'_> {
+    fn lap(&mut self, stage: Stage) {
+        let now = thread_cpu();
+        self.timings.add(stage, now.saturating_sub(self.clock));
+        self.clock = now;
+    }
+}
+
 fn process_page(
     source: &SourceFile,
     index: u32,
@@ -40,61 +69,106 @@ fn process_page(
     profile: &Profile,
     timings: &Timings,
 ) -> Result<FinishedPage, String> {
-    let mut clock = thread_cpu();
-    let mut lap = |stage: Stage| {
-        let now = thread_cpu();
-        timings.add(stage, now.saturating_sub(clock));
-        clock = now;
+    let mut laps = Laps {
+        timings,
+        clock: thread_cpu(),
     };
     let at =
         |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
     let page = decode::open_page(source, index, &profile.limits)?;
-    lap(Stage::Decode);
-    let prepared = prepare::prepare(page, profile).map_err(|e| at("prepare", &e))?;
+    laps.lap(Stage::Decode);
+    let measured = measure(page, profile).map_err(|e| at("prepare", &e))?;
+    laps.lap(Stage::Prepare);
+    let reading = match (engine, &measured.prepared.ocr_image) {
+        (Some(engine), Some(image)) => Some(
+            ocr::read_page(engine, image, &profile.prepare, measured.blank.blank)
+                .map_err(|e| at("ocr", &e))?,
+        ),
+        _ => None,
+    };
+    laps.lap(Stage::Ocr);
+    let finished = finish(source, index, number, measured, reading, profile);
+    laps.lap(Stage::Encode);
+    Ok(finished)
+}
+
+/// Prepares the page and measures it: blank or not, and a thumbnail for the report.
+fn measure(page: crate::decode::Page, profile: &Profile) -> Result<Measured, prepare::PrepareError> {
+    let prepared = prepare::prepare(page, profile)?;
     let m = &prepared.measurements;
     let gray = prepare::gray(&prepared.page);
     let blank = prepare::blank::measure(&gray, m.width_px as usize, m.height_px as usize, m.dpi.1);
     let thumbnail = Thumbnail::of(&prepared.page, &gray);
-    drop(gray);
-    lap(Stage::Prepare);
-    let reading = match (engine, &prepared.ocr_image) {
-        (Some(engine), Some(image)) => {
-            Some(ocr::read_page(engine, image, &profile.prepare, blank.blank).map_err(|e| at("ocr", &e))?)
-        }
-        _ => None,
+    Ok(Measured {
+        prepared,
+        blank,
+        thumbnail,
+    })
+}
+
+/// Turns the page upright (a `/Rotate`, never new pixels) and straightens it only where the
+/// profile asks for it; records what was done.
+fn straighten(
+    page: crate::decode::Page,
+    reading: Option<&ocr::PageReading>,
+    profile: &Profile,
+) -> Straightened {
+    let mut out = Straightened {
+        page,
+        upright: reading.map(|r| r.upright).unwrap_or_default(),
+        operations: Vec::new(),
     };
-    lap(Stage::Ocr);
-    let mut page = prepared.page;
-    let mut upright = reading.as_ref().map(|r| r.upright).unwrap_or_default();
-    let mut operations = Vec::new();
-    let orientation = reading.as_ref().and_then(|r| r.orientation.clone());
-    let skew = reading.as_ref().and_then(|r| r.skew);
-    if let Some(o) = orientation.as_ref().filter(|o| o.rotate != 0) {
-        operations.push(format!(
+    if let Some(o) = reading
+        .and_then(|r| r.orientation.as_ref())
+        .filter(|o| o.rotate != 0)
+    {
+        out.operations.push(format!(
             "displayed turned by {}° clockwise (/Rotate; found by {}); image unchanged",
             o.rotate, o.method
         ));
     }
-    if let Some(s) = skew.filter(|s| s.corrected) {
-        let straightened = (profile.prepare.deskew == Deskew::Image)
-            .then(|| prepare::deskewed(&page, s.degrees))
-            .flatten();
-        match straightened {
-            Some(straight) => {
-                page = straight;
-                upright.deskew_degrees = 0.0;
-                operations.push(format!(
-                    "image deskewed by {:.2}° (rotated, then encoded losslessly; profile deskew = \"image\")",
-                    s.degrees
-                ));
-            }
-            None => operations.push(format!(
-                "OCR read a copy deskewed by {:.2}°; image unchanged, text layer follows the skew",
+    let Some(s) = reading.and_then(|r| r.skew).filter(|s| s.corrected) else {
+        return out;
+    };
+    let straightened = (profile.prepare.deskew == Deskew::Image)
+        .then(|| prepare::deskewed(&out.page, s.degrees))
+        .flatten();
+    match straightened {
+        Some(straight) => {
+            out.page = straight;
+            out.upright.deskew_degrees = 0.0;
+            out.operations.push(format!(
+                "image deskewed by {:.2}° (rotated, then encoded losslessly; profile deskew = \"image\")",
                 s.degrees
-            )),
+            ));
         }
+        None => out.operations.push(format!(
+            "OCR read a copy deskewed by {:.2}°; image unchanged, text layer follows the skew",
+            s.degrees
+        )),
     }
-    let image = PdfImage::encode(&page);
+    out
+}
+
+/// Straightens and encodes the page, assesses it against the profile and records it.
+fn finish(
+    source: &SourceFile,
+    index: u32,
+    number: u32,
+    measured: Measured,
+    reading: Option<ocr::PageReading>,
+    profile: &Profile,
+) -> FinishedPage {
+    let Measured {
+        prepared,
+        blank,
+        thumbnail,
+    } = measured;
+    let m = &prepared.measurements;
+    let orientation = reading.as_ref().and_then(|r| r.orientation.clone());
+    let skew = reading.as_ref().and_then(|r| r.skew);
+    let straight = straighten(prepared.page, reading.as_ref(), profile);
+    let image = PdfImage::encode(&straight.page);
     let recognition = reading.map(|r| r.recognition);
     let ocr_facts = recognition
         .as_ref()
@@ -127,7 +201,7 @@ fn process_page(
         orientation,
         skew,
         blank,
-        operations,
+        operations: straight.operations,
         flags,
         needs_review,
         warnings: prepared.warnings,
@@ -135,12 +209,11 @@ fn process_page(
     let thumbnail = thumbnail
         .rotated(record.orientation.as_ref().map_or(0, |o| o.rotate))
         .png();
-    lap(Stage::Encode);
-    Ok(FinishedPage {
+    FinishedPage {
         record,
         image,
         recognition,
-        upright,
+        upright: straight.upright,
         thumbnail,
-    })
+    }
 }

@@ -209,18 +209,7 @@ pub struct SignedMessage {
 /// encapsulated content matches the message digest. A detached content's digest is the
 /// caller's to compare with [`SignedMessage::message_digest`].
 pub fn open_signed(bytes: &[u8]) -> Result<SignedMessage, String> {
-    let mut reader = der::SliceReader::new(bytes).map_err(|e| e.to_string())?;
-    let info = <ContentInfo as der::Decode>::decode(&mut reader).map_err(|e| format!("not CMS: {e}"))?;
-    if !bytes[usize::try_from(reader.position()).unwrap_or(bytes.len())..]
-        .iter()
-        .all(|&b| b == 0)
-    {
-        return Err("bytes follow the CMS structure".into());
-    }
-    if info.content_type != ID_SIGNED_DATA {
-        return Err(format!("content type {} is not SignedData", info.content_type));
-    }
-    let data: SignedData = info.content.decode_as().map_err(|e| format!("SignedData: {e}"))?;
+    let data = signed_data(bytes)?;
     let certificates: Vec<Certificate> = data
         .certificates
         .iter()
@@ -274,16 +263,7 @@ pub fn open_signed(bytes: &[u8]) -> Result<SignedMessage, String> {
             "the signature over the signed attributes does not verify with the signer's certificate".into(),
         );
     }
-    let content = match &data.encap_content_info.econtent {
-        None => None,
-        Some(any) => {
-            let octets: OctetString = any.decode_as().map_err(|e| format!("content: {e}"))?;
-            if digest_algorithm.hash(octets.as_bytes()) != message_digest {
-                return Err("the encapsulated content does not match the signed message digest".into());
-            }
-            Some(octets.as_bytes().to_vec())
-        }
-    };
+    let content = encapsulated(&data, digest_algorithm, &message_digest)?;
     Ok(SignedMessage {
         signer,
         certificates,
@@ -297,6 +277,38 @@ pub fn open_signed(bytes: &[u8]) -> Result<SignedMessage, String> {
             .and_then(|ess| ess.certs.first().map(|c| c.cert_hash.as_bytes().to_vec())),
         signer_infos,
     })
+}
+
+/// The SignedData of a DER CMS ContentInfo (zero padding after it allowed, nothing else).
+fn signed_data(bytes: &[u8]) -> Result<SignedData, String> {
+    let mut reader = der::SliceReader::new(bytes).map_err(|e| e.to_string())?;
+    let info = <ContentInfo as der::Decode>::decode(&mut reader).map_err(|e| format!("not CMS: {e}"))?;
+    if !bytes[usize::try_from(reader.position()).unwrap_or(bytes.len())..]
+        .iter()
+        .all(|&b| b == 0)
+    {
+        return Err("bytes follow the CMS structure".into());
+    }
+    if info.content_type != ID_SIGNED_DATA {
+        return Err(format!("content type {} is not SignedData", info.content_type));
+    }
+    info.content.decode_as().map_err(|e| format!("SignedData: {e}"))
+}
+
+/// The encapsulated content, if any, checked against the signed message digest.
+fn encapsulated(
+    data: &SignedData,
+    digest_algorithm: HashAlgorithm,
+    message_digest: &[u8],
+) -> Result<Option<Vec<u8>>, String> {
+    let Some(any) = &data.encap_content_info.econtent else {
+        return Ok(None);
+    };
+    let octets: OctetString = any.decode_as().map_err(|e| format!("content: {e}"))?;
+    if digest_algorithm.hash(octets.as_bytes()) != message_digest {
+        return Err("the encapsulated content does not match the signed message digest".into());
+    }
+    Ok(Some(octets.as_bytes().to_vec()))
 }
 
 fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
