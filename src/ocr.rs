@@ -152,26 +152,32 @@ pub fn working_pix(image: &OcrImage) -> Result<LeptImage, OcrError> {
 /// A tesseract instance loaded with `osd.traineddata` only, for orientation detection.
 struct Osd(*mut tesseract_sys::TessBaseAPI);
 
-// The instance is owned by one engine, which one worker thread uses at a time.
+// SAFETY: the instance is owned by one engine, which one worker thread uses at a time; tesseract
+// keeps no thread-local state in it, so it may move to another thread between uses.
 unsafe impl Send for Osd {}
 
 impl Drop for Osd {
     fn drop(&mut self) {
+        // SAFETY: `self.0` came from TessBaseAPICreate (non-null) and is deleted once, here.
         unsafe { tesseract_sys::TessBaseAPIDelete(self.0) };
     }
 }
 
 impl Osd {
     fn new() -> Option<Osd> {
+        // SAFETY: TessBaseAPICreate has no preconditions; null is checked below.
         let handle = unsafe { tesseract_sys::TessBaseAPICreate() };
         if handle.is_null() {
             return None;
         }
         let osd = Osd(handle);
+        // SAFETY: `handle` is a live instance (owned by `osd`, deleted on every return path); the
+        // language is a NUL-terminated literal and a null data path means tesseract's default.
         let failed = unsafe { tesseract_sys::TessBaseAPIInit3(handle, std::ptr::null(), c"osd".as_ptr()) };
         if failed != 0 {
             return None;
         }
+        // SAFETY: `handle` is live and initialised; both strings are NUL-terminated literals.
         unsafe {
             tesseract_sys::TessBaseAPISetPageSegMode(handle, tesseract_sys::TessPageSegMode_PSM_OSD_ONLY);
             tesseract_sys::TessBaseAPISetVariable(handle, c"debug_file".as_ptr(), c"/dev/null".as_ptr());
@@ -182,6 +188,8 @@ impl Osd {
     fn detect(&mut self, pix: &LeptImage, ppi: u32) -> Option<(u8, f32)> {
         let (mut degrees, mut confidence, mut script_confidence) = (0i32, 0f32, 0f32);
         let mut script: *const std::os::raw::c_char = std::ptr::null();
+        // SAFETY: `self.0` is live and used by this thread alone (`&mut self`); `pix` outlives the
+        // calls and tesseract lets go of it at TessBaseAPIClear; the out-pointers are live locals.
         let found = unsafe {
             tesseract_sys::TessBaseAPISetImage2(self.0, pix.as_ptr().cast());
             tesseract_sys::TessBaseAPISetSourceResolution(self.0, ppi as i32);

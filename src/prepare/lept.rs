@@ -25,6 +25,7 @@ pub struct LeptImage(*mut sys::PIX);
 
 impl Drop for LeptImage {
     fn drop(&mut self) {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); it is destroyed once, here, and nulled by pixDestroy.
         unsafe { sys::pixDestroy(&mut self.0) };
     }
 }
@@ -41,8 +42,12 @@ impl LeptImage {
             return None;
         }
         let depth = if bytes_per_pixel == 1 { 8 } else { 32 };
+        // SAFETY: pixCreate takes plain sizes and returns a new image or null (refused by `owned`).
         let pix = LeptImage::owned(unsafe { sys::pixCreate(width as i32, height as i32, depth) })?;
+        // SAFETY: `pix` is valid; its data is `wpl` words per row for `h` rows, owned by `pix`,
+        // which outlives `words` and is not touched through another path meanwhile.
         let wpl = unsafe { sys::pixGetWpl(pix.0) } as usize;
+        // SAFETY: as above.
         let words = unsafe { std::slice::from_raw_parts_mut(sys::pixGetData(pix.0), wpl * h) };
         for (y, row) in words.chunks_exact_mut(wpl).enumerate() {
             if bytes_per_pixel == 1 {
@@ -71,8 +76,12 @@ impl LeptImage {
         if bits.len() != row_bytes * h {
             return None;
         }
+        // SAFETY: pixCreate takes plain sizes and returns a new image or null (refused by `owned`).
         let pix = LeptImage::owned(unsafe { sys::pixCreate(width as i32, height as i32, 1) })?;
+        // SAFETY: `pix` is valid; its data is `wpl` words per row for `h` rows, owned by `pix`,
+        // which outlives `words` and is not touched through another path meanwhile.
         let wpl = unsafe { sys::pixGetWpl(pix.0) } as usize;
+        // SAFETY: as above.
         let words = unsafe { std::slice::from_raw_parts_mut(sys::pixGetData(pix.0), wpl * h) };
         let tail = w % 32;
         for (y, row) in words.chunks_exact_mut(wpl).enumerate() {
@@ -92,29 +101,36 @@ impl LeptImage {
 
     /// Decodes a JPEG with leptonica (libjpeg), as the tesseract CLI does.
     pub fn from_jpeg(bytes: &[u8]) -> Option<LeptImage> {
+        // SAFETY: leptonica reads `bytes.len()` bytes from a live slice and copies what it keeps;
+        // it returns a new image or null (refused by `owned`).
         LeptImage::owned(unsafe { sys::pixReadMem(bytes.as_ptr(), bytes.len()) })
     }
 
     pub fn width(&self) -> u32 {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`).
         unsafe { sys::pixGetWidth(self.0) as u32 }
     }
 
     pub fn height(&self) -> u32 {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`).
         unsafe { sys::pixGetHeight(self.0) as u32 }
     }
 
     pub fn set_resolution(&mut self, ppi: u32) {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`), borrowed mutably here.
         unsafe { sys::pixSetResolution(self.0, ppi as i32, ppi as i32) };
     }
 
     /// Rotated clockwise by `quadrants` × 90° (pixels permuted, none changed).
     pub fn rotated_quadrants(&self, quadrants: u8) -> Option<LeptImage> {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); leptonica returns a new image or null (refused by `owned`).
         LeptImage::owned(unsafe { sys::pixRotateOrth(self.0, i32::from(quadrants % 4)) })
     }
 
     /// Rotated clockwise by `degrees` about the centre, same size, white brought in.
     pub fn rotated(&self, degrees: f32) -> Option<LeptImage> {
         let radians = degrees.to_radians();
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); leptonica returns a new image or null (refused by `owned`).
         LeptImage::owned(unsafe {
             sys::pixRotate(
                 self.0,
@@ -130,8 +146,10 @@ impl LeptImage {
     /// The skew of the text lines in degrees (positive: the page must turn clockwise to be
     /// straight) and leptonica's confidence; `None` where it finds no lines to measure.
     pub fn skew(&self) -> Option<(f32, f32)> {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); leptonica returns a new image or null (refused by `owned`).
         let binary = LeptImage::owned(unsafe { sys::pixConvertTo1(self.0, 130) })?;
         let (mut angle, mut confidence) = (0f32, 0f32);
+        // SAFETY: `binary` is valid; the two out-pointers are live locals leptonica only writes.
         let failed = unsafe { sys::pixFindSkew(binary.0, &mut angle, &mut confidence) };
         (failed == 0 && confidence > 0.0).then_some((angle, confidence))
     }
@@ -143,16 +161,21 @@ impl LeptImage {
 
     /// A non-owning view for APIs that take leptonica-plumbing's `Pix`.
     pub fn as_plumbing(&self) -> leptonica_plumbing::Pix {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); the view does not destroy it and is used only while `self` lives.
         unsafe { leptonica_plumbing::Pix::new_from_pointer(self.0) }
     }
 
     /// The image as 8-bit RGB samples, rows tightly packed (a 32-bit image; `None` otherwise).
     pub fn rgb_samples(&self) -> Option<Vec<u8>> {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`).
         if unsafe { sys::pixGetDepth(self.0) } != 32 {
             return None;
         }
         let (w, h) = (self.width() as usize, self.height() as usize);
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); its data is `wpl` words per row for `h` rows and is only read
+        // while `self` is borrowed.
         let wpl = unsafe { sys::pixGetWpl(self.0) } as usize;
+        // SAFETY: as above.
         let words = unsafe { std::slice::from_raw_parts(sys::pixGetData(self.0), wpl * h) };
         let mut out = Vec::with_capacity(w * h * 3);
         for row in words.chunks_exact(wpl) {
@@ -166,9 +189,13 @@ impl LeptImage {
 
     /// The image as 8-bit grey samples (luminance for colour), rows tightly packed.
     pub fn gray_samples(&self) -> Option<Vec<u8>> {
+        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); leptonica returns a new image or null (refused by `owned`).
         let gray = LeptImage::owned(unsafe { sys::pixConvertTo8(self.0, 0) })?;
         let (w, h) = (gray.width() as usize, gray.height() as usize);
+        // SAFETY: `gray` is valid; its data is `wpl` words per row for `h` rows, read while
+        // `gray` lives.
         let wpl = unsafe { sys::pixGetWpl(gray.0) } as usize;
+        // SAFETY: as above.
         let words = unsafe { std::slice::from_raw_parts(sys::pixGetData(gray.0), wpl * h) };
         let mut out = Vec::with_capacity(w * h);
         for row in words.chunks_exact(wpl) {

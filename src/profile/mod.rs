@@ -9,6 +9,7 @@ mod keys;
 pub mod separation;
 mod show;
 mod validate;
+mod values;
 
 pub use crate::schema::Kind;
 pub use keys::KEYS;

@@ -187,7 +187,7 @@ impl Symbology {
 pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<String>) -> Settings {
     let mut settings = Settings::default();
     let modes: Vec<(&str, Mode)> = Mode::ALL.to_vec();
-    settings.mode = super::validate::choice(&raw.mode, "separation.mode", &modes, problems);
+    settings.mode = super::values::choice(&raw.mode, "separation.mode", &modes, problems);
     if let Some(pages) = raw.pages {
         if pages == 0 {
             problems.push("  separation.pages = 0: a document has at least one page".into());
@@ -196,7 +196,7 @@ pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<Stri
     }
     if let Some(names) = &raw.patch_codes {
         let known = PatchCode::ALL.map(|c| c.name());
-        settings.patch_codes = super::validate::parse_list(
+        settings.patch_codes = super::values::parse_list(
             names,
             PatchCode::parse,
             &known,
@@ -207,7 +207,7 @@ pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<Stri
     }
     if let Some(names) = &raw.barcode_formats {
         let known = Symbology::ALL.map(|s| s.name());
-        settings.symbologies = super::validate::parse_list(
+        settings.symbologies = super::values::parse_list(
             names,
             Symbology::parse,
             &known,

@@ -4,31 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::keys::{RawInput, RawPrepare, RawProfile, RawQuality};
+use super::values::choice;
 use super::{
     BlankPolicy, COLOUR_MODES, Deskew, InputLimits, PreparePolicy, Profile, Protection, QualityPolicy,
     SignatureAlgorithm, TimestampPolicy, separation,
 };
 use crate::seal::hash::sha256_hex;
-
-/// Reads one of `choices` (key = value in the TOML), the first being the default.
-pub(super) fn choice<T: Copy>(
-    value: &Option<String>,
-    key: &str,
-    choices: &[(&str, T)],
-    problems: &mut Vec<String>,
-) -> T {
-    match value {
-        None => choices[0].1,
-        Some(v) => match choices.iter().find(|(name, _)| name == v) {
-            Some((_, choice)) => *choice,
-            None => {
-                let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
-                problems.push(format!("  {key} = {v:?}: choose one of {}", names.join(", ")));
-                choices[0].1
-            }
-        },
-    }
-}
 
 fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<String>) -> PreparePolicy {
     let min_deskew_degrees = raw.min_deskew_degrees.unwrap_or(0.2);
@@ -118,28 +99,6 @@ fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy
             problems,
         ),
     }
-}
-
-/// Reads each of `names` with `parse`; one that does not parse is a problem listing `known`.
-pub(super) fn parse_list<T>(
-    names: &[String],
-    parse: impl Fn(&str) -> Option<T>,
-    known: &[&str],
-    key: &str,
-    not: &str,
-    problems: &mut Vec<String>,
-) -> Vec<T> {
-    names
-        .iter()
-        .filter_map(|n| {
-            let parsed = parse(n);
-            if parsed.is_none() {
-                let known: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
-                problems.push(format!("  {key}: {n:?} {not}; choose from {}", known.join(", ")));
-            }
-            parsed
-        })
-        .collect()
 }
 
 /// The validated profile from its raw keys; every problem is added to `problems`.
