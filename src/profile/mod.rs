@@ -225,15 +225,13 @@ pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<Profile, P
     let profile = profile.map(|raw| {
         let mut found = Vec::new();
         let profile = validate(raw, origin, text, base, &mut found);
-        for message in found {
-            let message = message.trim().to_string();
-            if checked.follows_from_rejected(&message) {
+        for found in found {
+            if checked.follows_from_rejected(&found.key) || checked.follows_from_rejected(&found.message) {
                 continue;
             }
-            let key = message.split([' ', ':']).next().unwrap_or_default();
             problems.push(crate::schema::Problem {
-                line: checked.line_of(key),
-                message,
+                line: checked.line_of(&found.key),
+                message: found.message,
             });
         }
         profile

@@ -2,6 +2,8 @@
 //! and barcodes mark a separator sheet, and how a barcode's value names the document. The stage
 //! that finds the sheets is `separate`; this is what it is told.
 
+use super::values::KeyProblem;
+
 /// How a batch's pages become documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -184,13 +186,16 @@ impl Symbology {
 }
 
 /// Reads `[separation]`; every problem is added to `problems`.
-pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<String>) -> Settings {
+pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<KeyProblem>) -> Settings {
     let mut settings = Settings::default();
     let modes: Vec<(&str, Mode)> = Mode::ALL.to_vec();
     settings.mode = super::values::choice(&raw.mode, "separation.mode", &modes, problems);
     if let Some(pages) = raw.pages {
         if pages == 0 {
-            problems.push("  separation.pages = 0: a document has at least one page".into());
+            problems.push(KeyProblem::new(
+                "separation.pages",
+                "  separation.pages = 0: a document has at least one page",
+            ));
         }
         settings.pages = pages.max(1);
     }
@@ -219,9 +224,12 @@ pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<Stri
     if let Some(pattern) = &raw.barcode_pattern {
         match regex::Regex::new(pattern) {
             Ok(re) => settings.barcode_pattern = re,
-            Err(e) => problems.push(format!(
-                "  separation.barcode_pattern = {pattern:?}: not a regular expression: {}",
-                e.to_string().replace('\n', " ")
+            Err(e) => problems.push(KeyProblem::new(
+                "separation.barcode_pattern",
+                format!(
+                    "  separation.barcode_pattern = {pattern:?}: not a regular expression: {}",
+                    e.to_string().replace('\n', " ")
+                ),
             )),
         }
     }
@@ -232,10 +240,10 @@ pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<Stri
             .flatten()
             .any(|n| n == group)
         {
-            problems.push(format!(
+            problems.push(KeyProblem::new("separation.document_id", format!(
                 "  separation.document_id = {group:?}: separation.barcode_pattern has no group of that name; \
                  write (?P<{group}>…) in the pattern"
-            ));
+            )));
         }
         settings.document_id = Some(group.clone());
     }

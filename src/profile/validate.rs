@@ -4,18 +4,19 @@
 use std::path::{Path, PathBuf};
 
 use super::keys::{RawInput, RawPrepare, RawProfile, RawQuality};
-use super::values::choice;
+use super::values::{KeyProblem, choice};
 use super::{
     BlankPolicy, COLOUR_MODES, Deskew, InputLimits, PreparePolicy, Profile, Protection, QualityPolicy,
     SignatureAlgorithm, TimestampPolicy, separation,
 };
 use crate::seal::hash::sha256_hex;
 
-fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<String>) -> PreparePolicy {
+fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<KeyProblem>) -> PreparePolicy {
     let min_deskew_degrees = raw.min_deskew_degrees.unwrap_or(0.2);
     if !(0.0..=10.0).contains(&min_deskew_degrees) {
-        problems.push(format!(
-            "  prepare.min_deskew_degrees = {min_deskew_degrees}: must lie between 0 and 10"
+        problems.push(KeyProblem::new(
+            "prepare.min_deskew_degrees",
+            format!("  prepare.min_deskew_degrees = {min_deskew_degrees}: must lie between 0 and 10"),
         ));
     }
     PreparePolicy {
@@ -49,23 +50,26 @@ fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<String>) -> PreparePolicy
     }
 }
 
-fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy {
+fn quality_policy(raw: &RawQuality, problems: &mut Vec<KeyProblem>) -> QualityPolicy {
     let min_dpi = raw.min_dpi.unwrap_or(200.0);
     if !(50.0..=2400.0).contains(&min_dpi) {
-        problems.push(format!(
-            "  quality.min_dpi = {min_dpi}: must lie between 50 and 2400"
+        problems.push(KeyProblem::new(
+            "quality.min_dpi",
+            format!("  quality.min_dpi = {min_dpi}: must lie between 50 and 2400"),
         ));
     }
     let min_confidence = raw.min_confidence.unwrap_or(60.0);
     if !(0.0..=100.0).contains(&min_confidence) {
-        problems.push(format!(
-            "  quality.min_confidence = {min_confidence}: must lie between 0 and 100"
+        problems.push(KeyProblem::new(
+            "quality.min_confidence",
+            format!("  quality.min_confidence = {min_confidence}: must lie between 0 and 100"),
         ));
     }
     let max_skew_degrees = raw.max_skew_degrees.unwrap_or(1.0);
     if !(0.0..=45.0).contains(&max_skew_degrees) {
-        problems.push(format!(
-            "  quality.max_skew_degrees = {max_skew_degrees}: must lie between 0 and 45"
+        problems.push(KeyProblem::new(
+            "quality.max_skew_degrees",
+            format!("  quality.max_skew_degrees = {max_skew_degrees}: must lie between 0 and 45"),
         ));
     }
     let colour_modes = raw
@@ -74,17 +78,20 @@ fn quality_policy(raw: &RawQuality, problems: &mut Vec<String>) -> QualityPolicy
         .unwrap_or_else(|| COLOUR_MODES.iter().map(|m| m.to_string()).collect());
     for mode in &colour_modes {
         if !COLOUR_MODES.contains(&mode.as_str()) {
-            problems.push(format!(
-                "  quality.colour_modes: {mode:?} is not one of {}",
-                COLOUR_MODES.join(", ")
+            problems.push(KeyProblem::new(
+                "quality.colour_modes",
+                format!(
+                    "  quality.colour_modes: {mode:?} is not one of {}",
+                    COLOUR_MODES.join(", ")
+                ),
             ));
         }
     }
     let qa_sample_percent = raw.qa_sample_percent.unwrap_or(3.0);
     if !(0.0..=100.0).contains(&qa_sample_percent) {
-        problems.push(format!(
+        problems.push(KeyProblem::new("quality.qa_sample_percent", format!(
             "  quality.qa_sample_percent = {qa_sample_percent}: must lie between 0 and 100 (TR-RESISCAN: 2 to 4)"
-        ));
+        )));
     }
     QualityPolicy {
         min_dpi,
@@ -107,10 +114,10 @@ pub(super) fn validate(
     origin: &str,
     text: &str,
     base: Option<&Path>,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<KeyProblem>,
 ) -> Profile {
     if raw.id.trim().is_empty() {
-        problems.push("  id: must not be empty".into());
+        problems.push(KeyProblem::new("id", "  id: must not be empty"));
     }
     let languages = languages(raw.ocr.languages.clone(), problems);
     let signature = choice(
@@ -175,15 +182,19 @@ pub(super) fn validate(
 }
 
 /// `ocr.languages` (default German and English), each a tesseract language name.
-fn languages(languages: Option<Vec<String>>, problems: &mut Vec<String>) -> Vec<String> {
+fn languages(languages: Option<Vec<String>>, problems: &mut Vec<KeyProblem>) -> Vec<String> {
     let languages = languages.unwrap_or_else(|| vec!["deu".into(), "eng".into()]);
     if languages.is_empty() {
-        problems.push("  ocr.languages: name at least one tesseract language, e.g. [\"deu\"]".into());
+        problems.push(KeyProblem::new(
+            "ocr.languages",
+            "  ocr.languages: name at least one tesseract language, e.g. [\"deu\"]",
+        ));
     }
     for lang in &languages {
         if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            problems.push(format!(
-                "  ocr.languages: {lang:?} is not a tesseract language name"
+            problems.push(KeyProblem::new(
+                "ocr.languages",
+                format!("  ocr.languages: {lang:?} is not a tesseract language name"),
             ));
         }
     }
@@ -191,12 +202,13 @@ fn languages(languages: Option<Vec<String>>, problems: &mut Vec<String>) -> Vec<
 }
 
 /// `[input]`: the assumed resolution's range and the limits, defaults filled in.
-fn input_limits(raw: &RawInput, problems: &mut Vec<String>) -> InputLimits {
+fn input_limits(raw: &RawInput, problems: &mut Vec<KeyProblem>) -> InputLimits {
     if let Some(dpi) = raw.assume_dpi
         && !(50.0..=2400.0).contains(&dpi)
     {
-        problems.push(format!(
-            "  input.assume_dpi = {dpi}: must lie between 50 and 2400"
+        problems.push(KeyProblem::new(
+            "input.assume_dpi",
+            format!("  input.assume_dpi = {dpi}: must lie between 50 and 2400"),
         ));
     }
     let defaults = InputLimits::default();
@@ -206,7 +218,10 @@ fn input_limits(raw: &RawInput, problems: &mut Vec<String>) -> InputLimits {
         max_file_mb: raw.max_file_mb.unwrap_or(defaults.max_file_mb),
     };
     if !(limits.max_megapixels > 0.0 && limits.max_pages > 0 && limits.max_file_mb > 0) {
-        problems.push("  input.max_megapixels, max_pages and max_file_mb must be above 0".into());
+        problems.push(KeyProblem::new(
+            "input.max_megapixels",
+            "  input.max_megapixels, max_pages and max_file_mb must be above 0",
+        ));
     }
     limits
 }
@@ -215,27 +230,32 @@ fn input_limits(raw: &RawInput, problems: &mut Vec<String>) -> InputLimits {
 fn timestamp_policy(
     timestamp: Option<&str>,
     tsa_url: Option<String>,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<KeyProblem>,
 ) -> TimestampPolicy {
     match (timestamp, tsa_url) {
         (None | Some("off"), None) => TimestampPolicy::Off,
         (Some("online") | None, Some(url)) => {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push(format!(
-                    "  seal.tsa_url = {url:?}: give an http:// or https:// URL"
+                problems.push(KeyProblem::new(
+                    "seal.tsa_url",
+                    format!("  seal.tsa_url = {url:?}: give an http:// or https:// URL"),
                 ));
             }
             TimestampPolicy::Online { url }
         }
         (Some("online"), None) => {
-            problems.push("  seal.timestamp = \"online\": set seal.tsa_url to the time-stamp service".into());
+            problems.push(KeyProblem::new(
+                "seal.timestamp",
+                "  seal.timestamp = \"online\": set seal.tsa_url to the time-stamp service",
+            ));
             TimestampPolicy::Off
         }
         (Some("offline"), _) => TimestampPolicy::Offline,
         (Some("off"), Some(_)) => TimestampPolicy::Off,
         (Some(other), _) => {
-            problems.push(format!(
-                "  seal.timestamp = {other:?}: choose one of \"off\", \"online\", \"offline\""
+            problems.push(KeyProblem::new(
+                "seal.timestamp",
+                format!("  seal.timestamp = {other:?}: choose one of \"off\", \"online\", \"offline\""),
             ));
             TimestampPolicy::Off
         }

@@ -1,12 +1,29 @@
 //! Reading one value of a profile: one of a set of names, or a list of them. Shared by the
 //! validation of every section.
 
+/// One problem with a profile's value: the key it concerns (dotted, to find its line) and the
+/// message for the operator, which names the key.
+#[derive(Debug)]
+pub(super) struct KeyProblem {
+    pub key: String,
+    pub message: String,
+}
+
+impl KeyProblem {
+    pub fn new(key: &str, message: impl Into<String>) -> KeyProblem {
+        KeyProblem {
+            key: key.to_string(),
+            message: message.into().trim().to_string(),
+        }
+    }
+}
+
 /// Reads one of `choices` (key = value in the TOML), the first being the default.
 pub(super) fn choice<T: Copy>(
     value: &Option<String>,
     key: &str,
     choices: &[(&str, T)],
-    problems: &mut Vec<String>,
+    problems: &mut Vec<KeyProblem>,
 ) -> T {
     match value {
         None => choices[0].1,
@@ -14,7 +31,10 @@ pub(super) fn choice<T: Copy>(
             Some((_, choice)) => *choice,
             None => {
                 let names: Vec<String> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
-                problems.push(format!("  {key} = {v:?}: choose one of {}", names.join(", ")));
+                problems.push(KeyProblem::new(
+                    key,
+                    format!("  {key} = {v:?}: choose one of {}", names.join(", ")),
+                ));
                 choices[0].1
             }
         },
@@ -28,7 +48,7 @@ pub(super) fn parse_list<T>(
     known: &[&str],
     key: &str,
     not: &str,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<KeyProblem>,
 ) -> Vec<T> {
     names
         .iter()
@@ -36,7 +56,10 @@ pub(super) fn parse_list<T>(
             let parsed = parse(n);
             if parsed.is_none() {
                 let known: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
-                problems.push(format!("  {key}: {n:?} {not}; choose from {}", known.join(", ")));
+                problems.push(KeyProblem::new(
+                    key,
+                    format!("  {key}: {n:?} {not}; choose from {}", known.join(", ")),
+                ));
             }
             parsed
         })
