@@ -100,12 +100,9 @@ pub enum Protection {
 }
 
 impl Protection {
+    /// The level's name in profiles and records: `normal`, `hoch`, `sehr-hoch`.
     pub fn name(self) -> &'static str {
-        match self {
-            Protection::Normal => "normal",
-            Protection::Hoch => "hoch",
-            Protection::SehrHoch => "sehr-hoch",
-        }
+        values::name_of(values::PROTECTION, &self)
     }
 }
 

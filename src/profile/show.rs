@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use toml::Value;
 
 use super::keys::KEYS;
-use super::{BlankPolicy, Deskew, Profile, SignatureAlgorithm, TimestampPolicy};
+use super::values::{self, name_of};
+use super::{Profile, TimestampPolicy};
 
 fn text(s: &str) -> String {
     Value::String(s.to_string()).to_string()
@@ -59,7 +60,7 @@ impl Profile {
                 "id" => text(&self.id),
                 "version" => text(&self.version),
                 "description" => text(&self.description),
-                _ => text(self.protection.name()),
+                _ => text(name_of(values::PROTECTION, &self.protection)),
             }),
             "input" => Some(match key {
                 "assume_dpi" => number(self.assume_dpi?),
@@ -80,18 +81,10 @@ impl Profile {
     fn shown_prepare(&self, key: &str) -> String {
         let p = &self.prepare;
         match key {
-            "orientation" => text(if p.detect_orientation { "detect" } else { "off" }),
-            "deskew" => text(match p.deskew {
-                Deskew::Ocr => "ocr",
-                Deskew::Image => "image",
-                Deskew::Off => "off",
-            }),
+            "orientation" => text(name_of(values::ORIENTATION, &p.detect_orientation)),
+            "deskew" => text(name_of(values::DESKEW, &p.deskew)),
             "min_deskew_degrees" => number32(p.min_deskew_degrees),
-            _ => text(match p.blank_pages {
-                BlankPolicy::Flag => "flag",
-                BlankPolicy::Keep => "keep",
-                BlankPolicy::Remove => "remove",
-            }),
+            _ => text(name_of(values::BLANK_PAGES, &p.blank_pages)),
         }
     }
 
@@ -103,22 +96,16 @@ impl Profile {
             "max_skew_degrees" => number32(q.max_skew_degrees),
             "colour_modes" => list(&q.colour_modes),
             "qa_sample_percent" => number(q.qa_sample_percent),
-            _ => text(if q.refuse_incomplete { "refuse" } else { "record" }),
+            _ => text(name_of(values::INCOMPLETE_BATCH, &q.refuse_incomplete)),
         }
     }
 
     fn shown_seal(&self, key: &str) -> Option<String> {
         Some(match key {
-            "signature" => text(match self.signature {
-                SignatureAlgorithm::EcdsaP256Sha256 => "ecdsa-p256",
-                SignatureAlgorithm::EcdsaP384Sha384 => "ecdsa-p384",
-            }),
+            "signature" => text(name_of(values::SIGNATURE, &self.signature)),
             "key" => path(&self.key)?,
             "certificate" => path(&self.certificate)?,
-            "tree_hash" => text(match self.tree_hash {
-                crate::seal::tree::TreeHash::Sha256 => "sha-256",
-                crate::seal::tree::TreeHash::Sha512 => "sha-512",
-            }),
+            "tree_hash" => text(name_of(values::TREE_HASH, &self.tree_hash)),
             "timestamp" => text(match &self.timestamp {
                 TimestampPolicy::Off => "off",
                 TimestampPolicy::Online { .. } => "online",

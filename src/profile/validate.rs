@@ -4,11 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::keys::{RawInput, RawPrepare, RawProfile, RawQuality};
-use super::values::{KeyProblem, choice};
-use super::{
-    BlankPolicy, COLOUR_MODES, Deskew, InputLimits, PreparePolicy, Profile, Protection, QualityPolicy,
-    SignatureAlgorithm, TimestampPolicy, separation,
-};
+use super::values::{self, KeyProblem, choice};
+use super::{COLOUR_MODES, InputLimits, PreparePolicy, Profile, QualityPolicy, TimestampPolicy, separation};
 use crate::seal::hash::sha256_hex;
 
 fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<KeyProblem>) -> PreparePolicy {
@@ -23,28 +20,15 @@ fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<KeyProblem>) -> PreparePo
         detect_orientation: choice(
             &raw.orientation,
             "prepare.orientation",
-            &[("detect", true), ("off", false)],
+            values::ORIENTATION,
             problems,
         ),
-        deskew: choice(
-            &raw.deskew,
-            "prepare.deskew",
-            &[
-                ("ocr", Deskew::Ocr),
-                ("image", Deskew::Image),
-                ("off", Deskew::Off),
-            ],
-            problems,
-        ),
+        deskew: choice(&raw.deskew, "prepare.deskew", values::DESKEW, problems),
         min_deskew_degrees,
         blank_pages: choice(
             &raw.blank_pages,
             "prepare.blank_pages",
-            &[
-                ("flag", BlankPolicy::Flag),
-                ("keep", BlankPolicy::Keep),
-                ("remove", BlankPolicy::Remove),
-            ],
+            values::BLANK_PAGES,
             problems,
         ),
     }
@@ -102,7 +86,7 @@ fn quality_policy(raw: &RawQuality, problems: &mut Vec<KeyProblem>) -> QualityPo
         refuse_incomplete: choice(
             &raw.incomplete_batch,
             "quality.incomplete_batch",
-            &[("record", false), ("refuse", true)],
+            values::INCOMPLETE_BATCH,
             problems,
         ),
     }
@@ -120,24 +104,8 @@ pub(super) fn validate(
         problems.push(KeyProblem::new("id", "  id: must not be empty"));
     }
     let languages = languages(raw.ocr.languages.clone(), problems);
-    let signature = choice(
-        &raw.seal.signature,
-        "seal.signature",
-        &[
-            ("ecdsa-p256", SignatureAlgorithm::EcdsaP256Sha256),
-            ("ecdsa-p384", SignatureAlgorithm::EcdsaP384Sha384),
-        ],
-        problems,
-    );
-    let tree_hash = choice(
-        &raw.seal.tree_hash,
-        "seal.tree_hash",
-        &[
-            ("sha-256", crate::seal::tree::TreeHash::Sha256),
-            ("sha-512", crate::seal::tree::TreeHash::Sha512),
-        ],
-        problems,
-    );
+    let signature = choice(&raw.seal.signature, "seal.signature", values::SIGNATURE, problems);
+    let tree_hash = choice(&raw.seal.tree_hash, "seal.tree_hash", values::TREE_HASH, problems);
     let limits = input_limits(&raw.input, problems);
     let prepare = prepare_policy(&raw.prepare, problems);
     let quality = quality_policy(&raw.quality, problems);
@@ -148,16 +116,7 @@ pub(super) fn validate(
     };
     let key = raw.seal.key.map(relative);
     let certificate = raw.seal.certificate.map(relative);
-    let protection = choice(
-        &raw.protection,
-        "protection",
-        &[
-            ("normal", Protection::Normal),
-            ("hoch", Protection::Hoch),
-            ("sehr-hoch", Protection::SehrHoch),
-        ],
-        problems,
-    );
+    let protection = choice(&raw.protection, "protection", values::PROTECTION, problems);
     let timestamp = timestamp_policy(raw.seal.timestamp.as_deref(), raw.seal.tsa_url, problems);
     Profile {
         id: raw.id,

@@ -1,6 +1,44 @@
 //! Reading one value of a profile: one of a set of names, or a list of them. Shared by the
 //! validation of every section.
 
+use super::{BlankPolicy, Deskew, Protection, SignatureAlgorithm};
+use crate::seal::tree::TreeHash;
+
+// One name ↔ value table per setting, read by validation (`choice`, the first entry is the
+// default) and by `profiles show` (`name_of`), so the two can never disagree.
+pub(super) const ORIENTATION: &[(&str, bool)] = &[("detect", true), ("off", false)];
+pub(super) const DESKEW: &[(&str, Deskew)] = &[
+    ("ocr", Deskew::Ocr),
+    ("image", Deskew::Image),
+    ("off", Deskew::Off),
+];
+pub(super) const BLANK_PAGES: &[(&str, BlankPolicy)] = &[
+    ("flag", BlankPolicy::Flag),
+    ("keep", BlankPolicy::Keep),
+    ("remove", BlankPolicy::Remove),
+];
+pub(super) const INCOMPLETE_BATCH: &[(&str, bool)] = &[("record", false), ("refuse", true)];
+pub(super) const SIGNATURE: &[(&str, SignatureAlgorithm)] = &[
+    ("ecdsa-p256", SignatureAlgorithm::EcdsaP256Sha256),
+    ("ecdsa-p384", SignatureAlgorithm::EcdsaP384Sha384),
+];
+pub(super) const TREE_HASH: &[(&str, TreeHash)] =
+    &[("sha-256", TreeHash::Sha256), ("sha-512", TreeHash::Sha512)];
+pub(super) const PROTECTION: &[(&str, Protection)] = &[
+    ("normal", Protection::Normal),
+    ("hoch", Protection::Hoch),
+    ("sehr-hoch", Protection::SehrHoch),
+];
+
+/// The name of `value` in `table`.
+pub(super) fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| v == value)
+        .map(|(n, _)| *n)
+        .expect("every value has a name in its table")
+}
+
 /// One problem with a profile's value: the key it concerns (dotted, to find its line) and the
 /// message for the operator, which names the key.
 #[derive(Debug)]
