@@ -26,37 +26,96 @@ impl Default for InputLimits {
     }
 }
 
+/// What went wrong with an input file or one of its pages: the file (relative to the batch), the
+/// page (1-based) and the step, if the problem is a page's, and the cause. Shown as
+/// `FILE: cause` or `FILE, page N: step: cause`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputError {
+    pub file: String,
+    pub page: Option<u32>,
+    pub step: &'static str,
+    pub cause: String,
+}
+
+impl InputError {
+    /// A problem with the file as a whole.
+    pub fn file(file: &str, cause: impl std::fmt::Display) -> InputError {
+        InputError {
+            file: file.to_string(),
+            page: None,
+            step: "read",
+            cause: cause.to_string(),
+        }
+    }
+
+    /// A problem with page `index` (0-based) of `file` in `step`.
+    pub fn page(file: &str, index: u32, step: &'static str, cause: impl std::fmt::Display) -> InputError {
+        InputError {
+            file: file.to_string(),
+            page: Some(index + 1),
+            step,
+            cause: cause.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.page {
+            None => write!(f, "{}: {}", self.file, self.cause),
+            Some(page) => write!(f, "{}, page {page}: {}: {}", self.file, self.step, self.cause),
+        }
+    }
+}
+
+impl serde::Serialize for InputError {
+    /// As people read it: the error is a line in `error.json`'s problems.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Reads a file once, hashes it, tells its format and counts its pages.
 pub fn read_source(
     path: &std::path::Path,
     rel: &str,
     limits: &InputLimits,
-) -> Result<(SourceFile, u32), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{rel}: cannot read the file: {e}"))?;
+) -> Result<(SourceFile, u32), InputError> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| InputError::file(rel, format!("cannot read the file: {e}")))?;
     if meta.len() == 0 {
-        return Err(format!("{rel}: the file is empty (0 bytes); scan the page again"));
-    }
-    if meta.len() > limits.max_file_mb << 20 {
-        return Err(format!(
-            "{rel}: {} MiB is above the profile's limit of {} MiB (input.max_file_mb); split the file",
-            meta.len() >> 20,
-            limits.max_file_mb
+        return Err(InputError::file(
+            rel,
+            "the file is empty (0 bytes); scan the page again",
         ));
     }
-    let source = SourceFile::open(path, rel).map_err(|e| format!("{rel}: {e}"))?;
+    if meta.len() > limits.max_file_mb << 20 {
+        return Err(InputError::file(
+            rel,
+            format!(
+                "{} MiB is above the profile's limit of {} MiB (input.max_file_mb); split the file",
+                meta.len() >> 20,
+                limits.max_file_mb
+            ),
+        ));
+    }
+    let source = SourceFile::open(path, rel).map_err(|e| InputError::file(rel, e))?;
     let pages = source.pages();
     if pages > limits.max_pages {
-        return Err(format!(
-            "{rel}: {pages} pages is above the profile's limit of {} (input.max_pages); split the file",
-            limits.max_pages
+        return Err(InputError::file(
+            rel,
+            format!(
+                "{pages} pages is above the profile's limit of {} (input.max_pages); split the file",
+                limits.max_pages
+            ),
         ));
     }
     Ok((source, pages))
 }
 
 /// Decodes page `index` of `source` once its size is known to be within the profile's limits.
-pub fn open_page(source: &SourceFile, index: u32, limits: &InputLimits) -> Result<Page, String> {
-    let at = |e: &dyn std::fmt::Display| format!("{}, page {}: decode: {e}", source.rel, index + 1);
+pub fn open_page(source: &SourceFile, index: u32, limits: &InputLimits) -> Result<Page, InputError> {
+    let at = |e: &dyn std::fmt::Display| InputError::page(&source.rel, index, "decode", e);
     let (width, height) = dimensions(source, index).map_err(|e| at(&e))?;
     let megapixels = f64::from(width) * f64::from(height) / 1e6;
     if megapixels > limits.max_megapixels {

@@ -11,7 +11,7 @@ pub mod limits;
 pub(crate) mod png;
 mod tiff;
 
-pub use limits::{InputLimits, open_page, read_source};
+pub use limits::{InputError, InputLimits, open_page, read_source};
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};

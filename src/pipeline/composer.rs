@@ -36,7 +36,7 @@ struct OpenDocument {
     pdf_pages: u32,
     writer: Option<DocumentWriter<StagedFile>>,
     pages: Vec<PageRecord>,
-    errors: Vec<String>,
+    errors: Vec<crate::decode::InputError>,
 }
 
 impl<'a> Composer<'a> {

@@ -15,7 +15,7 @@ use crossbeam_channel::bounded;
 
 use crate::archive::{ArchiveError, Staging};
 use crate::batch::Batch;
-use crate::decode::SourceFile;
+use crate::decode::{InputError, SourceFile};
 use crate::journal::Journal;
 use crate::ocr::{Engine, OcrError, Recognition};
 use crate::pdfa::PdfImage;
@@ -49,7 +49,7 @@ pub enum PipelineError {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DocumentFailure {
     pub document: String,
-    pub errors: Vec<String>,
+    pub errors: Vec<InputError>,
 }
 
 /// What the pipeline produced in the staging folder.
@@ -92,7 +92,7 @@ enum Work {
     /// All pages of the document were issued; carries its source records.
     End(Vec<SourceRecord>),
     /// The document cannot be read at all.
-    Failed(String),
+    Failed(InputError),
     /// The document is finished in the staging folder already (journal); its record.
     Reuse(Box<DocumentRecord>),
 }
@@ -119,9 +119,9 @@ struct Done {
 
 enum Outcome {
     Page(Box<FinishedPage>),
-    PageFailed(String),
+    PageFailed(InputError),
     End(Vec<SourceRecord>),
-    Failed(String),
+    Failed(InputError),
     Reused(Box<DocumentRecord>),
 }
 
@@ -276,7 +276,10 @@ mod tests {
         let errors = changed_since_read(&files, &sources);
         // The PNG was decoded from the hashed bytes in memory; only the TIFF is read again.
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].starts_with("a.tif: the file changed"), "{errors:?}");
+        assert!(
+            errors[0].to_string().starts_with("a.tif: the file changed"),
+            "{errors:?}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -2,7 +2,7 @@
 //! recognise, straighten (only where the profile allows), encode losslessly and record one page.
 
 use super::{Done, FinishedPage, Job, Outcome, Stage, Timings, Work, thread_cpu};
-use crate::decode::{self, SourceFile};
+use crate::decode::{self, InputError, SourceFile};
 use crate::ocr::{self, Engine};
 use crate::pdfa::PdfImage;
 use crate::prepare;
@@ -68,13 +68,12 @@ fn process_page(
     engine: Option<&mut Engine>,
     profile: &Profile,
     timings: &Timings,
-) -> Result<FinishedPage, String> {
+) -> Result<FinishedPage, InputError> {
     let mut laps = Laps {
         timings,
         clock: thread_cpu(),
     };
-    let at =
-        |stage: &str, e: &dyn std::fmt::Display| format!("{}, page {}: {stage}: {e}", source.rel, index + 1);
+    let at = |step: &'static str, e: &dyn std::fmt::Display| InputError::page(&source.rel, index, step, e);
     let page = decode::open_page(source, index, &profile.limits)?;
     laps.lap(Stage::Decode);
     let measured = measure(page, profile).map_err(|e| at("prepare", &e))?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{Job, Stage, Timings, Work};
 use crate::batch::Batch;
-use crate::decode::{self, SourceFile};
+use crate::decode::{self, InputError, SourceFile};
 use crate::journal;
 use crate::json::to_json;
 use crate::protocol::{DocumentRecord, SourceRecord};
@@ -95,11 +95,14 @@ impl<'a> Jobs<'a> {
         self.last = Some((part.file.clone(), Arc::clone(&source), pages));
         let whole = part.pages.start == 0 && part.pages.end >= pages;
         if !whole && part.pages.end > pages {
-            self.push(Work::Failed(format!(
-                "{rel}: has {pages} pages, but pages {}–{} were separated into this document: \
-                 the file changed after the batch was read; run the batch again",
-                part.pages.start + 1,
-                part.pages.end
+            self.push(Work::Failed(InputError::file(
+                &rel,
+                format!(
+                    "has {pages} pages, but pages {}–{} were separated into this document: \
+                     the file changed after the batch was read; run the batch again",
+                    part.pages.start + 1,
+                    part.pages.end
+                ),
             )));
             self.next_document();
             return;
@@ -182,17 +185,17 @@ impl Reuse {
 pub(super) fn changed_since_read<'a>(
     files: impl IntoIterator<Item = &'a std::path::PathBuf>,
     sources: &[SourceRecord],
-) -> Vec<String> {
+) -> Vec<InputError> {
     files
         .into_iter()
         .zip(sources)
         .filter(|(_, source)| source.format == "tiff")
         .filter(|(file, source)| Digests::of_file(file).map_or(true, |d| d != source.digests))
         .map(|(_, source)| {
-            format!(
-                "{}: the file changed while it was being read (its SHA-256 is no longer the one \
+            InputError::file(
+                &source.path,
+                "the file changed while it was being read (its SHA-256 is no longer the one \
                  recorded); let nothing write into the batch while it is processed, then run again",
-                source.path
             )
         })
         .collect()

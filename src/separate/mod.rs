@@ -59,7 +59,7 @@ pub enum SeparateError {
     #[error(
         "{0}; separating a stack needs every page read: replace or remove the file, or set separation = \"per-file\""
     )]
-    Page(String),
+    Page(decode::InputError),
 }
 
 /// Re-forms `batch.documents` by `settings`; returns the separator sheets found. `per-file` leaves
@@ -76,8 +76,9 @@ pub fn apply(
             let mut stream = Vec::new();
             for file in &files {
                 let rel = batch.relative(file);
-                let pages = decode::count_pages(file)
-                    .ok_or_else(|| SeparateError::Page(format!("{rel}: cannot count its pages")))?;
+                let pages = decode::count_pages(file).ok_or_else(|| {
+                    SeparateError::Page(decode::InputError::file(&rel, "cannot count its pages"))
+                })?;
                 stream.extend((0..pages).map(|page| (file.clone(), page, None)));
             }
             split(stream, |n| n > 0 && n % settings.pages as usize == 0)
@@ -289,7 +290,8 @@ pub fn keep<E>(
     let mut records = Vec::new();
     for s in separators {
         let rel = batch.relative(&s.file);
-        let (source, pages) = decode::read_source(&s.file, &rel, limits).map_err(KeepError::Source)?;
+        let (source, pages) =
+            decode::read_source(&s.file, &rel, limits).map_err(|e| KeepError::Source(e.to_string()))?;
         let changed = || {
             format!(
                 "{rel}: the file changed after its separator sheets were read; let nothing write into \
@@ -316,7 +318,8 @@ pub fn keep<E>(
                 (bytes, "tif")
             }
             _ => (
-                png(&decode::open_page(&source, s.page, limits).map_err(KeepError::Source)?),
+                png(&decode::open_page(&source, s.page, limits)
+                    .map_err(|e| KeepError::Source(e.to_string()))?),
                 "png",
             ),
         };
