@@ -313,9 +313,9 @@ fn read_sheet(dir: &Path) -> Result<BatchSheet, BatchError> {
         Err(source) => return Err(BatchError::Read { path, source }),
     };
     let origin = path.display().to_string();
-    let checked = crate::schema::check(&text, SHEET_KEYS, &[]);
+    let mut checked = crate::schema::check(&text, SHEET_KEYS, &[]);
     let mut problems: Vec<String> = checked.problems.iter().map(|p| p.render(&origin)).collect();
-    let sheet = checked.table.clone().and_then(|mut table| {
+    let sheet = checked.table.take().and_then(|mut table| {
         // A TOML date-time is read as the text it was written as.
         if let Some(toml::Value::Datetime(d)) = table.get("scanned") {
             let text = d.to_string();

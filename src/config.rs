@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::batch::Batch;
 use crate::profile::{self, Profile};
 use crate::seal::{self, SigningKey};
-use crate::{layout, prepare, separate};
+use crate::{layout, separate};
 
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
@@ -56,7 +56,6 @@ pub struct ConfigError {
 impl Config {
     /// Validates `opts` with the batch sheet and the profile; every problem at once.
     pub fn new(opts: &IngestOptions) -> Result<Config, ConfigError> {
-        prepare::lept::quiet();
         let mut problems = Vec::new();
         let batch = Batch::open(&opts.batch_dir)
             .map_err(|e| problems.push(format!("{e:#}")))

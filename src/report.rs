@@ -17,7 +17,7 @@ use std::path::Path;
 use base64::Engine as _;
 
 use crate::decode::{Page, Raster};
-use crate::protocol::{DocumentRecord, PageRecord, Protocol, QaSample, SampledPage};
+use crate::protocol::{DocumentRecord, PageRecord, Protocol, QaSample, SampledPage, plural};
 use crate::seal::hash::sha256_hex;
 
 /// Height of a thumbnail of an upright portrait page, in pixels.
@@ -467,10 +467,6 @@ fn write_anomalies(out: &mut impl Write, protocol: &Protocol) -> io::Result<()> 
         )?;
     }
     writeln!(out, "</section>")
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    crate::protocol::plural(n, one, many)
 }
 
 fn confidence(c: Option<f32>) -> String {

@@ -130,8 +130,6 @@ impl RunSummary {
 pub enum RunError {
     #[error("inbox {path}: {source}")]
     Inbox { path: PathBuf, source: std::io::Error },
-    #[error("cannot start the run:\n{}", .0.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"))]
-    Config(Vec<String>),
     /// The archive cannot take the batch (not writable, disk full); the batch went back to the
     /// inbox untouched.
     #[error("{error}; batch {folder} is back in the inbox, untouched; the run stopped")]

@@ -199,9 +199,9 @@ pub fn load(spec: &str) -> Result<Profile, ProfileError> {
 
 /// Parses and validates profile text; `base` resolves relative key paths.
 pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<Profile, ProfileError> {
-    let checked = crate::schema::check(text, KEYS, &["id", "version"]);
-    let mut problems = checked.problems.clone();
-    let profile = checked.table.clone().and_then(|mut table| {
+    let mut checked = crate::schema::check(text, KEYS, &["id", "version"]);
+    let mut problems = std::mem::take(&mut checked.problems);
+    let profile = checked.table.take().and_then(|mut table| {
         // Stand-ins for missing required keys (already reported), so the rest is still checked.
         for required in ["id", "version"] {
             table

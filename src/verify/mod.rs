@@ -476,21 +476,18 @@ fn check_document(
         Err(e) => return report.problem(&record.pdf, format!("cannot be opened as PDF: {e}")),
     };
     check_pdf_signature(&bytes, &doc, &record, manifest.signer().as_ref(), report);
-    if doc.get_pages().is_empty() {
+    let pages = doc.get_pages().len();
+    if pages == 0 {
         report.problem(
             &record.pdf,
             "holds no pages: a PDF without pages is no PDF/A and no scan product".to_string(),
         );
-    } else if doc.get_pages().len() == record.page_count {
+    } else if pages == record.page_count {
         report.documents_checked += 1;
     } else {
         report.problem(
             &record.pdf,
-            format!(
-                "has {} pages, its record {rel} says {}",
-                doc.get_pages().len(),
-                record.page_count
-            ),
+            format!("has {} pages, its record {rel} says {}", pages, record.page_count),
         );
     }
 }

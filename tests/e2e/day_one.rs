@@ -163,22 +163,19 @@ fn a_blank_document_under_remove_is_recorded_and_the_batch_goes_on() {
     batch_with_blank(&inbox.join("a"), "run-a");
     copy_tree(&project("testdata/demo-batch"), &inbox.join("b"));
     let archive = work.dir("archive-run");
-    let out = scanwerk(&[
-        "run",
-        "--inbox",
-        inbox.to_str().unwrap(),
-        "--archive",
-        archive.to_str().unwrap(),
-        "--key",
-        keys.private.to_str().unwrap(),
-        "--cert",
-        keys.cert.to_str().unwrap(),
-        "--profile",
-        remove.to_str().unwrap(),
-        "--settle-seconds",
-        "0",
-        "--json",
-    ]);
+    let out = scanwerk(&run_args(
+        &inbox,
+        &archive,
+        &keys.private,
+        &[
+            "--cert",
+            keys.cert.to_str().unwrap(),
+            "--profile",
+            remove.to_str().unwrap(),
+            "--settle-seconds",
+            "0",
+        ],
+    ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     let statuses: Vec<&str> = summary["batches"]
@@ -199,7 +196,8 @@ fn a_blank_document_under_remove_is_recorded_and_the_batch_goes_on() {
     assert!(archive.join("demo-2026-001").is_dir());
 }
 
-fn run_inbox(inbox: &Path, archive: &Path, key: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
+/// `run --inbox INBOX --archive ARCHIVE --key KEY --json EXTRA…`.
+fn run_args<'a>(inbox: &'a Path, archive: &'a Path, key: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "run",
         "--inbox",
@@ -211,7 +209,12 @@ fn run_inbox(inbox: &Path, archive: &Path, key: &Path, extra: &[&str]) -> (Optio
         "--json",
     ];
     args.extend_from_slice(extra);
-    let out = scanwerk(&args);
+    args
+}
+
+/// `run_args` run to its end: exit code, the JSON summary and stderr.
+fn run_inbox(inbox: &Path, archive: &Path, key: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let out = scanwerk(&run_args(inbox, archive, key, extra));
     let summary = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code(), summary, stderr(&out))
 }
@@ -299,22 +302,12 @@ fn a_batch_still_arriving_is_not_claimed_and_one_changed_meanwhile_is_never_seal
     )
     .unwrap();
     let child = Command::new(BIN)
-        .args([
-            "run",
-            "--inbox",
-            inbox.to_str().unwrap(),
-            "--archive",
-            archive.to_str().unwrap(),
-            "--key",
-            keys.private.to_str().unwrap(),
-            "--profile",
-            "standard",
-            "--threads",
-            "1",
-            "--settle-seconds",
-            "0",
-            "--json",
-        ])
+        .args(run_args(
+            &inbox,
+            &archive,
+            &keys.private,
+            &["--profile", "standard", "--threads", "1", "--settle-seconds", "0"],
+        ))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
