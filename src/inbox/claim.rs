@@ -120,15 +120,26 @@ pub(super) fn claim(processing: &Path, name: &str, stale: Duration) -> std::io::
     Ok(held)
 }
 
-/// Removes half-made claim files (`.<batch>.claim.<host>.<pid>`) of dead processes of this host.
-pub(super) fn remove_abandoned_claim_files(processing: &Path) {
+/// Removes what dead processes left beside the batches: half-made claim files
+/// (`.<batch>.claim.<host>.<pid>`) of this host, and abandoned claims whose batch is no longer
+/// waiting or in processing (a process killed after moving its batch to `done/` or `failed/` but
+/// before it let go of the claim).
+pub(super) fn remove_abandoned_claim_files(processing: &Path, inbox: &Path, stale: Duration) {
     let Ok(entries) = std::fs::read_dir(processing) else {
         return;
     };
     let mine = format!(".claim.{}.", host());
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(at) = name.rfind(&mine)
+        if let Some(batch) = name.strip_suffix(".claim")
+            && !batch.starts_with('.')
+            && !processing.join(batch).exists()
+            && !inbox.join(batch).exists()
+            && is_stale(&entry.path(), stale)
+        {
+            tracing::warn!(batch, "removed an abandoned claim of a finished batch");
+            let _ = std::fs::remove_file(entry.path());
+        } else if let Some(at) = name.rfind(&mine)
             && name[at + mine.len()..]
                 .parse()
                 .is_ok_and(|pid| !archive::process_alive(pid))

@@ -169,7 +169,7 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
         let dir = opts.inbox.join(dir);
         std::fs::create_dir_all(&dir).map_err(inbox_err(&dir))?;
     }
-    remove_abandoned_claim_files(&processing);
+    remove_abandoned_claim_files(&processing, &opts.inbox, opts.stale);
     let mut summary = RunSummary::default();
     // Batches left in processing/ by a process that died come first, then the inbox.
     let mut names = folders(&processing).map_err(inbox_err(&processing))?;

@@ -589,3 +589,37 @@ fn a_rerun_after_a_crash_reuses_journaled_documents_and_gives_the_same_pdfs() {
     }
     same_input(&batch);
 }
+
+/// The window the random kill test found: a process killed after moving its batch to `done/` but
+/// before letting go of the claim. Its claim names a dead process; the next run removes it, and a
+/// claim of a live process beside it stays.
+#[test]
+fn a_claim_left_by_a_process_killed_after_done_is_removed_by_the_next_run() {
+    let (inbox, archive, keydir) = (
+        TempDir::new("leftclaim-inbox"),
+        TempDir::new("leftclaim-archive"),
+        TempDir::new("leftclaim-keys"),
+    );
+    let keys = keygen(keydir.path());
+    add_batch(inbox.path(), "b1", "left-1");
+    let out = scanwerk(&run_args(inbox.path(), archive.path(), &keys.private));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(entries(&inbox.join("done")), vec!["b1"]);
+    // A dead process's claim on the finished batch, and a live process's claim on another.
+    let mut dead = Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let claim = |pid: u32| {
+        serde_json::json!({"host": host.trim(), "pid": pid, "boot_id": boot.trim(), "since": "2026-11-30T00:00:00Z"})
+            .to_string()
+    };
+    std::fs::write(inbox.join("processing/b1.claim"), claim(dead_pid)).unwrap();
+    std::fs::write(inbox.join("processing/b2.claim"), claim(std::process::id())).unwrap();
+    let out = scanwerk(&run_args(inbox.path(), archive.path(), &keys.private));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(entries(&inbox.join("processing")), vec!["b2.claim"]);
+    assert!(stderr(&out).contains("abandoned claim"), "{}", stderr(&out));
+    assert_eq!(entries(archive.path()), vec!["left-1"]);
+}
