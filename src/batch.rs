@@ -87,6 +87,9 @@ pub struct DocumentSource {
     pub date: OffsetDateTime,
     /// Index metadata of this document (e.g. `file_number` read from its separator sheet).
     pub metadata: BTreeMap<String, String>,
+    /// Flags separation gave some of its pages (1-based page number in the document), e.g.
+    /// `separator_back`: they ask for review like the quality flags.
+    pub flags: BTreeMap<u32, Vec<&'static str>>,
 }
 
 /// Pages of one input file that belong to a document.
@@ -186,6 +189,7 @@ impl Batch {
                 parts: files.into_iter().map(Part::whole).collect(),
                 date,
                 metadata: BTreeMap::new(),
+                flags: BTreeMap::new(),
             });
         }
         if documents.is_empty() {

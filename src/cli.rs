@@ -178,6 +178,20 @@ enum Command {
         #[arg(long, default_value_t = 730, requires = "cert")]
         days: u64,
     },
+    /// Read scans as separation does and say, page by page, which are separator sheets and how
+    /// each was read: try printed sheets before a stack is scanned, or find out why one was missed.
+    Sheets {
+        /// Scan files, or batch folders (read in batch order).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Profile (bundled name or file) whose [separation] settings are used; one that does not
+        /// split at sheets is read as "patch-code+barcode".
+        #[arg(long, default_value = "standard")]
+        profile: String,
+        /// Print the pages as JSON instead of one line each.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the bundled profiles, or show one with every key resolved.
     Profiles {
         #[command(subcommand)]
@@ -268,6 +282,7 @@ pub fn run(cli: Cli) -> ExitCode {
             name,
             days,
         } => keygen(&out, &curve, cert.then_some((name.as_str(), days))),
+        Command::Sheets { paths, profile, json } => sheets(&paths, &profile, json),
         Command::Profiles { action } => match action {
             None | Some(ProfilesAction::List) => profiles(),
             Some(ProfilesAction::Show { name }) => show_profile(&name),
@@ -508,6 +523,34 @@ fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> Exit
         );
     }
     Exit::Ok
+}
+
+fn sheets(paths: &[PathBuf], profile: &str, json: bool) -> Exit {
+    let profile = match profile::load(profile) {
+        Ok(profile) => profile,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let mut settings = profile.separation.clone();
+    if !settings.mode.patch() && !settings.mode.barcode() {
+        settings.mode = profile::separation::Mode::PatchCodeAndBarcode;
+    }
+    match scanwerk::separate::check::check(paths, &settings, &profile.limits) {
+        Ok(pages) if json => {
+            println!("{}", serde_json::to_string_pretty(&pages).expect("serialises"));
+            Exit::Ok
+        }
+        Ok(pages) => {
+            print!("{}", scanwerk::separate::check::lines(&pages));
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Usage
+        }
+    }
 }
 
 fn show_profile(name: &str) -> Exit {

@@ -2,6 +2,12 @@
 //! skewed it was, how blank it is. Plain data and a leaf, so that the records (`protocol`), the
 //! QA report and the stages that measure share them without importing each other.
 
+/// Page flags separation gives (both ask a person to look before the paper goes): a page that
+/// looks like a separator sheet but could not be read, and a separator sheet's back side that is
+/// not blank and so stayed the next document's first page.
+pub const POSSIBLE_SEPARATOR: &str = "possible_separator";
+pub const SEPARATOR_BACK: &str = "separator_back";
+
 /// How the page's orientation was found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrientationFinding {

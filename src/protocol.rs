@@ -258,6 +258,9 @@ pub struct Completeness {
     /// Separator sheets the stack was split at (not counted in `pages`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub separator_sheets: usize,
+    /// Blank backs of separator sheets dropped with them (duplex stacks; not counted in `pages`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub separator_backs: usize,
     pub complete: bool,
 }
 
@@ -403,9 +406,49 @@ pub struct SeparatorRecord {
     pub metadata: BTreeMap<String, String>,
     /// Id of the document the sheet begins; none when no pages follow it before the next sheet.
     pub next_document: Option<String>,
+    /// How the sheet was read: the reader, the scale, where on the page (barcode); the edge
+    /// and how many sample lines agreed (patch code).
+    #[serde(default)]
+    pub read: String,
+    /// The page after the sheet, when the profile drops blank sheet backs (duplex stacks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back: Option<SheetBackRecord>,
     /// The sheet's image in the batch (`separators/…`) and its SHA-256.
     pub image: String,
     pub image_sha256: String,
+}
+
+impl SeparatorRecord {
+    /// The images kept for the sheet: its own, and its dropped back's; (path, SHA-256) each.
+    pub fn images(&self) -> Vec<(&str, &str)> {
+        let mut images = vec![(self.image.as_str(), self.image_sha256.as_str())];
+        if let Some(SheetBackRecord {
+            image: Some(image),
+            image_sha256: Some(sha256),
+            ..
+        }) = &self.back
+        {
+            images.push((image.as_str(), sha256.as_str()));
+        }
+        images
+    }
+}
+
+/// The page after a separator sheet, looked at as the sheet's back side.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SheetBackRecord {
+    /// 1-based position in the batch's page stream.
+    pub position: u32,
+    pub source: String,
+    pub source_page: u32,
+    pub source_sha256: String,
+    /// Blank: it left the stack with the sheet, its image kept beside the sheet's. Not blank: it
+    /// is the next document's first page, flagged `separator_back`.
+    pub dropped: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_sha256: Option<String>,
 }
 
 /// `protocol.json`.

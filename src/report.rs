@@ -313,11 +313,21 @@ fn write_document(
                 sheet.code
             ),
         };
+        let back = match &sheet.back {
+            Some(back) if back.dropped => format!("; its blank back (page {}) dropped", back.position),
+            Some(back) => format!(
+                "; its back (page {}) is not blank: kept as page 1, check it",
+                back.position
+            ),
+            None => String::new(),
+        };
         writeln!(
             out,
-            "<p class=\"separator\">Begun by a separator sheet, page {} of the stack: {}</p>",
+            "<p class=\"separator\">Begun by a separator sheet, page {} of the stack: {} ({}){}</p>",
             sheet.position,
-            esc(&what)
+            esc(&what),
+            esc(&sheet.read),
+            esc(&back)
         )?;
     }
     if !doc.metadata.is_empty() {

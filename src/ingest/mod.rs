@@ -252,6 +252,11 @@ fn complete_protocol(
     protocol.resumed = output.resumed;
     protocol.separators = keep_separators(staging, config)?;
     protocol.completeness.separator_sheets = protocol.separators.len();
+    protocol.completeness.separator_backs = protocol
+        .separators
+        .iter()
+        .filter(|s| s.back.as_ref().is_some_and(|b| b.dropped))
+        .count();
     if !protocol.completeness.complete && config.profile.quality.refuse_incomplete {
         return Err(IngestError::Incomplete(
             protocol.warnings[0].clone(),
@@ -412,8 +417,8 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
             files.push(entry(staging.dir(), &rel)?);
         }
     }
-    for separator in &protocol.separators {
-        files.push(entry(staging.dir(), &separator.image)?);
+    for (image, _) in protocol.separators.iter().flat_map(|s| s.images()) {
+        files.push(entry(staging.dir(), image)?);
     }
     for rel in [
         layout::PROTOCOL,

@@ -77,6 +77,7 @@ fn completeness(sheet: &BatchSheet, received: usize, pages: usize) -> (Completen
         expected_documents: sheet.expected_documents,
         expected_pages: sheet.expected_pages,
         separator_sheets: 0,
+        separator_backs: 0,
         complete: sheet.expected_documents.is_none_or(|n| n == received)
             && sheet.expected_pages.is_none_or(|n| n == pages),
     };

@@ -88,6 +88,8 @@ enum Work {
         source: Arc<SourceFile>,
         index: u32,
         number: u32,
+        /// Flags separation gave the page (they ask for review).
+        flags: Vec<&'static str>,
     },
     /// All pages of the document were issued; carries its source records.
     End(Vec<SourceRecord>),

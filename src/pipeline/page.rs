@@ -17,8 +17,14 @@ pub(super) fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile, tim
             source,
             index,
             number,
+            flags,
         } => match process_page(&source, index, number, engine, profile, timings) {
-            Ok(page) => Outcome::Page(Box::new(page)),
+            Ok(mut page) => {
+                // Separation's flags ask for review like the quality flags.
+                page.record.needs_review |= !flags.is_empty();
+                page.record.flags.extend(flags.into_iter().map(String::from));
+                Outcome::Page(Box::new(page))
+            }
             Err(message) => Outcome::PageFailed(message),
         },
         Work::End(sources) => Outcome::End(sources),

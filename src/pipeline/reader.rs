@@ -118,10 +118,12 @@ impl<'a> Jobs<'a> {
         for index in range {
             self.number += 1;
             let number = self.number;
+            let flags = document.flags.get(&number).cloned().unwrap_or_default();
             self.push(Work::Page {
                 source: Arc::clone(&source),
                 index,
                 number,
+                flags,
             });
         }
         self.part += 1;

@@ -18,8 +18,10 @@ pub struct PageFacts<'a> {
 }
 
 /// Flags that ask for review; the others (`rotated`, `removed`) only record what was done.
-const REVIEW: [&str; 7] = [
+const REVIEW: [&str; 9] = [
     "full_review",
+    crate::findings::POSSIBLE_SEPARATOR,
+    crate::findings::SEPARATOR_BACK,
     "low_resolution",
     "colour_mode",
     "low_confidence",

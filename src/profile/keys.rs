@@ -42,6 +42,7 @@ pub const KEYS: &[crate::schema::Key] = &[
     ("separation", "barcode_formats", Kind::TextList),
     ("separation", "barcode_pattern", Kind::Text),
     ("separation", "document_id", Kind::Text),
+    ("separation", "sheet_back", Kind::Text),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +76,7 @@ pub(super) struct RawSeparation {
     pub(super) barcode_formats: Option<Vec<String>>,
     pub(super) barcode_pattern: Option<String>,
     pub(super) document_id: Option<String>,
+    pub(super) sheet_back: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -48,6 +48,30 @@ impl Mode {
     }
 }
 
+/// What becomes of the page right after a separator sheet: in a duplex stack, the sheet's back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetBack {
+    /// It is a page like any other (the first page of the next document).
+    Keep,
+    /// A blank one is the sheet's back: it leaves the stack with the sheet and is recorded with
+    /// it. One that is not blank stays the next document's first page and is marked for review.
+    DropIfBlank,
+}
+
+impl SheetBack {
+    pub const ALL: [(&'static str, SheetBack); 2] = [
+        ("keep", SheetBack::Keep),
+        ("drop-if-blank", SheetBack::DropIfBlank),
+    ];
+
+    pub fn name(self) -> &'static str {
+        SheetBack::ALL
+            .iter()
+            .find(|(_, b)| *b == self)
+            .map_or("keep", |(n, _)| n)
+    }
+}
+
 /// The profile's `[separation]` section, possibly overridden by the batch sheet.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -63,6 +87,8 @@ pub struct Settings {
     pub barcode_pattern: regex::Regex,
     /// The named group whose value becomes the document id.
     pub document_id: Option<String>,
+    /// The page after a sheet: kept, or dropped when blank (duplex stacks).
+    pub sheet_back: SheetBack,
 }
 
 impl Default for Settings {
@@ -74,6 +100,7 @@ impl Default for Settings {
             symbologies: Symbology::ALL.to_vec(),
             barcode_pattern: regex::Regex::new(DEFAULT_PATTERN).expect("the default pattern compiles"),
             document_id: None,
+            sheet_back: SheetBack::Keep,
         }
     }
 }
@@ -190,6 +217,8 @@ pub(super) fn settings(raw: &super::keys::RawSeparation, problems: &mut Vec<KeyP
     let mut settings = Settings::default();
     let modes: Vec<(&str, Mode)> = Mode::ALL.to_vec();
     settings.mode = super::values::choice(&raw.mode, "separation.mode", &modes, problems);
+    let backs: Vec<(&str, SheetBack)> = SheetBack::ALL.to_vec();
+    settings.sheet_back = super::values::choice(&raw.sheet_back, "separation.sheet_back", &backs, problems);
     if let Some(pages) = raw.pages {
         if pages == 0 {
             problems.push(KeyProblem::new(

@@ -126,6 +126,7 @@ impl Profile {
             "patch_codes" => names(s.patch_codes.iter().map(|c| c.name())),
             "barcode_formats" => names(s.symbologies.iter().map(|s| s.name())),
             "barcode_pattern" => text(s.barcode_pattern.as_str()),
+            "sheet_back" => text(s.sheet_back.name()),
             _ => text(s.document_id.as_deref()?),
         })
     }

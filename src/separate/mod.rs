@@ -11,6 +11,7 @@
 //! was read on it and the image's SHA-256.
 
 pub mod barcode;
+pub mod check;
 pub mod patch;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -21,8 +22,9 @@ use rayon::prelude::*;
 use crate::batch::{Batch, DocumentSource, Part};
 use crate::decode::InputLimits;
 use crate::decode::{self, Raster};
-use crate::profile::separation::{Mode, PatchCode, Settings, Symbology};
-use crate::protocol::SeparatorRecord;
+use crate::findings::{POSSIBLE_SEPARATOR, SEPARATOR_BACK};
+use crate::profile::separation::{Mode, PatchCode, Settings, SheetBack, Symbology};
+use crate::protocol::{SeparatorRecord, SheetBackRecord};
 
 /// What marked a page as a separator sheet.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,13 +32,39 @@ pub enum Mark {
     Patch {
         code: PatchCode,
         edge: patch::Edge,
+        /// How many sample lines across the bars read this code.
+        lines: usize,
     },
     Barcode {
         symbology: Symbology,
         text: String,
         /// The pattern's named groups.
         metadata: BTreeMap<String, String>,
+        /// Which reader read it, and where on the page.
+        read: barcode::Read,
     },
+}
+
+impl Mark {
+    /// How the mark was read, for people: `patch code read at the top edge by 14 lines`,
+    /// `qr read by rxing at 1/2 scale at (1204, 980) px`.
+    pub fn how(&self) -> String {
+        match self {
+            Mark::Patch { edge, lines, .. } => {
+                format!("patch code read at the {} edge by {lines} lines", edge.name())
+            }
+            Mark::Barcode { symbology, read, .. } => format!("{} {read}", symbology.name()),
+        }
+    }
+}
+
+/// What reading one page for a separator sheet found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Examined {
+    pub mark: Option<Mark>,
+    /// Something that looks like a sheet but could not be read: finder patterns without a
+    /// decodable code, bars that are nearly a patch code. A person should look.
+    pub doubt: Option<String>,
 }
 
 /// A separator sheet found in the page stream.
@@ -52,6 +80,20 @@ pub struct Separator {
     pub mark: Mark,
     /// The document that follows the sheet, if any pages follow before the next sheet.
     pub next_document: Option<String>,
+    /// The page right after the sheet, when `sheet_back = "drop-if-blank"` looked at it.
+    pub back: Option<Back>,
+}
+
+/// The page after a separator sheet, looked at as the sheet's back side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Back {
+    pub position: u32,
+    pub file: PathBuf,
+    pub page: u32,
+    /// SHA-256 of `file` when it was read.
+    pub file_sha256: String,
+    /// Blank, so it left the stack with the sheet; else it begins the next document, flagged.
+    pub dropped: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +121,13 @@ pub fn apply(
                 let pages = decode::count_pages(file).ok_or_else(|| {
                     SeparateError::Page(decode::InputError::file(&rel, "cannot count its pages"))
                 })?;
-                stream.extend((0..pages).map(|page| (file.clone(), page, None)));
+                stream.extend((0..pages).map(|page| StreamPage::plain(file, page)));
             }
-            split(stream, |n| n > 0 && n % settings.pages as usize == 0)
+            split(
+                stream,
+                |n| n > 0 && n % settings.pages as usize == 0,
+                settings.sheet_back,
+            )
         }
         _ => {
             let started = std::time::Instant::now();
@@ -99,13 +145,21 @@ pub fn apply(
             tracing::info!(
                 batch = %batch.id,
                 pages = stream.len(),
-                sheets = stream.iter().filter(|p| p.2.is_some()).count(),
+                sheets = stream.iter().filter(|p| p.mark.is_some()).count(),
+                doubtful = stream.iter().filter(|p| p.doubt.is_some()).count(),
                 seconds = started.elapsed().as_secs_f64(),
                 "separator sheets read"
             );
-            let (documents, mut separators) = split(stream, |_| false);
+            for page in stream.iter().filter(|p| p.doubt.is_some()) {
+                tracing::warn!(file = %batch.relative(&page.file), page = page.page + 1, doubt = page.doubt.as_deref().unwrap_or(""), "marked for review");
+            }
+            let (documents, mut separators) = split(stream, |_| false, settings.sheet_back);
+            let hash = |file: &PathBuf| hashes.get(file).cloned().unwrap_or_default();
             for (separator, _) in &mut separators {
-                separator.file_sha256 = hashes.get(&separator.file).cloned().unwrap_or_default();
+                separator.file_sha256 = hash(&separator.file);
+                if let Some(back) = &mut separator.back {
+                    back.file_sha256 = hash(&back.file);
+                }
             }
             (documents, separators)
         }
@@ -116,25 +170,35 @@ pub fn apply(
     batch.documents = documents
         .into_iter()
         .enumerate()
-        .map(|(i, (parts, metadata))| {
-            let named = settings
-                .document_id
-                .as_ref()
-                .and_then(|group| metadata.get(group))
-                .map(|v| crate::batch::sanitize(v));
-            let id = crate::batch::unique(
-                named.unwrap_or_else(|| format!("document-{:03}", i + 1)),
-                &mut taken,
-            );
-            ids.push(id.clone());
-            let files: Vec<PathBuf> = parts.iter().map(|p: &Part| p.file.clone()).collect();
-            DocumentSource {
-                id,
-                date: scanned.unwrap_or_else(|| crate::batch::newest_modification(&files)),
-                parts,
-                metadata,
-            }
-        })
+        .map(
+            |(
+                i,
+                Cut {
+                    parts,
+                    metadata,
+                    flags,
+                },
+            )| {
+                let named = settings
+                    .document_id
+                    .as_ref()
+                    .and_then(|group| metadata.get(group))
+                    .map(|v| crate::batch::sanitize(v));
+                let id = crate::batch::unique(
+                    named.unwrap_or_else(|| format!("document-{:03}", i + 1)),
+                    &mut taken,
+                );
+                ids.push(id.clone());
+                let files: Vec<PathBuf> = parts.iter().map(|p: &Part| p.file.clone()).collect();
+                DocumentSource {
+                    id,
+                    date: scanned.unwrap_or_else(|| crate::batch::newest_modification(&files)),
+                    parts,
+                    metadata,
+                    flags,
+                }
+            },
+        )
         .collect();
     Ok(separators
         .into_iter()
@@ -145,73 +209,129 @@ pub fn apply(
         .collect())
 }
 
-/// One page of the stream: where it is and, for a separator sheet, what marks it.
-type StreamPage = (PathBuf, u32, Option<Mark>);
-type Documents = Vec<(Vec<Part>, BTreeMap<String, String>)>;
+/// One page of the stream: where it is, what marks it as a separator sheet, whether it is
+/// blank (looked at only where a blank page after a sheet is dropped) and any doubt about it.
+#[derive(Debug, Clone, Default)]
+struct StreamPage {
+    file: PathBuf,
+    page: u32,
+    mark: Option<Mark>,
+    blank: bool,
+    doubt: Option<String>,
+}
 
-/// Cuts the stream at separator sheets, and wherever `cut(pages so far)` says.
+impl StreamPage {
+    fn plain(file: &std::path::Path, page: u32) -> StreamPage {
+        StreamPage {
+            file: file.to_path_buf(),
+            page,
+            ..StreamPage::default()
+        }
+    }
+}
+
+/// A document cut from the stream: its pages, the metadata its sheet gave it, and flags for
+/// some of its pages (1-based page number in the document).
+#[derive(Debug, Default)]
+struct Cut {
+    parts: Vec<Part>,
+    metadata: BTreeMap<String, String>,
+    flags: BTreeMap<u32, Vec<&'static str>>,
+}
+
+impl Cut {
+    fn pages(&self) -> u32 {
+        self.parts.iter().map(|p| p.pages.len() as u32).sum()
+    }
+
+    fn push(&mut self, file: PathBuf, page: u32) {
+        match self.parts.last_mut() {
+            Some(part) if part.file == file && part.pages.end == page => part.pages.end += 1,
+            _ => self.parts.push(Part {
+                file,
+                pages: page..page + 1,
+            }),
+        }
+    }
+}
+
+/// Cuts the stream at separator sheets, and wherever `cut(pages so far)` says; with
+/// `DropIfBlank`, a blank page right after a sheet leaves with the sheet as its back.
 fn split(
     stream: Vec<StreamPage>,
     cut: impl Fn(usize) -> bool,
-) -> (Documents, Vec<(Separator, Option<usize>)>) {
-    let mut documents: Documents = Vec::new();
-    let mut separators = Vec::new();
-    let mut parts: Vec<Part> = Vec::new();
-    let mut metadata = BTreeMap::new();
-    let mut pages_in_document = 0;
+    sheet_back: SheetBack,
+) -> (Vec<Cut>, Vec<(Separator, Option<usize>)>) {
+    let mut documents: Vec<Cut> = Vec::new();
+    let mut separators: Vec<(Separator, Option<usize>)> = Vec::new();
+    let mut current = Cut::default();
     let mut waiting: Vec<usize> = Vec::new();
-    let mut close = |parts: &mut Vec<Part>,
-                     metadata: &mut BTreeMap<String, String>,
-                     waiting: &mut Vec<usize>,
-                     separators: &mut Vec<(Separator, Option<usize>)>| {
-        if !parts.is_empty() {
-            documents.push((std::mem::take(parts), std::mem::take(metadata)));
-            let doc = documents.len() - 1;
-            // The sheets just before a document begin it; of several in a row only the last does.
-            if let Some(&last) = waiting.last() {
-                separators[last].1 = Some(doc);
+    let mut close =
+        |current: &mut Cut, waiting: &mut Vec<usize>, separators: &mut Vec<(Separator, Option<usize>)>| {
+            if !current.parts.is_empty() {
+                documents.push(std::mem::take(current));
+                // The sheets just before a document begin it; of several in a row only the last does.
+                if let Some(&last) = waiting.last() {
+                    separators[last].1 = Some(documents.len() - 1);
+                }
+            }
+            current.metadata.clear();
+            current.flags.clear();
+            waiting.clear();
+        };
+    let mut after_sheet = false;
+    for (position, page) in stream.into_iter().enumerate() {
+        let position = position as u32 + 1;
+        if let Some(mark) = page.mark {
+            close(&mut current, &mut waiting, &mut separators);
+            if let Mark::Barcode { metadata, .. } = &mark {
+                current.metadata = metadata.clone();
+            }
+            waiting.push(separators.len());
+            let separator = Separator {
+                position,
+                file: page.file,
+                page: page.page,
+                file_sha256: String::new(),
+                mark,
+                next_document: None,
+                back: None,
+            };
+            separators.push((separator, None));
+            after_sheet = true;
+            continue;
+        }
+        let back = std::mem::take(&mut after_sheet) && sheet_back == SheetBack::DropIfBlank;
+        if back {
+            let (separator, _) = separators.last_mut().expect("a sheet came just before");
+            separator.back = Some(Back {
+                position,
+                file: page.file.clone(),
+                page: page.page,
+                file_sha256: String::new(),
+                dropped: page.blank,
+            });
+            if page.blank {
+                continue;
             }
         }
-        waiting.clear();
-    };
-    for (position, (file, page, mark)) in stream.into_iter().enumerate() {
-        match mark {
-            Some(mark) => {
-                close(&mut parts, &mut metadata, &mut waiting, &mut separators);
-                pages_in_document = 0;
-                if let Mark::Barcode { metadata: values, .. } = &mark {
-                    metadata = values.clone();
-                }
-                waiting.push(separators.len());
-                separators.push((
-                    Separator {
-                        position: position as u32 + 1,
-                        file,
-                        page,
-                        file_sha256: String::new(),
-                        mark,
-                        next_document: None,
-                    },
-                    None,
-                ));
-            }
-            None => {
-                if cut(pages_in_document) {
-                    close(&mut parts, &mut metadata, &mut waiting, &mut separators);
-                    pages_in_document = 0;
-                }
-                match parts.last_mut() {
-                    Some(part) if part.file == file && part.pages.end == page => part.pages.end += 1,
-                    _ => parts.push(Part {
-                        file,
-                        pages: page..page + 1,
-                    }),
-                }
-                pages_in_document += 1;
-            }
+        if cut(current.pages() as usize) {
+            close(&mut current, &mut waiting, &mut separators);
+        }
+        current.push(page.file, page.page);
+        let number = current.pages();
+        let flags = current.flags.entry(number).or_default();
+        if back {
+            flags.push(SEPARATOR_BACK);
+        }
+        if page.doubt.is_some() {
+            flags.push(POSSIBLE_SEPARATOR);
+        }
+        if flags.is_empty() {
+            current.flags.remove(&number);
         }
     }
-    close(&mut parts, &mut metadata, &mut waiting, &mut separators);
+    close(&mut current, &mut waiting, &mut separators);
     (documents, separators)
 }
 
@@ -228,14 +348,31 @@ fn classify_file(
         .into_par_iter()
         .map(|index| {
             let page = decode::open_page(&source, index, limits).map_err(SeparateError::Page)?;
-            Ok((file.to_path_buf(), index, examine(&page, settings)))
+            let examined = examine(&page, settings);
+            let blank = settings.sheet_back == SheetBack::DropIfBlank
+                && examined.mark.is_none()
+                && crate::prepare::blank::measure(
+                    &crate::prepare::gray(&page),
+                    page.width as usize,
+                    page.height as usize,
+                    page.dpi.map_or(300.0, |(x, y)| x.min(y)),
+                )
+                .blank;
+            Ok(StreamPage {
+                file: file.to_path_buf(),
+                page: index,
+                mark: examined.mark,
+                blank,
+                doubt: examined.doubt,
+            })
         })
         .collect::<Result<Vec<_>, SeparateError>>()?;
     Ok((file.to_path_buf(), source.digests.sha256.clone(), stream))
 }
 
-/// Whether a page is a separator sheet, and what marks it.
-pub fn examine(page: &decode::Page, settings: &Settings) -> Option<Mark> {
+/// Whether a page is a separator sheet, and what marks it; or, if it looks like one that could
+/// not be read, why a person should look.
+pub fn examine(page: &decode::Page, settings: &Settings) -> Examined {
     let gray = crate::prepare::gray(page);
     let (width, height) = (page.width as usize, page.height as usize);
     if settings.mode.patch() {
@@ -243,30 +380,48 @@ pub fn examine(page: &decode::Page, settings: &Settings) -> Option<Mark> {
         if let Some(found) = patch::detect(&gray, width, height, dpi)
             && settings.patch_codes.contains(&found.code)
         {
-            return Some(Mark::Patch {
-                code: found.code,
-                edge: found.edge,
-            });
+            return Examined {
+                mark: Some(Mark::Patch {
+                    code: found.code,
+                    edge: found.edge,
+                    lines: found.lines,
+                }),
+                doubt: None,
+            };
         }
     }
-    if settings.mode.barcode() {
-        for code in barcode::read(&gray, width, height, &settings.symbologies) {
-            if let Some(captures) = settings.barcode_pattern.captures(&code.text) {
-                let metadata = settings
-                    .barcode_pattern
-                    .capture_names()
-                    .flatten()
-                    .filter_map(|name| Some((name.to_string(), captures.name(name)?.as_str().to_string())))
-                    .collect();
-                return Some(Mark::Barcode {
+    if !settings.mode.barcode() {
+        return Examined::default();
+    }
+    let pattern = &settings.barcode_pattern;
+    let reading = barcode::read(&gray, width, height, &settings.symbologies, |code| {
+        pattern.is_match(&code.text)
+    });
+    for code in &reading.codes {
+        if let Some(captures) = pattern.captures(&code.text) {
+            let metadata = pattern
+                .capture_names()
+                .flatten()
+                .filter_map(|name| Some((name.to_string(), captures.name(name)?.as_str().to_string())))
+                .collect();
+            return Examined {
+                mark: Some(Mark::Barcode {
                     symbology: code.symbology,
-                    text: code.text,
+                    text: code.text.clone(),
                     metadata,
-                });
-            }
+                    read: code.read,
+                }),
+                doubt: None,
+            };
         }
     }
-    None
+    let doubt = (reading.unread_qr > 0).then(|| {
+        format!(
+            "possible separator sheet not read: {} QR finder pattern group(s) found, no code decoded",
+            reading.unread_qr
+        )
+    });
+    Examined { mark: None, doubt }
 }
 
 /// Why a separator sheet's image was not kept.
@@ -290,41 +445,9 @@ pub fn keep<E>(
     let mut records = Vec::new();
     for s in separators {
         let rel = batch.relative(&s.file);
-        let (source, pages) =
-            decode::read_source(&s.file, &rel, limits).map_err(|e| KeepError::Source(e.to_string()))?;
-        let changed = || {
-            format!(
-                "{rel}: the file changed after its separator sheets were read; let nothing write into \
-                 the batch while it is processed, then run it again"
-            )
-        };
-        if source.digests.sha256 != s.file_sha256 {
-            return Err(KeepError::Source(changed()));
-        }
-        let (bytes, extension) = match &source.content {
-            decode::Content::Whole(bytes) if pages == 1 => {
-                let extension = match source.format {
-                    decode::Format::Png => "png",
-                    decode::Format::Jpeg => "jpg",
-                    decode::Format::Tiff => "tif",
-                };
-                (bytes.to_vec(), extension)
-            }
-            _ if pages == 1 => {
-                let bytes = std::fs::read(&s.file).map_err(|e| KeepError::Source(format!("{rel}: {e}")))?;
-                if crate::seal::hash::sha256_hex(&bytes) != s.file_sha256 {
-                    return Err(KeepError::Source(changed()));
-                }
-                (bytes, "tif")
-            }
-            _ => (
-                png(&decode::open_page(&source, s.page, limits)
-                    .map_err(|e| KeepError::Source(e.to_string()))?),
-                "png",
-            ),
-        };
+        let (bytes, extension) = kept_image(batch, &s.file, s.page, &s.file_sha256, limits)?;
         let (kind, code, symbology, edge, metadata) = match &s.mark {
-            Mark::Patch { code, edge } => (
+            Mark::Patch { code, edge, .. } => (
                 "patch-code",
                 code.name().to_string(),
                 None,
@@ -335,6 +458,7 @@ pub fn keep<E>(
                 symbology,
                 text,
                 metadata,
+                ..
             } => (
                 "barcode",
                 text.clone(),
@@ -345,22 +469,91 @@ pub fn keep<E>(
         };
         let image = format!("{}/{:04}.{extension}", crate::layout::SEPARATORS, s.position);
         let image_sha256 = write(&image, &bytes).map_err(KeepError::Write)?;
+        let back = match &s.back {
+            Some(back) => {
+                let (image, image_sha256) = if back.dropped {
+                    let (bytes, extension) =
+                        kept_image(batch, &back.file, back.page, &back.file_sha256, limits)?;
+                    let image = format!("{}/{:04}.{extension}", crate::layout::SEPARATORS, back.position);
+                    let sha256 = write(&image, &bytes).map_err(KeepError::Write)?;
+                    (Some(image), Some(sha256))
+                } else {
+                    (None, None)
+                };
+                Some(SheetBackRecord {
+                    position: back.position,
+                    source: batch.relative(&back.file),
+                    source_page: back.page + 1,
+                    source_sha256: back.file_sha256.clone(),
+                    dropped: back.dropped,
+                    image,
+                    image_sha256,
+                })
+            }
+            None => None,
+        };
         records.push(SeparatorRecord {
             position: s.position,
             source: rel,
             source_page: s.page + 1,
-            source_sha256: source.digests.sha256.clone(),
+            source_sha256: s.file_sha256.clone(),
             kind: kind.into(),
             code,
             symbology,
             edge,
             metadata,
             next_document: s.next_document.clone(),
+            read: s.mark.how(),
+            back,
             image,
             image_sha256,
         });
     }
     Ok(records)
+}
+
+/// The image of page `page` of `file` as it is kept: a one-page file byte for byte, a page of
+/// a multi-page file as a lossless PNG; refused if the file is no longer the one read.
+fn kept_image<E>(
+    batch: &Batch,
+    file: &std::path::Path,
+    page: u32,
+    sha256: &str,
+    limits: &InputLimits,
+) -> Result<(Vec<u8>, &'static str), KeepError<E>> {
+    let rel = batch.relative(file);
+    let (source, pages) =
+        decode::read_source(file, &rel, limits).map_err(|e| KeepError::Source(e.to_string()))?;
+    let changed = || {
+        KeepError::Source(format!(
+            "{rel}: the file changed after its separator sheets were read; let nothing write into \
+             the batch while it is processed, then run it again"
+        ))
+    };
+    if source.digests.sha256 != sha256 {
+        return Err(changed());
+    }
+    Ok(match &source.content {
+        decode::Content::Whole(bytes) if pages == 1 => {
+            let extension = match source.format {
+                decode::Format::Png => "png",
+                decode::Format::Jpeg => "jpg",
+                decode::Format::Tiff => "tif",
+            };
+            (bytes.to_vec(), extension)
+        }
+        _ if pages == 1 => {
+            let bytes = std::fs::read(file).map_err(|e| KeepError::Source(format!("{rel}: {e}")))?;
+            if crate::seal::hash::sha256_hex(&bytes) != sha256 {
+                return Err(changed());
+            }
+            (bytes, "tif")
+        }
+        _ => (
+            png(&decode::open_page(&source, page, limits).map_err(|e| KeepError::Source(e.to_string()))?),
+            "png",
+        ),
+    })
 }
 
 /// The page's pixels as a PNG, in the raster's own form (1-bit, 8/16-bit grey, RGB).
@@ -404,7 +597,10 @@ mod tests {
     use std::ops::Range;
 
     fn page(file: &str, page: u32, mark: Option<Mark>) -> StreamPage {
-        (PathBuf::from(file), page, mark)
+        StreamPage {
+            mark,
+            ..StreamPage::plain(std::path::Path::new(file), page)
+        }
     }
 
     fn sheet(value: &str) -> Option<Mark> {
@@ -412,6 +608,11 @@ mod tests {
             symbology: Symbology::Code128,
             text: value.into(),
             metadata: BTreeMap::from([("file_number".to_string(), value.to_string())]),
+            read: barcode::Read {
+                reader: barcode::Reader::Rxing,
+                scale: 1,
+                at: (0, 0),
+            },
         })
     }
 
@@ -419,6 +620,7 @@ mod tests {
         Some(Mark::Patch {
             code: PatchCode::T,
             edge: patch::Edge::Top,
+            lines: 9,
         })
     }
 
@@ -435,12 +637,12 @@ mod tests {
             page("e.png", 0, None),
             page("f.png", 0, sheet("AZ-2")),
         ];
-        let (documents, separators) = split(stream, |_| false);
+        let (documents, separators) = split(stream, |_| false, SheetBack::Keep);
         assert_eq!(documents.len(), 3);
         let ranges: Vec<Vec<(String, Range<u32>)>> = documents
             .iter()
-            .map(|(parts, _)| {
-                parts
+            .map(|cut| {
+                cut.parts
                     .iter()
                     .map(|p| (p.file.display().to_string(), p.pages.clone()))
                     .collect()
@@ -452,18 +654,62 @@ mod tests {
             vec![("a.tif".to_string(), 3..4), ("b.png".to_string(), 0..1)]
         );
         assert_eq!(ranges[2], vec![("e.png".to_string(), 0..1)]);
-        assert_eq!(documents[1].1["file_number"], "AZ-1");
-        assert!(documents[2].1.is_empty(), "a patch sheet carries no metadata");
+        assert_eq!(documents[1].metadata["file_number"], "AZ-1");
+        assert!(documents[2].metadata.is_empty(), "a patch sheet carries no metadata");
         let positions: Vec<(u32, Option<usize>)> = separators.iter().map(|(s, d)| (s.position, *d)).collect();
         // Two sheets in a row: the second begins the document; a sheet at the end begins none.
         assert_eq!(positions, vec![(3, Some(1)), (6, None), (7, Some(2)), (9, None)]);
     }
 
     #[test]
+    fn a_blank_back_leaves_with_its_sheet_and_a_written_one_stays_flagged() {
+        let blank = |file, n| StreamPage {
+            blank: true,
+            ..page(file, n, None)
+        };
+        let doubtful = StreamPage {
+            doubt: Some("finder patterns".into()),
+            ..page("s.tif", 7, None)
+        };
+        let stream = vec![
+            page("s.tif", 0, None),
+            blank("s.tif", 1),
+            page("s.tif", 2, sheet("AZ-1")),
+            blank("s.tif", 3),
+            page("s.tif", 4, None),
+            blank("s.tif", 5),
+            page("s.tif", 6, patch_t()),
+            page("s.tif", 8, None),
+            doubtful,
+        ];
+        let (documents, separators) = split(stream.clone(), |_| false, SheetBack::DropIfBlank);
+        let pages: Vec<Vec<(u32, u32)>> = documents
+            .iter()
+            .map(|d| d.parts.iter().map(|p| (p.pages.start, p.pages.end)).collect())
+            .collect();
+        // Blank pages that are no sheet backs stay (blank-page removal is preparation's job).
+        assert_eq!(pages, vec![vec![(0, 2)], vec![(4, 6)], vec![(8, 9), (7, 8)]]);
+        let backs: Vec<(u32, bool)> = separators
+            .iter()
+            .map(|(s, _)| s.back.as_ref().map(|b| (b.position, b.dropped)).unwrap())
+            .collect();
+        assert_eq!(backs, vec![(4, true), (8, false)]);
+        assert!(documents[1].flags.is_empty());
+        assert_eq!(
+            documents[2].flags,
+            BTreeMap::from([(1, vec![SEPARATOR_BACK]), (2, vec![POSSIBLE_SEPARATOR])])
+        );
+        // Kept, the back is a page like any other.
+        let (documents, separators) = split(stream, |_| false, SheetBack::Keep);
+        assert_eq!(documents[1].pages(), 3);
+        assert!(separators.iter().all(|(s, _)| s.back.is_none()));
+    }
+
+    #[test]
     fn fixed_pages_cut_every_n() {
         let stream: Vec<StreamPage> = (0..7).map(|i| page("stack.tif", i, None)).collect();
-        let (documents, separators) = split(stream, |n| n > 0 && n % 3 == 0);
-        let sizes: Vec<u32> = documents.iter().map(|(p, _)| p[0].pages.len() as u32).collect();
+        let (documents, separators) = split(stream, |n| n > 0 && n % 3 == 0, SheetBack::Keep);
+        let sizes: Vec<u32> = documents.iter().map(|d| d.parts[0].pages.len() as u32).collect();
         assert_eq!(sizes, vec![3, 3, 1]);
         assert!(separators.is_empty());
     }
@@ -482,7 +728,7 @@ mod tests {
             mode: Mode::PatchCodeAndBarcode,
             ..Settings::default()
         };
-        let mark = examine(&realscan("naps2/skewed.jpg"), &settings);
+        let mark = examine(&realscan("naps2/skewed.jpg"), &settings).mark;
         assert!(
             matches!(
                 mark,
@@ -500,7 +746,7 @@ mod tests {
             "naps2/word_p2_bw.png",
             "unpaper/imgsrc001.png",
         ] {
-            assert_eq!(examine(&realscan(name), &settings), None, "{name}");
+            assert_eq!(examine(&realscan(name), &settings), Examined::default(), "{name}");
         }
     }
 
@@ -526,6 +772,7 @@ mod tests {
             file_sha256: crate::seal::hash::sha256_hex(&sheet),
             mark: patch_t().unwrap(),
             next_document: None,
+            back: None,
         };
         let mut kept = Vec::new();
         let records = keep(

@@ -392,18 +392,20 @@ fn check_protocol(dir: &Path, manifest: &Manifest, report: &mut VerifyReport) {
         Ok(Ok(protocol)) if protocol.batch_id == manifest.batch_id => {
             // Each separator sheet's image: sealed by the manifest, and the one the protocol names.
             for separator in &protocol.separators {
-                let listed = manifest.files.iter().any(|f| f.path == separator.image);
-                let actual = Digests::of_file(&dir.join(&separator.image)).map(|d| d.sha256);
-                if !listed || actual.as_ref().ok() != Some(&separator.image_sha256) {
-                    report.problem(
-                        &separator.image,
-                        format!(
-                            "separator sheet at page {} of the stack: not the image protocol.json records \
-                             (listed in the manifest: {listed}; SHA-256 {})",
-                            separator.position,
-                            actual.unwrap_or_else(|e| format!("unreadable: {e}"))
-                        ),
-                    );
+                for (image, sha256) in separator.images() {
+                    let listed = manifest.files.iter().any(|f| f.path == image);
+                    let actual = Digests::of_file(&dir.join(image)).map(|d| d.sha256);
+                    if !listed || actual.as_ref().ok().map(String::as_str) != Some(sha256) {
+                        report.problem(
+                            image,
+                            format!(
+                                "separator sheet at page {} of the stack: not the image protocol.json records \
+                                 (listed in the manifest: {listed}; SHA-256 {})",
+                                separator.position,
+                                actual.unwrap_or_else(|e| format!("unreadable: {e}"))
+                            ),
+                        );
+                    }
                 }
             }
             report.responsible_person = Some(protocol.transfer_note.responsible_person);
