@@ -48,6 +48,7 @@ fn info(id: &str) -> DocumentInfo {
         profile: "standard".into(),
         operator: "bench".into(),
         transfer_note: String::new(),
+        index: Default::default(),
     }
 }
 

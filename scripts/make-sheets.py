@@ -251,6 +251,7 @@ def main():
     out = sys.argv[1]
     quick = "--quick" in sys.argv
     if "--duplex" in sys.argv:
+        os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "duplex.json"), "w") as f:
             json.dump(duplex(out), f, indent=1)
         return

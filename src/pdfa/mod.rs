@@ -68,6 +68,8 @@ pub struct DocumentInfo {
     pub profile: String,
     pub operator: String,
     pub transfer_note: String,
+    /// Index metadata read from the document's separator sheet (`file_number` …), in the XMP.
+    pub index: std::collections::BTreeMap<String, String>,
 }
 
 /// A PAdES signature the document is to carry, planned when it is created (the first page refers
@@ -312,6 +314,7 @@ impl<W: Write> DocumentWriter<W> {
             operator: &info.operator,
             pages: self.pages.len(),
             transfer_note: &info.transfer_note,
+            index: &info.index,
         });
         // Uncompressed, so archive tools that scan for XMP find it (ISO 19005-2 recommends it).
         let metadata = dictionary! { "Type" => "Metadata", "Subtype" => "XML" };
@@ -498,6 +501,7 @@ mod tests {
             profile: "standard 1.0.0".into(),
             operator: "Erika Mustermann".into(),
             transfer_note: "note".into(),
+            index: Default::default(),
         }
     }
 

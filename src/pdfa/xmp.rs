@@ -29,6 +29,11 @@ const PROPERTIES: [(&str, &str, &str); 6] = [
     ),
 ];
 
+/// The namespace of a document's index metadata (the named groups of the profile's barcode
+/// pattern, read from its separator sheet), each declared by the extension schema.
+pub const INDEX_NAMESPACE: &str = "https://scanwerk.org/ns/xmp/1.0/index/";
+pub const INDEX_PREFIX: &str = "scanwerkIndex";
+
 /// What the packet says about a document.
 #[derive(Debug, Clone)]
 pub struct Metadata<'a> {
@@ -43,6 +48,8 @@ pub struct Metadata<'a> {
     pub operator: &'a str,
     pub pages: usize,
     pub transfer_note: &'a str,
+    /// Index metadata: names are the pattern's group names (XML names by regex syntax).
+    pub index: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// The complete packet, marked read-only (`end="r"`).
@@ -96,41 +103,87 @@ pub fn packet(m: &Metadata) -> String {
         let _ = writeln!(x, "<{PREFIX}:{name}>{}</{PREFIX}:{name}>", escape(value));
     }
     x.push_str("</rdf:Description>\n");
-    extension_schema(&mut x);
+    if !m.index.is_empty() {
+        let _ = writeln!(
+            x,
+            "<rdf:Description rdf:about=\"\" xmlns:{INDEX_PREFIX}=\"{INDEX_NAMESPACE}\">"
+        );
+        for (name, value) in m.index {
+            let _ = writeln!(
+                x,
+                "<{INDEX_PREFIX}:{name}>{}</{INDEX_PREFIX}:{name}>",
+                escape(value)
+            );
+        }
+        x.push_str("</rdf:Description>\n");
+    }
+    extension_schema(&mut x, m.index);
     // No padding: the archive copy is sealed, never edited in place, and every byte of a
     // 10,000-document batch counts.
     x.push_str("</rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"r\"?>");
     x
 }
 
-/// The PDF/A extension schema container declaring every scanwerk property (6.6.2.3.3).
-fn extension_schema(x: &mut String) {
+/// The PDF/A extension schema container declaring every scanwerk property and the document's
+/// index metadata (6.6.2.3.3).
+fn extension_schema(x: &mut String, index: &std::collections::BTreeMap<String, String>) {
     x.push_str(
         "<rdf:Description rdf:about=\"\" \
          xmlns:pdfaExtension=\"http://www.aiim.org/pdfa/ns/extension/\" \
          xmlns:pdfaSchema=\"http://www.aiim.org/pdfa/ns/schema#\" \
          xmlns:pdfaProperty=\"http://www.aiim.org/pdfa/ns/property#\">\n\
-         <pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType=\"Resource\">\n\
-         <pdfaSchema:schema>scanwerk replacement-scanning metadata</pdfaSchema:schema>\n",
+         <pdfaExtension:schemas><rdf:Bag>\n",
     );
+    let own = PROPERTIES
+        .map(|(name, value_type, description)| (name.to_string(), value_type, description.to_string()));
+    schema(
+        x,
+        (
+            "scanwerk replacement-scanning metadata",
+            NAMESPACE,
+            PREFIX,
+            "internal",
+        ),
+        &own,
+    );
+    if !index.is_empty() {
+        let properties: Vec<(String, &str, String)> = index
+            .keys()
+            .map(|name| {
+                let description = format!("Index value {name} read from the document's separator sheet");
+                (name.clone(), "Text", description)
+            })
+            .collect();
+        let title = "scanwerk document index metadata from separator sheets";
+        schema(x, (title, INDEX_NAMESPACE, INDEX_PREFIX, "external"), &properties);
+    }
+    x.push_str("</rdf:Bag></pdfaExtension:schemas>\n</rdf:Description>\n");
+}
+
+/// One schema of the container: (title, namespace, prefix, category of its properties) and its
+/// properties (name, type, description).
+fn schema(
+    x: &mut String,
+    (title, namespace, prefix, category): (&str, &str, &str, &str),
+    properties: &[(String, &str, String)],
+) {
     let _ = writeln!(
         x,
-        "<pdfaSchema:namespaceURI>{NAMESPACE}</pdfaSchema:namespaceURI>"
+        "<rdf:li rdf:parseType=\"Resource\">\n<pdfaSchema:schema>{title}</pdfaSchema:schema>\n\
+         <pdfaSchema:namespaceURI>{namespace}</pdfaSchema:namespaceURI>\n\
+         <pdfaSchema:prefix>{prefix}</pdfaSchema:prefix>\n<pdfaSchema:property><rdf:Seq>"
     );
-    let _ = writeln!(x, "<pdfaSchema:prefix>{PREFIX}</pdfaSchema:prefix>");
-    x.push_str("<pdfaSchema:property><rdf:Seq>\n");
-    for (name, value_type, description) in PROPERTIES {
+    for (name, value_type, description) in properties {
         let _ = writeln!(
             x,
             "<rdf:li rdf:parseType=\"Resource\"><pdfaProperty:name>{name}</pdfaProperty:name>\
              <pdfaProperty:valueType>{value_type}</pdfaProperty:valueType>\
-             <pdfaProperty:category>internal</pdfaProperty:category>\
-             <pdfaProperty:description>{description}</pdfaProperty:description></rdf:li>"
+             <pdfaProperty:category>{category}</pdfaProperty:category>\
+             <pdfaProperty:description>{}</pdfaProperty:description></rdf:li>",
+            escape(description)
         );
     }
-    x.push_str(
-        "</rdf:Seq></pdfaSchema:property>\n</rdf:li></rdf:Bag></pdfaExtension:schemas>\n</rdf:Description>\n",
-    );
+    x.push_str("</rdf:Seq></pdfaSchema:property>\n</rdf:li>\n");
 }
 
 /// Escapes XML markup and drops characters XML 1.0 does not allow (control characters); also
@@ -182,6 +235,8 @@ mod tests {
     use super::*;
 
     fn sample() -> String {
+        let index =
+            std::collections::BTreeMap::from([("file_number".to_string(), "2026-3119/2 <A&B>".to_string())]);
         packet(&Metadata {
             title: "Akte <1> & \"Grüße\"\u{1}",
             producer: "scanwerk 0.1.0",
@@ -193,6 +248,7 @@ mod tests {
             operator: "Erika Mustermann",
             pages: 3,
             transfer_note: "3 pages",
+            index: &index,
         })
     }
 
@@ -239,5 +295,16 @@ mod tests {
                 "{name} declared"
             );
         }
+        // The index metadata from a separator sheet, in its own namespace, declared too.
+        assert!(
+            p.contains("<scanwerkIndex:file_number>2026-3119/2 &lt;A&amp;B&gt;</scanwerkIndex:file_number>"),
+            "{p}"
+        );
+        assert!(p.contains(&format!(
+            "<pdfaSchema:namespaceURI>{INDEX_NAMESPACE}</pdfaSchema:namespaceURI>"
+        )));
+        assert!(
+            p.contains("<pdfaProperty:name>file_number</pdfaProperty:name><pdfaProperty:valueType>Text<")
+        );
     }
 }

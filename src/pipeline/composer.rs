@@ -136,6 +136,7 @@ impl<'a> Composer<'a> {
             profile,
             operator: self.operator.to_string(),
             transfer_note,
+            index: source.metadata.clone(),
         }
     }
 

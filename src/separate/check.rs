@@ -30,6 +30,9 @@ pub struct CheckedPage {
     /// A page that looks like a sheet but could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doubt: Option<String>,
+    /// Barcodes read on a page that is no sheet, because they do not match the pattern.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<String>,
     /// The page could not be read at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -70,6 +73,7 @@ fn check_file(
         code: None,
         read: None,
         doubt: None,
+        unmatched: Vec::new(),
         error: Some(error.to_string()),
     };
     let (source, pages) = match decode::read_source(file, rel, limits) {
@@ -98,6 +102,7 @@ fn checked(file: &str, page: u32, examined: Examined) -> CheckedPage {
         code,
         read: examined.mark.as_ref().map(Mark::how),
         doubt: examined.doubt,
+        unmatched: examined.unmatched,
         error: None,
     }
 }
@@ -114,7 +119,11 @@ pub fn lines(pages: &[CheckedPage]) -> String {
             ),
             (None, Some(error), _) => format!("NOT READ: {error}"),
             (None, None, Some(doubt)) => format!("POSSIBLE SHEET NOT READ: {doubt}"),
-            (None, None, None) => "no sheet".to_string(),
+            (None, None, None) if p.unmatched.is_empty() => "no sheet".to_string(),
+            (None, None, None) => format!(
+                "no sheet (read {}: not matching the profile's barcode_pattern)",
+                p.unmatched.join(", ")
+            ),
         };
         out.push_str(&format!("{} page {}: {what}\n", p.file, p.page));
     }

@@ -65,6 +65,8 @@ pub struct Examined {
     /// Something that looks like a sheet but could not be read: finder patterns without a
     /// decodable code, bars that are nearly a patch code. A person should look.
     pub doubt: Option<String>,
+    /// Barcodes read on a page that is no sheet: they do not match the pattern.
+    pub unmatched: Vec<String>,
 }
 
 /// A separator sheet found in the page stream.
@@ -375,9 +377,18 @@ fn classify_file(
 pub fn examine(page: &decode::Page, settings: &Settings) -> Examined {
     let gray = crate::prepare::gray(page);
     let (width, height) = (page.width as usize, page.height as usize);
+    let mut doubt = None;
     if settings.mode.patch() {
         let dpi = page.dpi.map(|(x, y)| x.min(y));
-        if let Some(found) = patch::detect(&gray, width, height, dpi)
+        let search = patch::search(&gray, width, height, dpi);
+        if let Some((edge, lines)) = search.near {
+            doubt = Some(format!(
+                "possible separator sheet not read: {lines} lines read patch-code bars at the {} edge, \
+                 too few or disagreeing",
+                edge.name()
+            ));
+        }
+        if let Some(found) = search.found
             && settings.patch_codes.contains(&found.code)
         {
             return Examined {
@@ -386,12 +397,15 @@ pub fn examine(page: &decode::Page, settings: &Settings) -> Examined {
                     edge: found.edge,
                     lines: found.lines,
                 }),
-                doubt: None,
+                ..Examined::default()
             };
         }
     }
     if !settings.mode.barcode() {
-        return Examined::default();
+        return Examined {
+            doubt,
+            ..Examined::default()
+        };
     }
     let pattern = &settings.barcode_pattern;
     let reading = barcode::read(&gray, width, height, &settings.symbologies, |code| {
@@ -411,17 +425,25 @@ pub fn examine(page: &decode::Page, settings: &Settings) -> Examined {
                     metadata,
                     read: code.read,
                 }),
-                doubt: None,
+                ..Examined::default()
             };
         }
     }
-    let doubt = (reading.unread_qr > 0).then(|| {
-        format!(
+    if reading.unread_qr > 0 {
+        doubt = Some(format!(
             "possible separator sheet not read: {} QR finder pattern group(s) found, no code decoded",
             reading.unread_qr
-        )
-    });
-    Examined { mark: None, doubt }
+        ));
+    }
+    Examined {
+        mark: None,
+        doubt,
+        unmatched: reading
+            .codes
+            .into_iter()
+            .map(|c| format!("{} {:?}", c.symbology.name(), c.text))
+            .collect(),
+    }
 }
 
 /// Why a separator sheet's image was not kept.
@@ -655,7 +677,10 @@ mod tests {
         );
         assert_eq!(ranges[2], vec![("e.png".to_string(), 0..1)]);
         assert_eq!(documents[1].metadata["file_number"], "AZ-1");
-        assert!(documents[2].metadata.is_empty(), "a patch sheet carries no metadata");
+        assert!(
+            documents[2].metadata.is_empty(),
+            "a patch sheet carries no metadata"
+        );
         let positions: Vec<(u32, Option<usize>)> = separators.iter().map(|(s, d)| (s.position, *d)).collect();
         // Two sheets in a row: the second begins the document; a sheet at the end begins none.
         assert_eq!(positions, vec![(3, Some(1)), (6, None), (7, Some(2)), (9, None)]);

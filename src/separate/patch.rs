@@ -77,26 +77,51 @@ pub struct Found {
 
 /// Finds a patch code at any edge of an 8-bit grey page (`dpi` as the file states it, if at all).
 pub fn detect(gray: &[u8], width: usize, height: usize, dpi: Option<f64>) -> Option<Found> {
+    search(gray, width, height, dpi).found
+}
+
+/// What the search of the four edges found.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Search {
+    pub found: Option<Found>,
+    /// Where no code was found: the edge where most sample lines still read bars of a patch
+    /// code, and how many (too few, or disagreeing) — a sheet, perhaps, that a person should see.
+    pub near: Option<(Edge, usize)>,
+}
+
+/// Lines reading patch bars at one edge, below the vote, from which a page is worth a look.
+const NEAR_LINES: usize = 3;
+
+/// Searches every edge of an 8-bit grey page for a patch code.
+pub fn search(gray: &[u8], width: usize, height: usize, dpi: Option<f64>) -> Search {
     if width < 16 || height < 16 || gray.len() < width * height {
-        return None;
+        return Search::default();
     }
     // Without a stated resolution, take the page's long side for about 11 inches (A4, letter).
     let dpi = dpi
         .filter(|d| *d >= 50.0)
         .unwrap_or(width.max(height) as f64 / 11.0);
-    let mut best: Option<Found> = None;
+    let mut search = Search::default();
     for edge in [Edge::Top, Edge::Bottom, Edge::Left, Edge::Right] {
-        if let Some(found) = read_edge(gray, width, height, dpi, edge)
-            && best.is_none_or(|b| found.lines > b.lines)
+        let (found, decoded) = read_edge(gray, width, height, dpi, edge);
+        if let Some(found) = found
+            && search.found.is_none_or(|b| found.lines > b.lines)
         {
-            best = Some(found);
+            search.found = Some(found);
+        }
+        if decoded >= NEAR_LINES && search.near.is_none_or(|(_, n)| decoded > n) {
+            search.near = Some((edge, decoded));
         }
     }
-    best
+    if search.found.is_some() {
+        search.near = None;
+    }
+    search
 }
 
-/// Reads one edge: many lines from the edge inward, each decoded on its own, then a vote.
-fn read_edge(gray: &[u8], width: usize, height: usize, dpi: f64, edge: Edge) -> Option<Found> {
+/// Reads one edge: many lines from the edge inward, each decoded on its own, then a vote; with
+/// how many lines decoded as any code.
+fn read_edge(gray: &[u8], width: usize, height: usize, dpi: f64, edge: Edge) -> (Option<Found>, usize) {
     let (along, across) = match edge {
         Edge::Top | Edge::Bottom => (width, height),
         Edge::Left | Edge::Right => (height, width),
@@ -123,13 +148,16 @@ fn read_edge(gray: &[u8], width: usize, height: usize, dpi: f64, edge: Edge) -> 
             votes[PatchCode::ALL.iter().position(|c| *c == code).unwrap_or(0)] += 1;
         }
     }
-    let (index, &lines) = votes.iter().enumerate().max_by_key(|(_, v)| **v)?;
+    let Some((index, &lines)) = votes.iter().enumerate().max_by_key(|(_, v)| **v) else {
+        return (None, decoded);
+    };
     let half_inch = (dpi * 0.5 / step as f64).ceil() as usize;
-    (lines >= half_inch.max(4) && lines * 3 >= decoded * 2).then_some(Found {
+    let found = (lines >= half_inch.max(4) && lines * 3 >= decoded * 2).then_some(Found {
         code: PatchCode::ALL[index],
         edge,
         lines,
-    })
+    });
+    (found, decoded)
 }
 
 /// Runs of equal pixels along a line: (dark, length), specks shorter than `min` merged away.
@@ -265,6 +293,27 @@ pub(crate) mod tests {
                 assert_eq!(detect(&gray, w, h, None).map(|f| f.code), Some(code));
             }
         }
+    }
+
+    #[test]
+    fn a_patch_code_torn_to_a_few_lines_is_no_code_but_a_page_to_look_at() {
+        let dpi = 300.0;
+        let (mut gray, w, h) = sheet(PatchCode::T, dpi, 8.27, 11.69);
+        // All but a third of an inch of the bars torn off (or covered by a sticker).
+        for row in 0..h / 3 {
+            for x in (w / 5 + (dpi / 3.0) as usize)..w {
+                gray[row * w + x] = 255;
+            }
+        }
+        let found = search(&gray, w, h, Some(dpi));
+        assert_eq!(found.found, None);
+        assert!(
+            matches!(found.near, Some((Edge::Top, n)) if n >= NEAR_LINES),
+            "{found:?}"
+        );
+        // A whole code is found, and then there is nothing to doubt.
+        let (whole, w, h) = sheet(PatchCode::T, dpi, 8.27, 11.69);
+        assert_eq!(search(&whole, w, h, Some(dpi)).near, None);
     }
 
     #[test]

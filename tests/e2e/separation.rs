@@ -584,5 +584,8 @@ fn a_duplex_stack_splits_into_its_documents_and_the_sheet_backs_leave_with_their
         "{page}"
     );
     assert_eq!(page["needs_review"], true);
-    assert_eq!(pdf_pages(&archive.join("duplex-2").join(second["pdf"].as_str().unwrap())), 3);
+    assert_eq!(
+        pdf_pages(&archive.join("duplex-2").join(second["pdf"].as_str().unwrap())),
+        3
+    );
 }
