@@ -18,5 +18,10 @@ fi
 rmdir "$probe"
 # Every target (lib, binary, benches in test mode, e2e); the skip goes to the e2e tests only.
 cargo test --lib --bins --benches
+# Every PDF the e2e tests publish is kept (by content hash) as it was published and checked by
+# veraPDF, the reference PDF/A validator, when they are done.
+SCANWERK_PDF_COLLECT="$(mktemp -d)"; export SCANWERK_PDF_COLLECT
+trap 'rm -rf "$SCANWERK_PDF_COLLECT"' EXIT
 cargo test --test e2e -- "${skip[@]}"
+scripts/verapdf-all.sh "$SCANWERK_PDF_COLLECT"
 cargo clippy --all-targets -- -D warnings

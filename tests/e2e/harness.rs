@@ -86,8 +86,52 @@ pub fn pyhanko_validate(pdf: &Path, trust: &Path) -> Output {
         .unwrap_or_else(|e| panic!("{} is installed by scripts/setup.sh: {e}", pyhanko.display()))
 }
 
+/// Runs scanwerk. After an `ingest` or `run` that succeeded, every PDF now in the archive is
+/// handed to [`collect_pdfs`], so that veraPDF sees what the tests publish.
 pub fn scanwerk(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("scanwerk runs")
+    let out = Command::new(BIN).args(args).output().expect("scanwerk runs");
+    if out.status.success()
+        && matches!(args.first(), Some(&"ingest") | Some(&"run"))
+        && let Some(at) = args.iter().position(|a| *a == "--archive")
+        && let Some(archive) = args.get(at + 1)
+    {
+        collect_pdfs(Path::new(archive));
+    }
+    out
+}
+
+/// Copies every published PDF below `archive` (`<batch>/documents/*.pdf`) into the folder
+/// `SCANWERK_PDF_COLLECT` names, as `<sha256>.pdf` (the same PDF once), as it is right after
+/// publication, before any test tampers with it. `scripts/test.sh` sets the folder and runs
+/// veraPDF over all of them when the tests are done.
+pub fn collect_pdfs(archive: &Path) {
+    let Some(into) = std::env::var_os("SCANWERK_PDF_COLLECT") else {
+        return;
+    };
+    let into = PathBuf::from(into);
+    let Ok(batches) = std::fs::read_dir(archive) else {
+        return;
+    };
+    for batch in batches.flatten() {
+        let Ok(documents) = std::fs::read_dir(batch.path().join("documents")) else {
+            continue;
+        };
+        for pdf in documents.flatten().map(|e| e.path()) {
+            if pdf.extension().is_some_and(|e| e == "pdf") {
+                let bytes = std::fs::read(&pdf).unwrap();
+                let name = format!("{}.pdf", sha256_hex(&bytes));
+                std::fs::write(into.join(name), bytes).unwrap();
+            }
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub fn ingest(batch: &Path, archive: &Path, key: &Path, extra: &[&str]) -> Output {

@@ -51,11 +51,35 @@ fn every_realscan_pdf_passes_verify_qpdf_and_pdffonts() {
             String::from_utf8_lossy(&check.stdout)
         );
         let fonts = tool("pdffonts", &[pdf.to_str().unwrap()]);
-        for line in String::from_utf8_lossy(&fonts.stdout).lines().skip(2) {
+        assert!(
+            fonts.status.success(),
+            "pdffonts {}: {}",
+            pdf.display(),
+            stderr(&fonts)
+        );
+        let lines: Vec<String> = String::from_utf8_lossy(&fonts.stdout)
+            .lines()
+            .skip(2)
+            .map(String::from)
+            .collect();
+        for line in &lines {
             // name, type (two words), encoding, emb, sub, uni, object id
             let cols: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(&cols[4..7], ["yes", "no", "yes"], "{}: {line}", pdf.display());
         }
+        // A document with recognised words carries exactly its one embedded text font.
+        let words: u64 = record["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["words"].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(
+            lines.len(),
+            usize::from(words > 0),
+            "{}: {lines:?}",
+            pdf.display()
+        );
     }
 }
 
@@ -356,4 +380,42 @@ fn archive_side_size_is_reported_per_encoding() {
             );
         }
     }
+}
+
+/// The veraPDF checks of the suite refuse what they must: a published PDF whose XMP lost its
+/// `pdfaid:part` (same length, so the file stays well-formed) fails the harness helper and
+/// `scripts/verapdf-all.sh`, and the untouched PDF passes both.
+#[test]
+fn the_verapdf_checks_refuse_a_pdf_without_its_pdfa_identification() {
+    let published = real_published();
+    let good = pdfs_in(&published.dir).remove(0);
+    let bytes = std::fs::read(&good).unwrap();
+    let at = bytes
+        .windows(13)
+        .position(|w| w == b"<pdfaid:part>")
+        .expect("the XMP names its PDF/A part");
+    let mut broken = bytes.clone();
+    broken[at..at + 13].copy_from_slice(b"<pdfaid:xart>");
+    let end = broken.windows(14).position(|w| w == b"</pdfaid:part>").unwrap();
+    broken[end..end + 14].copy_from_slice(b"</pdfaid:xart>");
+    let tmp = TempDir::new("verapdf-self");
+    let (ok_dir, bad_dir) = (tmp.dir("ok"), tmp.dir("bad"));
+    std::fs::write(ok_dir.join("good.pdf"), &bytes).unwrap();
+    std::fs::write(bad_dir.join("broken.pdf"), &broken).unwrap();
+    verapdf(&[ok_dir.join("good.pdf")]);
+    let refused = std::panic::catch_unwind(|| verapdf(&[bad_dir.join("broken.pdf")]));
+    assert!(
+        refused.is_err(),
+        "the harness helper passed a PDF without pdfaid:part"
+    );
+    let script = project("scripts/verapdf-all.sh");
+    let ok = tool(script.to_str().unwrap(), &[ok_dir.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let bad = tool(script.to_str().unwrap(), &[bad_dir.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("6.6.4"),
+        "names the PDF/A identification rule: {}",
+        stderr(&bad)
+    );
 }

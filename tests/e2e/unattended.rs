@@ -444,6 +444,7 @@ fn watch_publishes_what_arrives_and_stops_on_sigint_with_exit_0() {
     assert_eq!(summary["interrupted"], false, "{summary}");
     assert_eq!(summary["stopped"], true, "{summary}");
     assert_eq!(entries(archive.path()), vec!["watched-1"]);
+    collect_pdfs(archive.path());
 }
 
 /// Unmounts the small file system when the test ends, however it ends.
