@@ -594,7 +594,7 @@ mod tests {
             conformance::check(&bytes)
         );
         // A changed byte in the header, an image, the signature value, its dictionary or the
-        // trailer: each is caught by the signature check (or makes the file unreadable).
+        // trailer: each is refused by the signature check, with its reason.
         let contents_at = bytes.windows(11).position(|w| w == b"/Contents <").unwrap() + 11;
         let range_at = bytes.windows(10).position(|w| w == b"/ByteRange").unwrap() + 14;
         let trailer_at = bytes.windows(7).position(|w| w == b"trailer").unwrap() + 3;
@@ -608,11 +608,18 @@ mod tests {
         ] {
             let mut changed = bytes.clone();
             changed[at] = if changed[at] == b'1' { b'2' } else { b'1' };
-            let caught = match lopdf::Document::load_mem(&changed) {
-                Ok(doc) => !matches!(pades::check(&changed, &doc), Ok(Some(_))),
-                Err(_) => true,
-            };
-            assert!(caught, "a change at byte {at} of {} went unnoticed", bytes.len());
+            // Every change still parses and is refused by the signature check with a reason:
+            // an unreadable file or a missing signature would not count as caught.
+            let doc = lopdf::Document::load_mem(&changed)
+                .unwrap_or_else(|e| panic!("a change at byte {at} made the file unreadable: {e}"));
+            let verdict = pades::check(&changed, &doc);
+            assert!(
+                matches!(&verdict, Err(reason) if reason.contains("changed after signing")
+                    || reason.contains("not SignedData")
+                    || reason.contains("/ByteRange does not leave out")),
+                "a change at byte {at} of {}: {verdict:?}",
+                bytes.len()
+            );
         }
         // Unsigned files must be finished unsigned and vice versa.
         let w = DocumentWriter::create(Vec::new(), test_info()).unwrap();

@@ -92,7 +92,25 @@ fn report_renders_every_page_with_its_flags() {
             pages += 1;
         }
     }
-    assert!(pages >= 40 && flagged >= 3, "{pages} pages, {flagged} flagged");
+    // Exactly the pages the batch received, and exactly the pages the protocol lists for review
+    // (counted from the protocol, independently of the document records walked above).
+    let received = protocol["completeness"]["pages"].as_u64().unwrap() as usize;
+    let for_review = protocol["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["flagged_pages"].as_array().cloned().unwrap_or_default())
+        .filter(|p| p["needs_review"] == true)
+        .count();
+    assert_eq!(pages, received, "a card for every page received");
+    assert_eq!(
+        flagged, for_review,
+        "a review frame for every page the protocol lists"
+    );
+    assert!(
+        received >= 54 && for_review >= 3,
+        "{received} pages, {for_review} for review"
+    );
     assert_eq!(
         dom.matches("data:image/png;base64,").count(),
         pages,
