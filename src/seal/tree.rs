@@ -2,7 +2,8 @@
 //! (proofs) that let one document be checked on its own against the signed root.
 //!
 //! Leaves are the hashes of the batch's data objects (each PDF and the protocol). Nodes are made
-//! two at a time from the leaves in ascending order; a node's hash is the hash of its children's
+//! two at a time from the leaves in ascending order, and each level above pairs its nodes in the
+//! order they were made; a node's hash is the hash of its children's
 //! hashes, sorted in binary ascending order and concatenated (RFC 4998, 4.2); a node left alone at
 //! the end of a level is hashed by itself. A document's proof is the list of partial hash trees
 //! from its leaf up: the first holds the leaf and its sibling, each further one the sibling of the

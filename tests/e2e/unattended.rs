@@ -129,7 +129,10 @@ fn sigkill_at_random_moments_loses_nothing_and_publishes_each_batch_once() {
     }
     // The logs were read (a line lost to a kill between done/ and the log is possible, so not
     // every batch need appear, but most do).
-    assert!(outcomes.len() >= n / 2, "seed {seed}: outcomes read from the logs: {outcomes:?}");
+    assert!(
+        outcomes.len() >= n / 2,
+        "seed {seed}: outcomes read from the logs: {outcomes:?}"
+    );
     for i in 1..=n {
         let folder = format!("b{i:02}");
         let seen = outcomes.get(&folder).cloned().unwrap_or_default();

@@ -130,7 +130,7 @@ fn signature_verifies_with_openssl() {
 }
 
 #[test]
-fn manifest_hashes_match_sha512sum() {
+fn manifest_hashes_match_sha256sum_and_sha512sum() {
     let published = real_published();
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(published.dir.join("manifest.json")).unwrap()).unwrap();
@@ -148,13 +148,16 @@ fn manifest_hashes_match_sha512sum() {
     assert_eq!(listed, expected);
     for entry in manifest["files"].as_array().unwrap() {
         let path = published.dir.join(entry["path"].as_str().unwrap());
-        let out = tool("sha512sum", &[path.to_str().unwrap()]);
-        let sum = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_string();
-        assert_eq!(entry["sha512"], sum.as_str(), "{path:?}");
+        for (field, program) in [("sha256", "sha256sum"), ("sha512", "sha512sum")] {
+            let out = tool(program, &[path.to_str().unwrap()]);
+            assert!(out.status.success(), "{program}: {}", stderr(&out));
+            let sum = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+            assert_eq!(entry[field], sum.as_str(), "{field} of {path:?}");
+        }
     }
 }
 
@@ -327,4 +330,56 @@ fn the_tree_hash_follows_the_profile() {
         &keys.public,
     );
     assert!(alone.status.success(), "{}", stderr(&alone));
+}
+
+/// The hash tree checked by an independent implementation of its rule (tests/e2e/hashtree.py:
+/// hashlib, RFC 4998 sorted concatenation), not by scanwerk's own code: every leaf recomputed from
+/// its file, the root rebuilt (an even and an odd number of leaves), every document's proof
+/// reduced to it; the signature over hashtree.json checked by openssl. A changed root is refused.
+#[test]
+fn the_hash_tree_and_every_proof_check_out_with_an_independent_implementation() {
+    let script = project("tests/e2e/hashtree.py");
+    for published in [real_published(), all_published()] {
+        let out = tool(
+            "/usr/bin/python3",
+            &[script.to_str().unwrap(), published.dir.to_str().unwrap()],
+        );
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{said}{}", stderr(&out));
+        let tree: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(published.dir.join("hashtree.json")).unwrap()).unwrap();
+        let pdfs = pdfs_in(&published.dir).len();
+        assert_eq!(
+            said.trim(),
+            format!("ok {} {} {pdfs}", tree["root"].as_str().unwrap(), pdfs + 1),
+            "root, leaves (PDFs and protocol.json), proofs"
+        );
+        let sig = openssl_verify(
+            &published.keys.public,
+            &published.dir.join("hashtree.sig"),
+            &published.dir.join("hashtree.json"),
+        );
+        assert!(sig.status.success(), "openssl: {}", stderr(&sig));
+    }
+    // The check can fail: a copy whose tree names another root.
+    let tmp = TempDir::new("tree-changed");
+    let copy = tmp.join("batch");
+    copy_tree(&real_published().dir, &copy);
+    let text = std::fs::read_to_string(copy.join("hashtree.json")).unwrap();
+    let root = serde_json::from_str::<serde_json::Value>(&text).unwrap()["root"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other: String = root.chars().rev().collect();
+    std::fs::write(copy.join("hashtree.json"), text.replace(&root, &other)).unwrap();
+    let out = tool(
+        "/usr/bin/python3",
+        &[script.to_str().unwrap(), copy.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("root rebuilt from the leaves"),
+        "{}",
+        stderr(&out)
+    );
 }
