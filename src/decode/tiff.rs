@@ -67,6 +67,17 @@ pub fn decode(mut d: PageDecoder, len: u64) -> Result<Page, DecodeError> {
                 .into(),
         ));
     }
+    if let Some(scheme @ (2 | 3)) = d.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten() {
+        let name = if scheme == 2 {
+            "CCITT Modified Huffman (RLE)"
+        } else {
+            "CCITT Group 3"
+        };
+        return Err(DecodeError::Unsupported(format!(
+            "TIFF compressed with {name} is not supported; let the scanner write CCITT Group 4, \
+             LZW, Deflate or uncompressed TIFF"
+        )));
+    }
     let passthrough = g4_strip(&mut d, len).or_else(|| jpeg_strip(&mut d, len));
     let associated = d
         .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)

@@ -213,3 +213,87 @@ fn formats_of_the_input_contract_decode() {
         "{rgba}"
     );
 }
+
+/// The formats the README lists that no real scan covers, made by Pillow and zlib
+/// (tests/e2e/make_formats.py): TIFF PackBits, LZW RGB and 16-bit grey, PNG 2-, 4- and 16-bit
+/// grey. Each becomes a PDF whose image poppler extracts with exactly the pixels Pillow decodes
+/// from the input (16-bit compared at 16 bits); CMYK TIFF and JPEG and CCITT G3 TIFF are refused
+/// with the message the README promises, naming the file.
+#[test]
+fn packbits_and_16_bit_tiff_and_2_4_16_bit_png_keep_their_pixels_cmyk_and_g3_are_refused() {
+    let (_k, keys) = keys();
+    let tmp = TempDir::new("formats-made");
+    let script = project("tests/e2e/make_formats.py");
+    let out = tool(
+        "/usr/bin/python3",
+        &[script.to_str().unwrap(), tmp.path().to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archive = tmp.dir("archive");
+    let ok = tmp.join("ok");
+    let out = ingest(&ok, &archive, &keys.private, &["--profile", "image-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = archive.join("ok");
+    assert!(scanwerk(&["verify", dir.to_str().unwrap()]).status.success());
+    let protocol: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("protocol.json")).unwrap()).unwrap();
+    let documents = protocol["documents"].as_array().unwrap();
+    assert_eq!(documents.len(), 6, "{documents:?}");
+    for doc in documents {
+        let id = doc["id"].as_str().unwrap();
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("documents/{id}.json"))).unwrap())
+                .unwrap();
+        let input = record["sources"][0]["path"].as_str().unwrap();
+        let pdf = dir.join(doc["pdf"].as_str().unwrap());
+        let source = ok.join(input);
+        let prefix = tmp.join(&format!("x-{id}"));
+        pdfimages("-png", &pdf, &prefix);
+        let extracted = tmp.join(&format!("x-{id}-000.png"));
+        let same = if input.starts_with("grey16") {
+            tool(
+                "/usr/bin/python3",
+                &[
+                    script.to_str().unwrap(),
+                    "--same16",
+                    pdf.to_str().unwrap(),
+                    source.to_str().unwrap(),
+                ],
+            )
+        } else {
+            tool(
+                "/usr/bin/python3",
+                &[
+                    project("tests/e2e/same_pixels.py").to_str().unwrap(),
+                    extracted.to_str().unwrap(),
+                    source.to_str().unwrap(),
+                    "0",
+                    "0",
+                ],
+            )
+        };
+        assert!(
+            same.status.success(),
+            "{input}: {}{}",
+            String::from_utf8_lossy(&same.stdout),
+            stderr(&same)
+        );
+    }
+    for (file, message) in [
+        (
+            "cmyk.jpg",
+            "JPEG with 4 components (CMYK) is not supported; set the scanner to RGB or greyscale",
+        ),
+        (
+            "cmyk.tif",
+            "CMYK TIFF is not supported; set the scanner to RGB or greyscale",
+        ),
+    ] {
+        let batch = tmp.dir(&format!("refused-{file}"));
+        std::fs::copy(tmp.join(&format!("refused/{file}")), batch.join(file)).unwrap();
+        let out = ingest(&batch, &archive, &keys.private, &["--profile", "image-only"]);
+        assert_eq!(out.status.code(), Some(1), "{file}: {}", stderr(&out));
+        let said = stderr(&out);
+        assert!(said.contains(file) && said.contains(message), "{file}: {said}");
+    }
+}
