@@ -663,3 +663,73 @@ fn a_claim_left_by_a_process_killed_after_done_is_removed_by_the_next_run() {
     assert!(stderr(&out).contains("abandoned claim"), "{}", stderr(&out));
     assert_eq!(entries(archive.path()), vec!["left-1"]);
 }
+
+/// Claims forged as other processes leave them: a batch in `processing/` whose claim names a dead
+/// process of this host, a process of this host before a reboot (another boot id), or a process on
+/// another host that stopped refreshing it (older than `--stale-seconds`) is taken over and
+/// published; a fresh claim of a live process is respected, and its batch waits.
+#[test]
+fn abandoned_claims_are_taken_over_and_a_live_one_is_respected() {
+    let (inbox, archive, keydir) = (
+        TempDir::new("takeover-inbox"),
+        TempDir::new("takeover-archive"),
+        TempDir::new("takeover-keys"),
+    );
+    let keys = keygen(keydir.path());
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
+    let host = host.trim();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let boot = boot.trim();
+    let mut dead = Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let me = std::process::id();
+    let processing = inbox.dir("processing");
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    // folder, host, pid, boot id, claim last refreshed an hour ago
+    let claims = [
+        ("dead", host, dead_pid, boot, false),
+        ("reboot", host, me, "00000000-0000-0000-0000-000000000000", false),
+        ("elsewhere", "scan-host-2", 4242, "another-boot", true),
+        ("live", host, me, boot, false),
+    ];
+    for (folder, claim_host, pid, boot_id, old) in claims {
+        add_batch(&processing, folder, &format!("takeover-{folder}"));
+        let claim = processing.join(format!("{folder}.claim"));
+        let json = serde_json::json!({"host": claim_host, "pid": pid, "boot_id": boot_id, "since": "2026-11-30T00:00:00Z"});
+        std::fs::write(&claim, json.to_string()).unwrap();
+        if old {
+            std::fs::File::options()
+                .write(true)
+                .open(&claim)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
+    }
+    let mut args = run_args(inbox.path(), archive.path(), &keys.private);
+    args.extend(["--stale-seconds", "60"]);
+    let out = scanwerk(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        entries(archive.path()),
+        vec!["takeover-dead", "takeover-elsewhere", "takeover-reboot"]
+    );
+    assert_eq!(entries(&inbox.join("done")), vec!["dead", "elsewhere", "reboot"]);
+    assert_eq!(
+        entries(&processing),
+        vec!["live", "live.claim"],
+        "the live claim and its batch stay"
+    );
+    assert_eq!(
+        stderr(&out).matches("took over an abandoned claim").count(),
+        3,
+        "{}",
+        stderr(&out)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        summary.to_string().contains("live"),
+        "the live batch is reported as waiting: {summary}"
+    );
+}
