@@ -165,7 +165,12 @@ pub(super) fn init_logging(format: &str, unattended: bool) {
 }
 
 /// `run` (once) and `watch` (again on every change until a signal).
-pub(super) fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, quiet: bool) -> Exit {
+pub(super) fn run_inbox(
+    args: InboxArgs,
+    watch: Option<std::time::Duration>,
+    quiet: bool,
+    log_json: bool,
+) -> Exit {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
     let stop = Arc::new(AtomicBool::new(false));
@@ -182,6 +187,7 @@ pub(super) fn run_inbox(args: InboxArgs, watch: Option<std::time::Duration>, qui
         settle: std::time::Duration::from_secs(args.settle_seconds),
         stale: std::time::Duration::from_secs(args.stale_seconds),
         progress: scanwerk::progress::for_terminal(quiet),
+        log_json,
     };
     if let Err((exit, message)) = scanwerk::inbox::check_setup(&opts) {
         eprintln!("error: {message}");

@@ -253,11 +253,15 @@ pub fn run(cli: Cli) -> ExitCode {
         matches!(cli.command, Command::Run { .. } | Command::Watch { .. }),
     );
     let quiet = cli.quiet;
+    let log_json = cli.log_format == "json";
     let code = match cli.command {
-        Command::Run { inbox } => run_inbox(inbox, None, quiet),
-        Command::Watch { inbox, poll_seconds } => {
-            run_inbox(inbox, Some(std::time::Duration::from_secs(poll_seconds)), quiet)
-        }
+        Command::Run { inbox } => run_inbox(inbox, None, quiet, log_json),
+        Command::Watch { inbox, poll_seconds } => run_inbox(
+            inbox,
+            Some(std::time::Duration::from_secs(poll_seconds)),
+            quiet,
+            log_json,
+        ),
         Command::Ingest {
             batch_dir,
             archive,

@@ -53,6 +53,9 @@ pub struct RunOptions {
     pub stale: Duration,
     /// Told how each batch goes (a progress bar at a terminal).
     pub progress: std::sync::Arc<dyn crate::progress::Progress>,
+    /// Logs are JSON (`--log-format json`): what a run says of each batch and of its errors goes
+    /// into the log as events too, so every line on stderr is one JSON object.
+    pub log_json: bool,
 }
 
 /// How one batch ended.

@@ -104,19 +104,22 @@ fn one_round(opts: &RunOptions, stop: &AtomicBool, total: &mut RunSummary) -> Op
             summary,
         }) => (summary, Some((folder, error))),
         Err(e) => {
-            eprintln!("error: {e}");
+            say(opts, &format!("error: {e}"));
             return Some(Exit::Usage);
         }
     };
     for batch in &summary.batches {
-        eprint!("{batch}");
+        say(opts, batch.to_string().trim_end());
     }
     total.batches.extend(summary.batches);
     total.waiting = summary.waiting;
     total.interrupted |= summary.interrupted;
     total.stopped |= summary.stopped;
     if let Some((folder, error)) = archive_error {
-        eprintln!("error: {error}; batch {folder} is back in the inbox, untouched; the run stopped");
+        say(
+            opts,
+            &format!("error: {error}; batch {folder} is back in the inbox, untouched; the run stopped"),
+        );
         return Some(Exit::Archive);
     }
     if total.interrupted {
@@ -161,6 +164,15 @@ fn wait_for_change(events: &crossbeam_channel::Receiver<()>, poll: Duration, sto
             while events.try_recv().is_ok() {}
             return;
         }
+    }
+}
+
+/// What a run tells the operator: lines on stderr, or, with JSON logs, one log event.
+fn say(opts: &RunOptions, text: &str) {
+    if opts.log_json {
+        tracing::info!(report = text, "run");
+    } else {
+        eprintln!("{text}");
     }
 }
 

@@ -2,6 +2,7 @@
 //! published and the input is untouched; configuration errors stop before any page is read.
 
 use crate::harness::*;
+use std::process::Command;
 
 fn keys() -> (TempDir, Keys) {
     let dir = TempDir::new("inputkeys");
@@ -295,5 +296,98 @@ fn packbits_and_16_bit_tiff_and_2_4_16_bit_png_keep_their_pixels_cmyk_and_g3_are
         assert_eq!(out.status.code(), Some(1), "{file}: {}", stderr(&out));
         let said = stderr(&out);
         assert!(said.contains(file) && said.contains(message), "{file}: {said}");
+    }
+}
+
+/// The profile's input limits refuse a file over `input.max_file_mb` and one over
+/// `input.max_pages`, each named with its size or pages and what to do, both in one run.
+#[test]
+fn files_over_the_size_and_page_limits_are_refused_naming_each() {
+    let (_k, keys) = keys();
+    let tmp = TempDir::new("limits");
+    let batch = tmp.dir("batch");
+    // 3.1 MB and 3 pages.
+    std::fs::copy(
+        realscans().join("naps2/word_p1_rotated.jpg"),
+        batch.join("big.jpg"),
+    )
+    .unwrap();
+    std::fs::copy(
+        realscans().join("paperless-ngx/multi-page-images.tiff"),
+        batch.join("pages.tiff"),
+    )
+    .unwrap();
+    let profile = tmp.join("limits.toml");
+    std::fs::write(
+        &profile,
+        "id = \"limits\"\nversion = \"1\"\n[input]\nassume_dpi = 300\nmax_file_mb = 1\nmax_pages = 2\n[ocr]\nenabled = false\n",
+    )
+    .unwrap();
+    let archive = tmp.dir("archive");
+    let out = ingest(
+        &batch,
+        &archive,
+        &keys.private,
+        &["--profile", profile.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains(
+            "big.jpg: 2 MiB is above the profile's limit of 1 MiB (input.max_file_mb); split the file"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "pages.tiff: 3 pages is above the profile's limit of 2 (input.max_pages); split the file"
+        ),
+        "{said}"
+    );
+    assert_eq!(entries(&archive), Vec::<String>::new(), "nothing published");
+}
+
+/// Without the OCR language data (an empty `TESSDATA_PREFIX`) nothing is read: exit 2, naming the
+/// languages and how to install them. `--timings` prints where the time went, stage by stage.
+#[test]
+fn missing_language_data_is_a_setup_error_and_timings_name_every_stage() {
+    let (_k, keys) = keys();
+    let tmp = TempDir::new("tessdata");
+    let batch = tmp.dir("batch");
+    std::fs::copy(realscans().join("naps2/word_p2.jpg"), batch.join("p.jpg")).unwrap();
+    let archive = tmp.dir("archive");
+    let empty = tmp.dir("empty-tessdata");
+    let out = Command::new(BIN)
+        .args([
+            "ingest",
+            batch.to_str().unwrap(),
+            "--archive",
+            archive.to_str().unwrap(),
+        ])
+        .args(["--key", keys.private.to_str().unwrap()])
+        .env("TESSDATA_PREFIX", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("cannot start tesseract with languages \"deu+eng\": is the traineddata installed?"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(entries(&archive), Vec::<String>::new());
+    let out = ingest(&batch, &archive, &keys.private, &["--timings"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("timings: ") && said.contains("% outside OCR"),
+        "{said}"
+    );
+    for stage in ["read", "decode", "prepare", "ocr", "encode", "compose", "seal"] {
+        assert!(
+            said.lines()
+                .any(|l| l.trim_start().starts_with(stage) && l.contains("s CPU")),
+            "{stage}: {said}"
+        );
     }
 }

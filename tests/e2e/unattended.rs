@@ -111,6 +111,14 @@ fn sigkill_at_random_moments_loses_nothing_and_publishes_each_batch_once() {
     let out = scanwerk(&args);
     assert_eq!(out.status.code(), Some(0), "seed {seed}: {}", stderr(&out));
     std::fs::write(logs.join("final.log"), &out.stderr).unwrap();
+    // --log-format json: every line of a run that was not killed is one JSON object.
+    for line in stderr(&out).lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            event["level"].is_string() && event["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
     // Each batch was processed to publication at most once over all 21 runs, and each reached
     // done/ through a publication or through finding its own publication (a run killed between
     // publishing and moving its input): read from every run's JSON log, line by line.
