@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Examined, Mark, examine};
+use super::{Examined, Mark, read_pages};
 use crate::batch::Batch;
 use crate::decode::{self, InputLimits};
 use crate::profile::separation::Settings;
@@ -76,17 +76,17 @@ fn check_file(
         unmatched: Vec::new(),
         error: Some(error.to_string()),
     };
-    let (source, pages) = match decode::read_source(file, rel, limits) {
-        Ok(read) => read,
-        Err(e) => return vec![unread(1, e)],
-    };
-    (0..pages)
-        .into_par_iter()
-        .map(|index| match decode::open_page(&source, index, limits) {
-            Ok(page) => checked(rel, index + 1, examine(&page, settings)),
-            Err(e) => unread(index + 1, e),
-        })
-        .collect()
+    match read_pages(file, rel, settings, limits) {
+        Ok((_, pages)) => pages
+            .into_iter()
+            .zip(1..)
+            .map(|(examined, page)| match examined {
+                Ok(examined) => checked(rel, page, examined),
+                Err(e) => unread(page, e),
+            })
+            .collect(),
+        Err(e) => vec![unread(1, e)],
+    }
 }
 
 fn checked(file: &str, page: u32, examined: Examined) -> CheckedPage {

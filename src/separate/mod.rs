@@ -69,6 +69,9 @@ pub struct Examined {
     pub doubt: Option<String>,
     /// Barcodes read on a page that is no sheet: they do not match the pattern.
     pub unmatched: Vec<String>,
+    /// The page is blank: looked at only on pages that are no sheet, and only where blank
+    /// sheet backs are dropped (`sheet_back = "drop-if-blank"`).
+    pub blank: bool,
 }
 
 /// A separator sheet found in the page stream.
@@ -352,32 +355,39 @@ fn classify_file(
     settings: &Settings,
     limits: &InputLimits,
 ) -> Result<(PathBuf, String, Vec<StreamPage>), SeparateError> {
-    let rel = batch.relative(file);
-    let (source, pages) = decode::read_source(file, &rel, limits).map_err(SeparateError::Page)?;
-    let stream = (0..pages)
-        .into_par_iter()
-        .map(|index| {
-            let page = decode::open_page(&source, index, limits).map_err(SeparateError::Page)?;
-            let examined = examine(&page, settings);
-            let blank = settings.sheet_back == SheetBack::DropIfBlank
-                && examined.mark.is_none()
-                && crate::prepare::blank::measure(
-                    &crate::prepare::gray(&page),
-                    page.width as usize,
-                    page.height as usize,
-                    page.dpi.map_or(300.0, |(x, y)| x.min(y)),
-                )
-                .blank;
+    let (sha256, pages) =
+        read_pages(file, &batch.relative(file), settings, limits).map_err(SeparateError::Page)?;
+    let stream = pages
+        .into_iter()
+        .enumerate()
+        .map(|(index, examined)| {
+            let examined = examined.map_err(SeparateError::Page)?;
             Ok(StreamPage {
                 file: file.to_path_buf(),
-                page: index,
+                page: index as u32,
                 mark: examined.mark,
-                blank,
+                blank: examined.blank,
                 doubt: examined.doubt,
             })
         })
         .collect::<Result<Vec<_>, SeparateError>>()?;
-    Ok((file.to_path_buf(), source.digests.sha256.clone(), stream))
+    Ok((file.to_path_buf(), sha256, stream))
+}
+
+/// Every page of `file` (`rel` as errors name it) decoded once, in parallel, and examined, in
+/// page order; with the file's SHA-256. A page that cannot be decoded is its error.
+pub(crate) fn read_pages(
+    file: &std::path::Path,
+    rel: &str,
+    settings: &Settings,
+    limits: &InputLimits,
+) -> Result<(String, Vec<Result<Examined, decode::InputError>>), decode::InputError> {
+    let (source, pages) = decode::read_source(file, rel, limits)?;
+    let examined = (0..pages)
+        .into_par_iter()
+        .map(|index| decode::open_page(&source, index, limits).map(|page| examine(&page, settings)))
+        .collect();
+    Ok((source.digests.sha256.clone(), examined))
 }
 
 /// Whether a page is a separator sheet, and what marks it; or, if it looks like one that could
@@ -412,6 +422,7 @@ pub fn examine(page: &decode::Page, settings: &Settings) -> Examined {
     if !settings.mode.barcode() {
         return Examined {
             doubt,
+            blank: is_blank(&gray, page, settings),
             ..Examined::default()
         };
     }
@@ -446,12 +457,25 @@ pub fn examine(page: &decode::Page, settings: &Settings) -> Examined {
     Examined {
         mark: None,
         doubt,
+        blank: is_blank(&gray, page, settings),
         unmatched: reading
             .codes
             .into_iter()
             .map(|c| format!("{} {:?}", c.symbology.name(), c.text))
             .collect(),
     }
+}
+
+/// Whether a page that is no sheet is blank, where the profile drops blank sheet backs.
+fn is_blank(gray: &[u8], page: &decode::Page, settings: &Settings) -> bool {
+    settings.sheet_back == SheetBack::DropIfBlank
+        && crate::prepare::blank::measure(
+            gray,
+            page.width as usize,
+            page.height as usize,
+            page.dpi.map_or(300.0, |(x, y)| x.min(y)),
+        )
+        .blank
 }
 
 #[cfg(test)]

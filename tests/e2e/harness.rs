@@ -119,19 +119,11 @@ pub fn collect_pdfs(archive: &Path) {
         for pdf in documents.flatten().map(|e| e.path()) {
             if pdf.extension().is_some_and(|e| e == "pdf") {
                 let bytes = std::fs::read(&pdf).unwrap();
-                let name = format!("{}.pdf", sha256_hex(&bytes));
+                let name = format!("{}.pdf", scanwerk::seal::hash::sha256_hex(&bytes));
                 std::fs::write(into.join(name), bytes).unwrap();
             }
         }
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 pub fn ingest(batch: &Path, archive: &Path, key: &Path, extra: &[&str]) -> Output {
