@@ -7,7 +7,7 @@ PACKAGES=(
   tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
   poppler-utils qpdf openssl time
-  libimage-exiftool-perl python3-fonttools python3-pil python3-venv curl
+  libimage-exiftool-perl python3-fonttools python3-pil python3-numpy python3-venv curl
   chromium fonts-dejavu-core groff-base zint zbar-tools
 )
 

@@ -165,6 +165,28 @@ pub fn pdfimages(mode: &str, pdf: &Path, prefix: &Path) {
     );
 }
 
+/// Skew of an image measured independently of scanwerk (tests/e2e/skew.py: projection profile with
+/// Pillow and numpy, no leptonica): degrees the text lines rise by, or `None` when the page gives no
+/// clear profile. Panics when the script fails, so "not measurable" is never a silent zero.
+pub fn independent_skew(image: &Path) -> Option<f64> {
+    let script = project("tests/e2e/skew.py");
+    let out = tool(
+        "/usr/bin/python3",
+        &[script.to_str().unwrap(), image.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "skew.py {}: {}",
+        image.display(),
+        stderr(&out)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    match line.trim() {
+        "none" => None,
+        degrees => Some(degrees.parse().unwrap()),
+    }
+}
+
 /// `openssl dgst -sha256 -verify KEY -signature SIG FILE`.
 pub fn openssl_verify(key: &Path, signature: &Path, file: &Path) -> Output {
     openssl_verify_with("-sha256", key, signature, file)
