@@ -355,9 +355,11 @@ fn font_program_loads_in_fonttools_with_the_pdfs_widths() {
 }
 
 #[test]
-fn archive_side_size_is_reported_per_encoding() {
-    // Not a size gate (that is scripts/compare-ocrmypdf.sh): a guard that lossless passthrough
-    // keeps PDFs near their inputs, catching an accidental raw or re-inflated embedding.
+fn archive_side_size_stays_near_the_input_for_every_encoding() {
+    // Not a size gate (that is scripts/compare-ocrmypdf.sh): a guard that catches an accidental
+    // raw or re-inflated embedding. Originals kept as they are cost at most the text layer and
+    // the PDF's own structure; lossless re-encodings (Flate for PNG/TIFF samples, G4 for bilevel)
+    // may differ from the scanner's compression, but not by more than half again.
     for record in records() {
         let pdf = std::fs::metadata(pdf_of(&record)).unwrap().len();
         let input: u64 = record["sources"]
@@ -372,13 +374,16 @@ fn archive_side_size_is_reported_per_encoding() {
             .iter()
             .map(|p| p["image_encoding"].as_str().unwrap())
             .collect();
-        if encodings.iter().all(|e| e.ends_with("-original")) {
-            assert!(
-                pdf < input + 40_000,
-                "{}: {pdf} bytes from {input} bytes of original encodings",
-                record["pdf"]
-            );
-        }
+        let limit = if encodings.iter().all(|e| e.ends_with("-original")) {
+            input + 40_000
+        } else {
+            input + input / 2 + 40_000
+        };
+        assert!(
+            pdf < limit,
+            "{}: {pdf} bytes from {input} bytes ({encodings:?}), more than {limit}",
+            record["pdf"]
+        );
     }
 }
 
