@@ -312,7 +312,7 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
             Box::new(move |d: &Path| {
                 std::fs::write(d.join("page.png"), &good_png[..good_png.len() / 2]).unwrap()
             }),
-            "page.png",
+            "page.png, page 1: decode: Png image is damaged or unsupported: unexpected end of file",
         ),
         (
             "wrong-type",
@@ -365,6 +365,17 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
         8,
         "four documents, PDF + JSON each"
     );
+    // The name that is not UTF-8: byte-exact on disk where the input is kept, shown with U+FFFD
+    // in the document's record and the protocol, and a document id made of safe characters.
+    assert!(root.join("done/odd-names").join(raw).is_file(), "the raw name is kept");
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(archive.join("odd-names/documents/scan-_.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["sources"][0]["path"], "scan-\u{FFFD}.png", "{record}");
+    assert_eq!(record["pages"][0]["source"], "scan-\u{FFFD}.png");
+    let protocol = std::fs::read_to_string(archive.join("odd-names/protocol.json")).unwrap();
+    assert!(protocol.contains("scan-\u{FFFD}.png"), "the protocol names it too");
     for (name, _, reason) in &cases {
         let failed = root.join("failed").join(name);
         let text =
