@@ -389,6 +389,11 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
     // `timestamp fetch` asks a service itself; on a stamped batch it is refused the same way.
     let out = scanwerk(&["timestamp", "fetch", batch.to_str().unwrap(), "--url", &tsa.url]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("already has a time stamp"),
+        "{}",
+        stderr(&out)
+    );
 
     // A protocol raised to "hoch" after the fact: besides the broken hashes, verify names the
     // signatures the level would have required.

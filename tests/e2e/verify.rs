@@ -214,11 +214,13 @@ fn one_document_verifies_on_its_own_and_any_change_is_named() {
         swapped.join(&format!("{doc}.json")),
     )
     .unwrap();
-    assert_eq!(
-        verify_document(&swapped, doc, &published.keys.public)
-            .status
-            .code(),
-        Some(1)
+    let out = verify_document(&swapped, doc, &published.keys.public);
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("{doc}.pdf: differs from its record {doc}.json"))
+            && said.contains("is not the document the signed hash tree holds"),
+        "{said}"
     );
     for (file, name) in [
         (format!("{doc}.pdf"), format!("{doc}.pdf")),
