@@ -14,7 +14,7 @@ pub(super) fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> Exit {
             ..config
         },
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
     };
@@ -60,7 +60,7 @@ pub(super) fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             e.exit()
         }
     }
@@ -75,14 +75,14 @@ pub(super) fn verify(
     let trusted = match trust.map(|p| seal::TrustedKey::load(&p)).transpose() {
         Ok(key) => key,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
     };
     let tsa_roots = match tsa_trust.map(|p| seal::timestamp::load_roots(&p)).transpose() {
         Ok(roots) => roots.unwrap_or_default(),
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
     };
@@ -112,7 +112,7 @@ pub(super) fn timestamp(action: TimestampAction) -> Exit {
     let trusted = match trust.map(|p| seal::TrustedKey::load(&p)).transpose() {
         Ok(key) => key,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
     };
@@ -127,7 +127,7 @@ pub(super) fn timestamp(action: TimestampAction) -> Exit {
     let reply = match reply {
         Ok(reply) => reply,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Failed;
         }
     };
@@ -142,13 +142,28 @@ pub(super) fn timestamp(action: TimestampAction) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             Exit::Failed
         }
     }
 }
 
+/// Whether errors go out as JSON log events (`--log-format json`) rather than `error:` lines.
+static ERRORS_AS_JSON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Reports an error that ends the command: an `error: …` line for people, or under
+/// `--log-format json` an error event like every other line on stderr, so a log shipper that
+/// parses line by line never meets plain text.
+pub(super) fn error(message: impl std::fmt::Display) {
+    if ERRORS_AS_JSON.get().copied().unwrap_or(false) {
+        tracing::error!("{message}");
+    } else {
+        eprintln!("error: {message}");
+    }
+}
+
 pub(super) fn init_logging(format: &str, unattended: bool) {
+    let _ = ERRORS_AS_JSON.set(format == "json");
     let default = if unattended { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -176,7 +191,7 @@ pub(super) fn run_inbox(
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-            eprintln!("error: cannot handle signal {signal}: {e}");
+            error(format!("cannot handle signal {signal}: {e}"));
             return Exit::Usage;
         }
     }
@@ -190,7 +205,7 @@ pub(super) fn run_inbox(
         log_json,
     };
     if let Err((exit, message)) = scanwerk::inbox::check_setup(&opts) {
-        eprintln!("error: {message}");
+        error(&message);
         return exit;
     }
     let (total, exit) = scanwerk::inbox::serve(&opts, &stop, watch);
@@ -211,7 +226,7 @@ pub(super) fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64
     let files = match seal::sign::keygen(out, algorithm) {
         Ok(files) => files,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
     };
@@ -231,7 +246,7 @@ pub(super) fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64
                 std::fs::write(&path, pem).map_err(|e| format!("cannot write {}: {e}", path.display()))
             });
         if let Err(e) = made {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
         println!(
@@ -246,7 +261,7 @@ pub(super) fn sheets(paths: &[PathBuf], profile: &str, json: bool) -> Exit {
     let profile = match profile::load(profile) {
         Ok(profile) => profile,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
     };
@@ -264,7 +279,7 @@ pub(super) fn sheets(paths: &[PathBuf], profile: &str, json: bool) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             Exit::Usage
         }
     }
@@ -277,7 +292,7 @@ pub(super) fn show_profile(name: &str) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             Exit::Usage
         }
     }
@@ -300,7 +315,7 @@ pub(super) fn man() -> Exit {
     match rendered.and_then(|_| std::io::Write::write_all(&mut std::io::stdout(), &out)) {
         Ok(()) => Exit::Ok,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             Exit::Failed
         }
     }
@@ -311,7 +326,7 @@ pub(super) fn profiles() -> Exit {
         match profile::load(name) {
             Ok(p) => println!("{:<12} {:<8} {}", p.id, p.version, p.description),
             Err(e) => {
-                eprintln!("error: {e}");
+                error(&e);
                 return Exit::Failed;
             }
         }
@@ -329,7 +344,7 @@ pub(super) fn verify_document(
     let trusted = match seal::TrustedKey::load(trust) {
         Ok(key) => key,
         Err(e) => {
-            eprintln!("error: {e}");
+            error(&e);
             return Exit::Usage;
         }
     };

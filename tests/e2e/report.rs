@@ -139,7 +139,11 @@ fn report_renders_every_page_with_its_flags() {
     );
     // The fixture's counts, from outside scanwerk: every page of every input image as Pillow
     // counts them, and the pages known to need a person's eyes.
-    assert_eq!(received, input_pages(), "pages received vs Pillow's count of the inputs");
+    assert_eq!(
+        received,
+        input_pages(),
+        "pages received vs Pillow's count of the inputs"
+    );
     let mut review: Vec<String> = protocol["documents"]
         .as_array()
         .unwrap()
@@ -168,7 +172,10 @@ fn report_renders_every_page_with_its_flags() {
     let printed = TempDir::new("report-print");
     let pdf = printed.join("report.pdf");
     chromium(
-        &["--no-pdf-header-footer", &format!("--print-to-pdf={}", pdf.display())],
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+        ],
         &url,
     );
     let list = tool("pdfimages", &["-list", pdf.to_str().unwrap()]);

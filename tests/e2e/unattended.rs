@@ -367,15 +367,20 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
     );
     // The name that is not UTF-8: byte-exact on disk where the input is kept, shown with U+FFFD
     // in the document's record and the protocol, and a document id made of safe characters.
-    assert!(root.join("done/odd-names").join(raw).is_file(), "the raw name is kept");
-    let record: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(archive.join("odd-names/documents/scan-_.json")).unwrap(),
-    )
-    .unwrap();
+    assert!(
+        root.join("done/odd-names").join(raw).is_file(),
+        "the raw name is kept"
+    );
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(archive.join("odd-names/documents/scan-_.json")).unwrap())
+            .unwrap();
     assert_eq!(record["sources"][0]["path"], "scan-\u{FFFD}.png", "{record}");
     assert_eq!(record["pages"][0]["source"], "scan-\u{FFFD}.png");
     let protocol = std::fs::read_to_string(archive.join("odd-names/protocol.json")).unwrap();
-    assert!(protocol.contains("scan-\u{FFFD}.png"), "the protocol names it too");
+    assert!(
+        protocol.contains("scan-\u{FFFD}.png"),
+        "the protocol names it too"
+    );
     for (name, _, reason) in &cases {
         let failed = root.join("failed").join(name);
         let text =
@@ -400,6 +405,80 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
         .map(|b| b["folder"].as_str().unwrap())
         .collect();
     assert_eq!(failed.len(), cases.len(), "{summary}");
+}
+
+#[test]
+fn run_quarantines_other_paper_under_a_published_id_and_passes_its_own_again() {
+    let (inbox, archive, keydir) = (
+        TempDir::new("other-inbox"),
+        TempDir::new("other-archive"),
+        TempDir::new("other-keys"),
+    );
+    let keys = keygen(keydir.path());
+    let root = inbox.path();
+    add_batch(root, "first", "same-id");
+    let args = run_args(root, archive.path(), &keys.private);
+    let out = scanwerk(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest = std::fs::read(archive.join("same-id/manifest.json")).unwrap();
+    // The same paper again (a rescan delivered twice), and other paper under the same id: one
+    // changed pixel in one page.
+    add_batch(root, "again", "same-id");
+    add_batch(root, "other", "same-id");
+    let page = root.join("other/bescheid.png");
+    let mut image = image::open(&page).unwrap().into_luma8();
+    let pixel = image.get_pixel_mut(10, 10);
+    pixel.0[0] = 255 - pixel.0[0];
+    image.save(&page).unwrap();
+    let out = scanwerk(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(root.join("done/again").is_dir(), "its own input again: done");
+    let text = std::fs::read_to_string(root.join("failed/other/error.txt")).unwrap();
+    assert!(
+        text.contains("batch id same-id is already published at")
+            && text.contains("from other input")
+            && text.contains("give it a new id in batch.toml"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("failed/other/error.json")).unwrap()).unwrap();
+    assert_eq!(json["batch_id"], "same-id", "{json}");
+    assert_eq!(entries(archive.path()), ["same-id"]);
+    assert_eq!(
+        std::fs::read(archive.join("same-id/manifest.json")).unwrap(),
+        manifest,
+        "the published batch is untouched"
+    );
+}
+
+#[test]
+fn a_run_that_cannot_start_says_why_in_its_log_format() {
+    let (inbox, archive) = (TempDir::new("nostart-inbox"), TempDir::new("nostart-archive"));
+    let missing = inbox.join("no-such-key.pem");
+    let mut args = run_args(inbox.path(), archive.path(), &missing);
+    args.extend(["--log-format", "json"]);
+    let out = scanwerk(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let lines: Vec<String> = stderr(&out).lines().map(String::from).collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(event["level"], "ERROR", "{line}");
+        assert!(
+            event["fields"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot read key"),
+            "{line}"
+        );
+    }
+    // In text mode the same as a line for people.
+    let out = scanwerk(&run_args(inbox.path(), archive.path(), &missing));
+    assert!(
+        stderr(&out).starts_with("error: cannot start the run:"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Sends `signal` to the child.
