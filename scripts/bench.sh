@@ -25,7 +25,6 @@ CORES=${CORES:-$(nproc)}
 SETS=${SETS:-real generated}
 TOOLS=${TOOLS:-scanwerk tesseract ocrmypdf scanwerk-image-only img2pdf}
 OUT=${OUT:-$ROOT/benches/results/bench.md}
-REALSCANS=$ROOT/../shared/realscans
 PY=/usr/bin/python3
 
 scripts/setup-peers.sh
@@ -35,26 +34,10 @@ BIN=$ROOT/target/release/scanwerk
 
 WORK=$ROOT/target/bench
 mkdir -p "$WORK"
-# The real set: text pages of every kind of input (G4, grey and colour TIFF, PNG, JPEG).
-REAL=(
-  tesseract-ocr-test/eurotext.tif
-  tesseract-ocr-test/8087_054.3B.tif
-  tesseract-ocr-test/phototest.tif
-  ocrmypdf/linn.png
-  dinglehopper/lorem-ipsum-scan-1.png
-  paperless-ngx/multi-page-images.tiff
-  pytesseract/test.jpg
-  naps2/word_p2.jpg
-)
-rm -rf "$WORK/real"
-mkdir -p "$WORK/real"
-for f in "${REAL[@]}"; do cp "$REALSCANS/$f" "$WORK/real/${f//\//__}"; done
-printf 'id = "bench-real"\noperator = "Benchmark"\nscanned = "2026-11-20T09:30:00+01:00"\n' > "$WORK/real/batch.toml"
+source scripts/bench-sets.sh
+real_set "$WORK/real"
 GEN=$WORK/generated-$PAGES
-if [ ! -f "$GEN/batch.toml" ]; then
-  rm -rf "$GEN"
-  $PY scripts/make-bench-batch.py "$GEN" "$PAGES"
-fi
+if [[ " $SETS " == *" generated "* ]]; then generated_set "$GEN" "$PAGES"; fi
 if [ ! -f "$WORK/keys/signing-key.pem" ]; then
   "$BIN" keygen --out "$WORK/keys" >/dev/null
 fi

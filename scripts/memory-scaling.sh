@@ -7,7 +7,9 @@
 #   scripts/memory-scaling.sh                       image-only profile (decode, encode, compose,
 #                                                   seal: everything but OCR), writes
 #                                                   benches/results/memory-scaling.md
-#   PROFILE=standard SIZES="50 200" scripts/memory-scaling.sh   with OCR (slow: ~1 s per page and core)
+#   PROFILE=standard SIZES="20 60" OUT=benches/results/memory-scaling-ocr.md scripts/memory-scaling.sh
+#                                                   with OCR (slow: ~5 s per page and core; a batch
+#                                                   of 10 has no JPEG folder, so start at 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

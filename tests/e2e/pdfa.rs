@@ -424,3 +424,24 @@ fn the_verapdf_checks_refuse_a_pdf_without_its_pdfa_identification() {
         stderr(&bad)
     );
 }
+
+/// Every measured number in the README is in a results file (scripts/check-readme-numbers.py),
+/// and the check refuses a number that is in none.
+#[test]
+fn readme_numbers_come_from_results_files() {
+    let script = project("scripts/check-readme-numbers.py");
+    let out = tool("/usr/bin/python3", &[script.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let tmp = TempDir::new("readme-numbers");
+    let copy = tmp.join("README.md");
+    let mut text = std::fs::read_to_string(project("README.md")).unwrap();
+    text.push_str("\nA page takes 12345.6 ms.\n");
+    std::fs::write(&copy, text).unwrap();
+    let out = tool("/usr/bin/python3", &[script.to_str().unwrap(), copy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("12345.6 ms"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
