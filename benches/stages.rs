@@ -93,6 +93,7 @@ fn stages(c: &mut Criterion) {
                         dpi: (300.0, 300.0),
                         recognition: Some(&text),
                         upright: Default::default(),
+                        frame: None,
                     })
                     .expect("page");
                 writer.finish().expect("finish")

@@ -528,6 +528,7 @@ mod tests {
             raster: Raster::Gray8(gray.clone()),
             passthrough: None,
             notes: Vec::new(),
+            frame: None,
         };
         (page, gray)
     }

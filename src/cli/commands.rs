@@ -164,7 +164,13 @@ pub(super) fn error(message: impl std::fmt::Display) {
 
 pub(super) fn init_logging(format: &str, unattended: bool) {
     let _ = ERRORS_AS_JSON.set(format == "json");
-    let default = if unattended { "info" } else { "warn" };
+    // lopdf's own warnings (a rebuilt cross-reference table) are recorded in the page's record
+    // instead, in scanwerk's words.
+    let default = if unattended {
+        "info,lopdf=error"
+    } else {
+        "warn,lopdf=error"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

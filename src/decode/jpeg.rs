@@ -59,6 +59,7 @@ pub fn decode(bytes: &Arc<Vec<u8>>) -> Result<Page, DecodeError> {
             whole_file: true,
         }),
         notes: Vec::new(),
+        frame: None,
     })
 }
 

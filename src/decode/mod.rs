@@ -1,4 +1,5 @@
-//! Decode: image files (TIFF incl. multi-page, PNG, JPEG) → [`Page`] rasters plus passthrough bytes.
+//! Decode: image files (TIFF incl. multi-page, PNG, JPEG) and scanner PDFs → [`Page`] rasters plus
+//! passthrough bytes.
 //!
 //! The format is told by the file's magic bytes, never its name (scanners and users misname files).
 //! Every page comes out as a lossless [`Raster`] for OCR and for lossless embedding; a JPEG also keeps
@@ -6,8 +7,10 @@
 //! changes: an RGB image whose pixels are all grey becomes grey, a grey one of pure black and white
 //! becomes bilevel. Alpha is flattened onto white (the paper colour), the one documented change.
 
+pub mod g4;
 mod jpeg;
 pub mod limits;
+pub mod pdf;
 pub(crate) mod png;
 mod tiff;
 
@@ -24,11 +27,14 @@ pub enum Format {
     Tiff,
     Png,
     Jpeg,
+    Pdf,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("not a TIFF, PNG or JPEG image (unrecognised file signature); scan to one of these formats")]
+    #[error(
+        "not a TIFF, PNG or JPEG image or a PDF (unrecognised file signature); scan to one of these formats"
+    )]
     UnknownFormat,
     #[error("{format:?} image is damaged or unsupported: {detail}; rescan the page or export it again")]
     Corrupt { format: Format, detail: String },
@@ -73,6 +79,8 @@ pub enum Passthrough {
         bits: u8,
         colour: PngColour,
     },
+    /// A scanner PDF's image stream with the entries that give it meaning, carried unchanged.
+    Pdf(Arc<pdf::SourceImage>),
 }
 
 /// Colour of a passed-through PNG stream.
@@ -95,6 +103,9 @@ pub struct Page {
     pub passthrough: Option<Passthrough>,
     /// What decoding changed, for the protocol (e.g. alpha flattened).
     pub notes: Vec<String>,
+    /// Where a scanner PDF's page put its image (media box, matrix, `/Rotate`): the output page
+    /// keeps it. `None` for image files, whose page is the image at its resolution.
+    pub frame: Option<pdf::Frame>,
 }
 
 /// An input file, hashed before anything else looks at it.
@@ -116,6 +127,8 @@ pub enum Content {
     /// A TIFF, read from disk page by page as each is decoded: only the offsets of its image
     /// directories stay in memory, however many pages the file holds.
     Tiff { directories: Vec<u64> },
+    /// A scanner PDF: every page's image stream, read and checked when the file is opened.
+    Pdf(Arc<pdf::PdfFile>),
 }
 
 impl SourceFile {
@@ -132,7 +145,12 @@ impl SourceFile {
         } else {
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes).map_err(io)?;
-            (crate::seal::Digests::of(&bytes), Content::Whole(Arc::new(bytes)))
+            let digests = crate::seal::Digests::of(&bytes);
+            if format == Format::Pdf {
+                (digests, Content::Pdf(Arc::new(pdf::open(&bytes, path)?)))
+            } else {
+                (digests, Content::Whole(Arc::new(bytes)))
+            }
         };
         Ok(SourceFile {
             rel: rel.to_string(),
@@ -148,6 +166,7 @@ impl SourceFile {
         match &self.content {
             Content::Whole(_) => 1,
             Content::Tiff { directories, .. } => directories.len() as u32,
+            Content::Pdf(file) => file.pages.len() as u32,
         }
     }
 }
@@ -161,6 +180,9 @@ pub fn count_pages(path: &Path) -> Option<u32> {
             .ok()
             .map(|d| d.len() as u32),
         Format::Png | Format::Jpeg => Some(1),
+        Format::Pdf => lopdf::Document::load(path)
+            .ok()
+            .map(|d| d.get_pages().len() as u32),
     }
 }
 
@@ -189,6 +211,7 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
         [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
         [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(Format::Tiff),
         [b'I', b'I', 43, 0, ..] | [b'M', b'M', 0, 43, ..] => Some(Format::Tiff),
+        [b'%', b'P', b'D', b'F', b'-', ..] => Some(Format::Pdf),
         _ => None,
     }
 }
@@ -213,6 +236,10 @@ pub fn dimensions(source: &SourceFile, index: u32) -> Result<(u32, u32), DecodeE
             let mut decoder = tiff::open_page(&source.path, directories, source.digests.bytes, index)?;
             decoder.dimensions().map_err(|e| bad(&e))
         }
+        (Content::Pdf(file), _) => {
+            let page = pdf_page(file, index)?;
+            Ok((page.image.width(), page.image.height()))
+        }
     }
 }
 
@@ -225,8 +252,16 @@ pub fn decode_page(source: &SourceFile, index: u32) -> Result<Page, DecodeError>
         }
         Content::Whole(bytes) if source.format == Format::Png => png::decode(bytes)?,
         Content::Whole(bytes) => jpeg::decode(bytes)?,
+        Content::Pdf(file) => pdf::decode(pdf_page(file, index)?, &file.notes)?,
     };
     Ok(page.simplified())
+}
+
+fn pdf_page(file: &pdf::PdfFile, index: u32) -> Result<&pdf::PdfPage, DecodeError> {
+    file.pages.get(index as usize).ok_or(DecodeError::NoSuchPage {
+        index,
+        count: file.pages.len() as u32,
+    })
 }
 
 impl Page {
@@ -344,7 +379,8 @@ mod tests {
         assert_eq!(sniff(b"\xFF\xD8\xFF\xE0"), Some(Format::Jpeg));
         assert_eq!(sniff(b"II*\0"), Some(Format::Tiff));
         assert_eq!(sniff(b"MM\0*"), Some(Format::Tiff));
-        assert_eq!(sniff(b"%PDF-1.7"), None);
+        assert_eq!(sniff(b"%PDF-1.7"), Some(Format::Pdf));
+        assert_eq!(sniff(b"just text"), None);
     }
 
     #[test]
@@ -377,6 +413,7 @@ mod tests {
             raster: Raster::Rgb8(vec![0, 0, 0, 255, 255, 255]),
             passthrough: None,
             notes: vec![],
+            frame: None,
         };
         assert_eq!(page.simplified().raster, Raster::Bilevel(vec![0b0100_0000]));
         let grey = Page {
@@ -399,6 +436,7 @@ mod tests {
             raster: Raster::Gray8(vec![]),
             passthrough: None,
             notes: vec![],
+            frame: None,
         }
     }
 }

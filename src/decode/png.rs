@@ -73,6 +73,7 @@ pub fn decode(bytes: &[u8]) -> Result<Page, DecodeError> {
         raster,
         passthrough: passthrough(bytes),
         notes,
+        frame: None,
     })
 }
 

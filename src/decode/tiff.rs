@@ -94,6 +94,7 @@ pub fn decode(mut d: PageDecoder, len: u64) -> Result<Page, DecodeError> {
         raster,
         passthrough,
         notes,
+        frame: None,
     })
 }
 

@@ -13,7 +13,10 @@ use std::io::Write;
 use flate2::{Compression, write::ZlibEncoder};
 use lopdf::{Dictionary, Object, Stream, dictionary};
 
-use crate::decode::{Page, Passthrough, PngColour, Raster};
+use std::sync::Arc;
+
+use crate::decode::pdf::{LOCAL_GENERATION, SourceImage};
+use crate::decode::{Page, Passthrough, PngColour, Raster, g4};
 
 /// How the image bytes are encoded in the PDF, as recorded in the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +33,8 @@ pub enum Encoding {
     CcittG4,
     /// Samples deflated with PNG predictors.
     Flate,
+    /// A scanner PDF's image stream, unchanged, with the entries that give it meaning.
+    PdfOriginal,
 }
 
 impl Encoding {
@@ -42,6 +47,7 @@ impl Encoding {
             Encoding::PngOriginal => "png-original",
             Encoding::CcittG4 => "ccitt-g4",
             Encoding::Flate => "flate",
+            Encoding::PdfOriginal => "pdf-original",
         }
     }
 }
@@ -71,6 +77,9 @@ pub struct PdfImage {
     /// decoding the Flate layer gives back the JPEG bytes exactly.
     pub deflated: bool,
     pub data: Vec<u8>,
+    /// For [`Encoding::PdfOriginal`]: the source image, whose dictionary and objects are written
+    /// as they are (`data` then holds its stream bytes).
+    pub source: Option<Arc<SourceImage>>,
 }
 
 impl PdfImage {
@@ -86,6 +95,7 @@ impl PdfImage {
             colour_transform: None,
             deflated: false,
             data,
+            source: None,
         };
         let colour = if page.components() == 1 {
             Colour::Gray
@@ -133,7 +143,14 @@ impl PdfImage {
                 };
                 return image(colour, *bits, Encoding::PngOriginal, data.clone());
             }
-            None => {}
+            // LZW is not allowed in PDF/A: such an image is encoded anew from its samples below.
+            Some(Passthrough::Pdf(source)) if !source.filters().iter().any(|f| f == "LZWDecode") => {
+                return PdfImage {
+                    source: Some(Arc::clone(source)),
+                    ..image(colour, 8, Encoding::PdfOriginal, source.data.clone())
+                };
+            }
+            Some(Passthrough::Pdf(_)) | None => {}
         }
         let w = page.width as usize;
         let be16 = |v: &[u16]| v.iter().flat_map(|s| s.to_be_bytes()).collect::<Vec<u8>>();
@@ -177,7 +194,30 @@ impl PdfImage {
         }
     }
 
+    /// The image XObject and the objects it refers to (a source PDF's ICC profile, JBIG2
+    /// globals, lookup table), which refer to each other by local references
+    /// (generation [`LOCAL_GENERATION`], number = index in the list); see [`relink`].
+    pub fn into_objects(self) -> (Object, Vec<Object>) {
+        match self.source {
+            Some(source) => {
+                let mut dict = source.dict.clone();
+                // PDF/A: an image is never interpolated; the entry is left out (false).
+                dict.remove(b"Interpolate");
+                (
+                    Object::Stream(Stream::new(dict, self.data).with_compression(false)),
+                    source.objects.clone(),
+                )
+            }
+            None => (self.encoded_object(), Vec::new()),
+        }
+    }
+
+    /// The image XObject of an image with no objects of its own (see [`PdfImage::into_objects`]).
     pub fn into_object(self) -> Object {
+        self.into_objects().0
+    }
+
+    fn encoded_object(self) -> Object {
         let colour_space = match &self.colour {
             Colour::Gray => Object::from("DeviceGray"),
             Colour::Rgb => Object::from("DeviceRGB"),
@@ -222,6 +262,8 @@ impl PdfImage {
                 };
                 ("FlateDecode", Some(parms))
             }
+            // Without its source there is no stream to pass through: the bytes as they are.
+            Encoding::PdfOriginal => return Object::Stream(Stream::new(dict, self.data)),
         };
         if self.deflated {
             dict.set("Filter", vec!["FlateDecode".into(), filter.into()]);
@@ -236,6 +278,28 @@ impl PdfImage {
         }
         Object::Stream(Stream::new(dict, self.data))
     }
+}
+
+/// `object` with its local references (see [`PdfImage::into_objects`]) pointing at `ids`.
+pub fn relink(object: Object, ids: &[lopdf::ObjectId]) -> Object {
+    match object {
+        Object::Reference((i, LOCAL_GENERATION)) => Object::Reference(ids[i as usize]),
+        Object::Array(items) => Object::Array(items.into_iter().map(|o| relink(o, ids)).collect()),
+        Object::Dictionary(d) => Object::Dictionary(relink_dict(d, ids)),
+        Object::Stream(s) => {
+            let dict = relink_dict(s.dict, ids);
+            Object::Stream(Stream::new(dict, s.content).with_compression(false))
+        }
+        other => other,
+    }
+}
+
+fn relink_dict(dict: Dictionary, ids: &[lopdf::ObjectId]) -> Dictionary {
+    let mut out = Dictionary::new();
+    for (key, value) in dict.into_iter() {
+        out.set(key, relink(value, ids));
+    }
+    out
 }
 
 /// Deflates rows of `stride` bytes, each behind the PNG filter that suits it best (smallest sum
@@ -348,63 +412,6 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
     let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 4), Compression::default());
     encoder.write_all(data).expect("writing to memory");
     encoder.finish().expect("writing to memory")
-}
-
-/// CCITT Group 4 (T.6) encoding of packed bilevel rows, proven lossless before it is used.
-pub mod g4 {
-    use fax::{Color, VecWriter, decoder, encoder::Encoder};
-
-    /// Encodes `bits` (rows padded to whole bytes, 1 = white) as G4 and decodes the result again;
-    /// `None` if the page is too large for G4's 16-bit sizes or the round trip differs, in which
-    /// case the caller falls back to Flate.
-    pub fn encode_verified(bits: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
-        let (w, h) = (u16::try_from(width).ok()?, u16::try_from(height).ok()?);
-        let stride = (width as usize).div_ceil(8);
-        if w == 0 || h == 0 || bits.len() != stride * height as usize {
-            return None;
-        }
-        let mut encoder = Encoder::new(VecWriter::new());
-        for row in bits.chunks_exact(stride) {
-            let pels = (0..width as usize).map(|x| {
-                if row[x / 8] & (0x80 >> (x % 8)) != 0 {
-                    Color::White
-                } else {
-                    Color::Black
-                }
-            });
-            encoder.encode_line(pels, w).ok()?;
-        }
-        let data = encoder.finish().ok()?.finish();
-        same_pixels(&decode(&data, width, height)?, bits, width).then_some(data)
-    }
-
-    /// Compares packed rows, ignoring the padding bits after the last pixel of each row.
-    pub fn same_pixels(a: &[u8], b: &[u8], width: u32) -> bool {
-        let stride = (width as usize).div_ceil(8);
-        let used = width as usize % 8;
-        let last_mask = if used == 0 { 0xFF } else { 0xFFu8 << (8 - used) };
-        a.len() == b.len()
-            && a.chunks_exact(stride).zip(b.chunks_exact(stride)).all(|(x, y)| {
-                x[..stride - 1] == y[..stride - 1] && (x[stride - 1] ^ y[stride - 1]) & last_mask == 0
-            })
-    }
-
-    /// Decodes G4 data into packed rows (1 = white), `None` if it does not decode to `height` rows.
-    pub fn decode(data: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
-        let (w, h) = (u16::try_from(width).ok()?, u16::try_from(height).ok()?);
-        let stride = (width as usize).div_ceil(8);
-        let mut out = Vec::with_capacity(stride * height as usize);
-        decoder::decode_g4(data.iter().copied(), w, Some(h), |transitions| {
-            let mut row = vec![0u8; stride];
-            for (x, colour) in decoder::pels(transitions, w).enumerate() {
-                if colour == Color::White {
-                    row[x / 8] |= 0x80 >> (x % 8);
-                }
-            }
-            out.extend_from_slice(&row);
-        })?;
-        (out.len() == stride * height as usize).then_some(out)
-    }
 }
 
 #[cfg(test)]

@@ -29,8 +29,9 @@ pub use image::PdfImage;
 use text::{GlyphTable, Placement};
 use writer::PdfFile;
 
+use crate::decode::pdf::Frame;
 use crate::ocr::Recognition;
-use crate::prepare::geometry::Upright;
+use crate::prepare::geometry::{Affine, Upright};
 use crate::seal::hash::HashAlgorithm;
 
 const CATALOG: ObjectId = (1, 0);
@@ -93,6 +94,8 @@ pub struct PageContent<'a> {
     /// How the OCR working copy lies on the image (upright turns, deskew); word boxes are in its
     /// coordinates. The quarter turns also become the page's `/Rotate`.
     pub upright: Upright,
+    /// A scanner PDF's page: its media box, where it put the image, and its `/Rotate`, all kept.
+    pub frame: Option<Frame>,
 }
 
 /// Writes one PDF document page by page.
@@ -150,12 +153,37 @@ impl<W: Write> DocumentWriter<W> {
         let user_unit = (w_in.max(h_in) * 72.0 / MAX_PAGE_UNITS).ceil().max(1.0);
         let width_pt = points(w_in * 72.0 / user_unit);
         let height_pt = points(h_in * 72.0 / user_unit);
-        let mut ops = format!("q\n{width_pt} 0 0 {height_pt} 0 0 cm\n/Im0 Do\nQ\n");
+        // A source PDF's page: the image where the source put it (its matrix maps the image's
+        // unit square); the text layer is mapped the same way, so its lines come out level on
+        // the page however the source placed the image.
+        let (mut ops, on_page) = match &page.frame {
+            Some(frame) => {
+                let m = frame.matrix;
+                let on_page = Affine {
+                    a: m[0] / width_pt,
+                    b: m[1] / width_pt,
+                    c: m[2] / height_pt,
+                    d: m[3] / height_pt,
+                    e: m[4],
+                    f: m[5],
+                };
+                let ops = format!(
+                    "q\n{} {} {} {} {} {} cm\n/Im0 Do\nQ\n",
+                    m[0], m[1], m[2], m[3], m[4], m[5]
+                );
+                (ops, on_page)
+            }
+            None => (
+                format!("q\n{width_pt} 0 0 {height_pt} 0 0 cm\n/Im0 Do\nQ\n"),
+                Affine::IDENTITY,
+            ),
+        };
         let placement = Placement {
             scale_x: width_pt / f64::from(w_px),
             scale_y: height_pt / f64::from(h_px),
             height_pt,
             to_image: page.upright.to_image(w_px, h_px),
+            on_page,
         };
         if let Some(recognition) = page.recognition {
             ops.push_str(&text::content(
@@ -169,13 +197,21 @@ impl<W: Write> DocumentWriter<W> {
         if ops.contains(" Tf\n") {
             resources.set("Font", dictionary! { FONT_NAME => FONT });
         }
-        self.file.write(image_id, &page.image.into_object())?;
+        let (image, objects) = page.image.into_objects();
+        let ids: Vec<ObjectId> = objects.iter().map(|_| self.allocate()).collect();
+        for (object, &id) in objects.into_iter().zip(&ids) {
+            self.file.write(id, &image::relink(object, &ids))?;
+        }
+        self.file.write(image_id, &image::relink(image, &ids))?;
         self.file
             .write(content_id, &flate_stream(dictionary! {}, ops.as_bytes()))?;
         let mut page_dict = dictionary! {
             "Type" => "Page",
             "Parent" => PAGES,
-            "MediaBox" => vec![0.into(), 0.into(), width_pt.into(), height_pt.into()],
+            "MediaBox" => match &page.frame {
+                Some(frame) => frame.media_box.iter().map(|&v| Object::Real(points(v) as f32)).collect(),
+                None => vec![0.into(), 0.into(), width_pt.into(), height_pt.into()],
+            },
             "Resources" => resources,
             "Contents" => content_id,
         };
@@ -186,8 +222,15 @@ impl<W: Write> DocumentWriter<W> {
             page_dict.set("Annots", vec![Object::Reference(*field)]);
         }
         // The image stays as scanned; the viewer turns the page upright.
-        if page.upright.rotate_degrees() != 0 {
-            page_dict.set("Rotate", i64::from(page.upright.rotate_degrees()));
+        let rotate = match &page.frame {
+            // The source's matrix may turn the image already; the display turn is the rest.
+            Some(frame) => {
+                (i64::from(page.upright.rotate_degrees()) - frame.turn_and_size().0).rem_euclid(360)
+            }
+            None => i64::from(page.upright.rotate_degrees()),
+        };
+        if rotate != 0 {
+            page_dict.set("Rotate", rotate);
         }
         self.file.write(page_id, &Object::Dictionary(page_dict))?;
         self.pages.push(page_id);
@@ -447,6 +490,7 @@ mod tests {
             dpi: (100.0, 50.0),
             recognition: Some(&recognition),
             upright: Upright::default(),
+            frame: None,
         };
         w.add_page(page).unwrap();
         w.finish().unwrap()
@@ -478,6 +522,7 @@ mod tests {
     /// A flat grey 8-bit image of `width` × `height`.
     fn grey_image(width: u32, height: u32) -> PdfImage {
         PdfImage {
+            source: None,
             width,
             height,
             colour: image::Colour::Gray,
@@ -531,6 +576,7 @@ mod tests {
             dpi: (1.0, 1.0),
             recognition: None,
             upright: Upright::default(),
+            frame: None,
         })
         .unwrap();
         let bytes = w.finish().unwrap();
@@ -579,6 +625,7 @@ mod tests {
                 dpi: (100.0, 50.0),
                 recognition: None,
                 upright: Upright::default(),
+                frame: None,
             })
             .unwrap();
             w.finish_signed(|digest| signer.sign(digest)).unwrap()

@@ -56,19 +56,31 @@ pub struct Placement {
     pub height_pt: f64,
     /// OCR working-copy pixels → page-image pixels.
     pub to_image: Affine,
+    /// The image's box (`scale` × pixels, origin bottom left) → the page: identity where the
+    /// image fills the page, a scanner PDF's image matrix (rescaled) where it does not.
+    pub on_page: Affine,
 }
 
 impl Placement {
     /// OCR working-copy pixels → PDF user space (y up).
     fn pdf_map(self) -> Affine {
         let m = self.to_image;
-        Affine {
+        let in_box = Affine {
             a: m.a * self.scale_x,
             b: -m.b * self.scale_y,
             c: m.c * self.scale_x,
             d: -m.d * self.scale_y,
             e: m.e * self.scale_x,
             f: self.height_pt - m.f * self.scale_y,
+        };
+        let p = self.on_page;
+        Affine {
+            a: p.a * in_box.a + p.c * in_box.b,
+            b: p.b * in_box.a + p.d * in_box.b,
+            c: p.a * in_box.c + p.c * in_box.d,
+            d: p.b * in_box.c + p.d * in_box.d,
+            e: p.a * in_box.e + p.c * in_box.f + p.e,
+            f: p.b * in_box.e + p.d * in_box.f + p.f,
         }
     }
 }
@@ -208,6 +220,7 @@ mod tests {
             scale_y: 0.5,
             height_pt: 500.0,
             to_image: Affine::IDENTITY,
+            on_page: Affine::IDENTITY,
         };
         let ops = content(&parse_tsv(tsv), at, &mut g, "F1");
         // Line box 50 px = 25 pt tall: size 25; baseline 500 - 125 + 5; word 2 glyphs × 12.5 pt = 50 pt wide.
@@ -234,6 +247,7 @@ mod tests {
             scale_y: 1.0,
             height_pt: 100.0,
             to_image: upright.to_image(300, 100),
+            on_page: Affine::IDENTITY,
         };
         let ops = content(&parse_tsv(tsv), at, &mut GlyphTable::default(), "F1");
         // Text runs up the page in user space (axis (0, 1)), "up" points left (−1, 0). The word
@@ -259,6 +273,7 @@ mod tests {
             scale_y: 1.0,
             height_pt: 1000.0,
             to_image: upright.to_image(1000, 1000),
+            on_page: Affine::IDENTITY,
         };
         let ops = content(&parse_tsv(tsv), at, &mut GlyphTable::default(), "F1");
         let starts: Vec<(f64, f64)> = ops

@@ -196,6 +196,7 @@ impl<'a> Composer<'a> {
             dpi: (record.dpi[0], record.dpi[1]),
             recognition: page.recognition.as_ref(),
             upright: page.upright,
+            frame: page.frame,
         };
         writer.add_page(content).map_err(staging.write_err(&rel))?;
         open.pdf_pages += 1;

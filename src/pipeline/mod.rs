@@ -132,6 +132,8 @@ struct FinishedPage {
     image: PdfImage,
     recognition: Option<Recognition>,
     upright: Upright,
+    /// A scanner PDF's page frame, kept in the output (see [`crate::decode::Page::frame`]).
+    frame: Option<crate::decode::pdf::Frame>,
     /// PNG of the page as displayed, for the QA report.
     thumbnail: Vec<u8>,
 }

@@ -219,6 +219,7 @@ fn finish(
         image,
         recognition,
         upright: straight.upright,
+        frame: straight.page.frame,
         thumbnail,
     }
 }

@@ -249,6 +249,7 @@ mod tests {
             raster: Raster::Bilevel(vec![0x80; 12 * 20]),
             passthrough: None,
             notes: vec![],
+            frame: None,
         }
     }
 

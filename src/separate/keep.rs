@@ -125,6 +125,7 @@ fn kept_image<E>(
                 decode::Format::Png => "png",
                 decode::Format::Jpeg => "jpg",
                 decode::Format::Tiff => "tif",
+                decode::Format::Pdf => "pdf",
             };
             (bytes.to_vec(), extension)
         }
@@ -133,7 +134,12 @@ fn kept_image<E>(
             if crate::seal::hash::sha256_hex(&bytes) != sha256 {
                 return Err(changed());
             }
-            (bytes, "tif")
+            let extension = if source.format == decode::Format::Pdf {
+                "pdf"
+            } else {
+                "tif"
+            };
+            (bytes, extension)
         }
         _ => (
             png(&decode::open_page(&source, page, limits).map_err(|e| KeepError::Source(e.to_string()))?),
@@ -195,6 +201,7 @@ mod tests {
             raster: Raster::Gray8(vec![0, 255, 0, 255, 0, 255, 0, 255]),
             passthrough: None,
             notes: vec![],
+            frame: None,
         });
         std::fs::write(dir.join("s.png"), &sheet).unwrap();
         let batch = Batch::open(&dir).unwrap();
@@ -248,6 +255,7 @@ mod tests {
             raster: Raster::Bilevel(vec![0b1010_1010, 0b1100_0000, 0xff, 0x00]),
             passthrough: None,
             notes: vec![],
+            frame: None,
         };
         let bytes = png(&page);
         let back = decode::png::decode(&bytes).unwrap();

@@ -341,6 +341,35 @@ pub fn all_published() -> &'static Published {
     })
 }
 
+/// The scanner PDFs of `../shared/realscans/pdf-inputs` that scanwerk publishes (the others are
+/// refused for a documented reason, see `tests/e2e/pdf_input.rs`).
+pub const PDF_INPUTS: &[&str] = &[
+    "2400dpi.pdf",
+    "3small.pdf",
+    "c02-22.pdf",
+    "cardinal.pdf",
+    "ccitt.pdf",
+    "epson.pdf",
+    "jbig2.pdf",
+    "kcs.pdf",
+    "linn.pdf",
+    "poster.pdf",
+    "rotated_skew.pdf",
+    "skew.pdf",
+];
+
+/// [`PDF_INPUTS`] published as one batch, each PDF one document.
+pub fn pdf_published() -> &'static Published {
+    static PUBLISHED: OnceLock<Published> = OnceLock::new();
+    PUBLISHED.get_or_init(|| {
+        let inputs: Vec<String> = PDF_INPUTS.iter().map(|f| format!("pdf-inputs/{f}")).collect();
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        publish("scanner-pdfs", &inputs, |path| {
+            path.rsplit('/').next().unwrap().to_string()
+        })
+    })
+}
+
 /// The batch file name a realscans image gets in [`all_published`].
 pub fn all_published_name(image: &str) -> String {
     image.replace('/', "__")

@@ -7,6 +7,7 @@ mod harness;
 mod ingest;
 mod input;
 mod operator;
+mod pdf_input;
 mod pdfa;
 mod prepare;
 mod report;

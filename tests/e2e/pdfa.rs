@@ -437,7 +437,10 @@ fn readme_numbers_come_from_results_files() {
     let mut text = std::fs::read_to_string(project("README.md")).unwrap();
     text.push_str("\nA page takes 12345.6 ms.\n");
     std::fs::write(&copy, text).unwrap();
-    let out = tool("/usr/bin/python3", &[script.to_str().unwrap(), copy.to_str().unwrap()]);
+    let out = tool(
+        "/usr/bin/python3",
+        &[script.to_str().unwrap(), copy.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("12345.6 ms"),
