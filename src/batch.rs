@@ -179,8 +179,11 @@ impl Batch {
             } else {
                 vec![path.clone()]
             };
-            for file in std::iter::once(&path).chain(&files) {
-                inside(&root, file)?;
+            // A folder leading out of the batch is refused here, before it is listed further; a
+            // file leading out fails its own document when it is read (decode::read_source), so
+            // one bad link does not stop the batch's other documents from being checked.
+            if path.is_dir() {
+                inside(&root, &path)?;
             }
             let id = unique_id(&path, &mut taken);
             let date = scanned.unwrap_or_else(|| newest_modification(&files));

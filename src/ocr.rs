@@ -99,12 +99,13 @@ impl Engine {
         };
         let lang = CString::new(languages).map_err(|_| init())?;
         let mut api = TessBaseApi::create();
+        // Tesseract's own diagnostics would interleave with ours on stderr, its "Error opening
+        // data file" among them: set before Init, whose failure scanwerk reports in its words.
+        let _ = api.set_variable(c"debug_file", c"/dev/null");
         api.init_2(None, Some(&lang)).map_err(|_| init())?;
         // The C API defaults to one uniform block; the tesseract CLI (and any multi-column page)
         // needs automatic page segmentation.
         api.set_page_seg_mode(tesseract_sys::TessPageSegMode_PSM_AUTO);
-        // Tesseract's own diagnostics would interleave with ours on stderr.
-        let _ = api.set_variable(c"debug_file", c"/dev/null");
         Ok(Engine { api, osd: None })
     }
 

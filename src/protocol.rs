@@ -189,6 +189,46 @@ impl FlaggedPage {
     }
 }
 
+/// A document that failed and was set aside (`input.on_document_error = "set-aside"`): not
+/// published; its files are named with their hashes so the rescan can be matched to them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetAsideDocument {
+    pub id: String,
+    pub files: Vec<SetAsideFile>,
+    /// Why it failed, one line per problem (file, page and what to do).
+    pub reasons: Vec<String>,
+}
+
+/// An input file of a set-aside document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetAsideFile {
+    /// Path relative to the batch folder.
+    pub path: String,
+    /// SHA-256 (hex) of its bytes; `None` where it could not be read (or is a link out of the
+    /// batch, which is never followed).
+    pub sha256: Option<String>,
+}
+
+impl SetAsideDocument {
+    /// The transfer note's line for it.
+    pub fn anomaly(&self) -> String {
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| match &f.sha256 {
+                Some(sha) => format!("{} (SHA-256 {sha})", f.path),
+                None => format!("{} (not read)", f.path),
+            })
+            .collect();
+        format!(
+            "document {} set aside for a rescan, not published: {}; {}",
+            self.id,
+            files.join(", "),
+            self.reasons.join("; ")
+        )
+    }
+}
+
 /// A document that was scanned but left without a page for its PDF (every page blank and removed
 /// by the profile): no PDF is published for it, and this record keeps what was received.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -482,6 +522,9 @@ pub struct Protocol {
     /// Documents received but left without a PDF (every page blank and removed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub empty_documents: Vec<EmptyDocument>,
+    /// Documents that failed and were set aside (`input.on_document_error = "set-aside"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<SetAsideDocument>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// The pages drawn for the visual spot check (TR-RESISCAN A.SC.8), shown in `report.html`.

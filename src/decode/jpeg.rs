@@ -41,6 +41,16 @@ pub fn decode(bytes: &Arc<Vec<u8>>) -> Result<Page, DecodeError> {
             header.components
         )));
     }
+    if !complete(bytes) {
+        return Err(DecodeError::Corrupt {
+            format: super::Format::Jpeg,
+            detail: format!(
+                "truncated JPEG: the data ends after {} bytes without the end-of-image marker, so \
+                 the lower part of the page is missing",
+                bytes.len()
+            ),
+        });
+    }
     let image = image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg).map_err(corrupt)?;
     let raster = if header.components == 1 {
         Raster::Gray8(image.into_luma8().into_raw())
@@ -61,6 +71,15 @@ pub fn decode(bytes: &Arc<Vec<u8>>) -> Result<Page, DecodeError> {
         notes: Vec::new(),
         frame: None,
     })
+}
+
+/// True if the end-of-image marker follows the first scan: in entropy-coded data 0xFF is always
+/// followed by 0x00 or a restart marker, so `FF D9` there is the end of the image and nothing else.
+fn complete(bytes: &[u8]) -> bool {
+    let Some(scan) = bytes.windows(2).position(|w| w == [0xFF, 0xDA]) else {
+        return false;
+    };
+    bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn read_header(bytes: &[u8]) -> Result<Header, DecodeError> {
@@ -213,6 +232,22 @@ mod tests {
                 assert!(e.to_string().contains("baseline or progressive"), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn a_jpeg_cut_off_in_its_scan_is_called_truncated_before_decoding() {
+        let whole = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realscans/pytesseract/test.jpg"),
+        )
+        .unwrap();
+        assert!(complete(&whole));
+        let cut = Arc::new(whole[..whole.len() / 2].to_vec());
+        let err = decode(&cut).unwrap_err().to_string();
+        assert!(
+            err.starts_with("Jpeg image is damaged or unsupported: truncated JPEG"),
+            "{err}"
+        );
+        assert!(err.contains(&format!("after {} bytes", whole.len() / 2)), "{err}");
     }
 
     #[test]

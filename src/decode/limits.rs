@@ -75,12 +75,41 @@ impl serde::Serialize for InputError {
     }
 }
 
+/// Where `path` leads if it is a symbolic link out of its batch folder (the folder `rel` is
+/// relative to), or to nothing; `None` for a plain file or a link that stays inside.
+fn link_out_of_batch(path: &std::path::Path, rel: &str) -> Option<std::path::PathBuf> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return None;
+    }
+    let root = path
+        .ancestors()
+        .nth(rel.split('/').count())?
+        .canonicalize()
+        .ok()?;
+    match path.canonicalize() {
+        Ok(target) if target.starts_with(&root) && target != root => None,
+        Ok(target) => Some(target),
+        Err(_) => Some(std::fs::read_link(path).unwrap_or_default()),
+    }
+}
+
 /// Reads a file once, hashes it, tells its format and counts its pages.
 pub fn read_source(
     path: &std::path::Path,
     rel: &str,
     limits: &InputLimits,
 ) -> Result<(SourceFile, u32), InputError> {
+    if let Some(target) = link_out_of_batch(path, rel) {
+        return Err(InputError::file(
+            rel,
+            format!(
+                "the file is a link to {}, outside the batch folder; links out of a batch are \
+                 refused — copy the file into the batch instead",
+                target.display()
+            ),
+        ));
+    }
     let meta =
         std::fs::metadata(path).map_err(|e| InputError::file(rel, format!("cannot read the file: {e}")))?;
     if meta.len() == 0 {

@@ -55,6 +55,36 @@ pub fn open_page(path: &Path, directories: &[u64], len: u64, index: u32) -> Resu
     Decoder::new(reader).map_err(corrupt)
 }
 
+/// Refuses a page whose strips or tiles run past the end of the file (`len` bytes), by name: a
+/// TIFF cut off in transfer, not some decoder's "failed to fill whole buffer".
+fn truncated(d: &mut PageDecoder, len: u64) -> Result<(), DecodeError> {
+    let pairs = [
+        (Tag::StripOffsets, Tag::StripByteCounts),
+        (Tag::TileOffsets, Tag::TileByteCounts),
+    ];
+    for (offsets, counts) in pairs {
+        let (Ok(Some(offsets)), Ok(Some(counts))) = (
+            d.find_tag_unsigned_vec::<u64>(offsets),
+            d.find_tag_unsigned_vec::<u64>(counts),
+        ) else {
+            continue;
+        };
+        let end = offsets
+            .iter()
+            .zip(&counts)
+            .map(|(o, c)| o.saturating_add(*c))
+            .max()
+            .unwrap_or(0);
+        if end > len {
+            return Err(corrupt(format!(
+                "truncated TIFF: the page's image data runs to byte {end}, but the file ends after \
+                 {len} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn decode(mut d: PageDecoder, len: u64) -> Result<Page, DecodeError> {
     let (width, height) = d.dimensions().map_err(corrupt)?;
     let colour = d.colortype().map_err(corrupt)?;
@@ -78,6 +108,7 @@ pub fn decode(mut d: PageDecoder, len: u64) -> Result<Page, DecodeError> {
              LZW, Deflate or uncompressed TIFF"
         )));
     }
+    truncated(&mut d, len)?;
     let passthrough = g4_strip(&mut d, len).or_else(|| jpeg_strip(&mut d, len));
     let associated = d
         .find_tag_unsigned_vec::<u16>(Tag::ExtraSamples)

@@ -330,6 +330,9 @@ fn verified(
         );
         return quarantine(opts, name, dir, Some(batch_id), &message, &problems);
     }
+    if !report.set_aside.is_empty() {
+        set_aside(opts, name, dir, &report);
+    }
     let mut outcome = finish(
         opts,
         name,
@@ -345,6 +348,80 @@ fn verified(
     outcome.spot_check = report.spot_check;
     outcome.empty_documents = report.empty_documents;
     outcome
+}
+
+/// Moves the files of the documents that were set aside out of the published batch's folder into
+/// `failed/<name>/` (their paths kept), with `error.txt` and `error.json` saying why, so they can
+/// be rescanned; the rest of the folder then goes to `done/`.
+fn set_aside(opts: &RunOptions, name: &str, dir: &Path, report: &crate::ingest::IngestReport) {
+    let failed = opts.inbox.join(FAILED);
+    let Ok(target) = std::fs::create_dir_all(&failed).and_then(|_| unique_dir(&failed, name)) else {
+        tracing::error!(
+            batch = name,
+            "documents were set aside, but failed/ could not be written"
+        );
+        return;
+    };
+    let mut problems = Vec::new();
+    for document in &report.set_aside {
+        for file in &document.files {
+            let to = target.join(&file.path);
+            let moved = to
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|_| std::fs::rename(dir.join(&file.path), &to));
+            if let Err(e) = moved {
+                tracing::error!(batch = name, file = %file.path, error = %e, "a set-aside file could not be moved");
+            }
+        }
+        problems.extend(document.reasons.iter().map(|r| format!("{}: {r}", document.id)));
+    }
+    tracing::warn!(
+        batch = name,
+        documents = report.set_aside.len(),
+        "documents set aside"
+    );
+    let message = format!(
+        "{} document(s) of batch {} failed and were set aside; the others were published at {} \
+         and the rest of the folder is in done/. Rescan these and deliver them as a new batch \
+         with a new id.",
+        report.set_aside.len(),
+        report.batch_id,
+        report.published.display()
+    );
+    let text = format!("{message}\n\n{}\n", problems.join("\n"));
+    let json = serde_json::json!({
+        "format": crate::json::FORMAT,
+        "batch": name,
+        "batch_id": report.batch_id,
+        "time": crate::json::now_rfc3339(),
+        "error": message,
+        "problems": problems,
+        "set_aside": report.set_aside,
+    });
+    for (file, bytes) in [
+        (ERROR_TEXT, text.into_bytes()),
+        (ERROR_JSON, serde_json::to_vec_pretty(&json).expect("serialises")),
+    ] {
+        let _ = std::fs::write(target.join(file), bytes);
+    }
+}
+
+/// A new folder `to_dir/name`, or `name-2`, `name-3`, … if taken.
+fn unique_dir(to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    for n in 1.. {
+        let to = if n == 1 {
+            to_dir.join(name)
+        } else {
+            to_dir.join(format!("{name}-{n}"))
+        };
+        match std::fs::create_dir(&to) {
+            Ok(()) => return Ok(to),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("some name is free")
 }
 
 /// Moves `from` to `to_dir/name`, or `name-2`, `name-3`, … if taken; returns the new path.

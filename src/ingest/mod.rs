@@ -137,6 +137,8 @@ pub struct IngestReport {
     pub spot_check: Vec<String>,
     /// `<document>: <reason>` for every document left without a PDF (all pages removed).
     pub empty_documents: Vec<String>,
+    /// Documents that failed and were set aside (`input.on_document_error = "set-aside"`).
+    pub set_aside: Vec<protocol::SetAsideDocument>,
     /// Whether the counts matched the batch sheet.
     pub complete: bool,
     pub warnings: Vec<String>,
@@ -195,15 +197,19 @@ pub fn ingest_until(
         &timings,
     )?;
     let seal_started = pipeline::thread_cpu();
-    if !output.failures.is_empty() {
-        let total = config.batch.documents.len();
-        return Err(IngestError::DocumentsFailed {
-            failures: output.failures,
-            total,
-        });
+    let total = config.batch.documents.len();
+    let mut output = output;
+    let failures = std::mem::take(&mut output.failures);
+    // Set aside only while something is left to publish, and only whole files: a file that also
+    // holds pages of a good document (a stack split by separator sheets) cannot be set aside.
+    let can_set_aside =
+        config.profile.set_aside_failed && failures.len() < total && !shares_files(config, &failures);
+    if !failures.is_empty() && !can_set_aside {
+        return Err(IngestError::DocumentsFailed { failures, total });
     }
+    let set_aside = set_aside(config, &failures);
     ensure_unchanged(&config.batch)?;
-    let protocol = complete_protocol(&staging, config, started, output)?;
+    let protocol = complete_protocol(&staging, config, started, output, set_aside)?;
     staging.write_file(layout::PROTOCOL, &to_json(&protocol))?;
     write_report(&staging, &protocol)?;
     seal_tree(&staging, config, &protocol)?;
@@ -219,6 +225,57 @@ pub fn ingest_until(
         cpu_seconds: timings.seconds(),
     };
     Ok(IngestReport::of(config, &protocol, published, manifest, times))
+}
+
+/// True if a failed document has a file in common with a document that did not fail.
+fn shares_files(config: &Config, failures: &[pipeline::DocumentFailure]) -> bool {
+    let failed = |id: &str| failures.iter().any(|f| f.document == id);
+    let files_of = |ok: bool| -> std::collections::BTreeSet<&std::path::Path> {
+        config
+            .batch
+            .documents
+            .iter()
+            .filter(|d| failed(&d.id) != ok)
+            .flat_map(|d| d.parts.iter().map(|p| p.file.as_path()))
+            .collect()
+    };
+    !files_of(false).is_disjoint(&files_of(true))
+}
+
+/// The records of the documents that failed: their files with hashes (links out of the batch are
+/// never followed) and the reasons.
+fn set_aside(config: &Config, failures: &[pipeline::DocumentFailure]) -> Vec<protocol::SetAsideDocument> {
+    failures
+        .iter()
+        .map(|failure| {
+            let source = config.batch.documents.iter().find(|d| d.id == failure.document);
+            let files = source
+                .map(|d| d.parts.iter().map(|p| p.file.clone()).collect::<Vec<_>>())
+                .unwrap_or_default();
+            let mut seen = std::collections::BTreeSet::new();
+            let files = files
+                .into_iter()
+                .filter(|f| seen.insert(f.clone()))
+                .map(|file| {
+                    let is_link = std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink());
+                    let sha256 = (!is_link)
+                        .then(|| std::fs::File::open(&file).ok())
+                        .flatten()
+                        .and_then(|mut f| crate::seal::Digests::of_reader(&mut f).ok())
+                        .map(|d| d.sha256);
+                    protocol::SetAsideFile {
+                        path: config.batch.relative(&file),
+                        sha256,
+                    }
+                })
+                .collect();
+            protocol::SetAsideDocument {
+                id: failure.document.clone(),
+                files,
+                reasons: failure.errors.iter().map(|e| e.to_string()).collect(),
+            }
+        })
+        .collect()
 }
 
 /// Where the pipeline writes: the staging folder, the PAdES signer if a certificate is
@@ -247,8 +304,28 @@ fn complete_protocol(
     config: &Config,
     started: String,
     output: pipeline::PipelineOutput,
+    set_aside: Vec<protocol::SetAsideDocument>,
 ) -> Result<Protocol, IngestError> {
     let mut protocol = batch_protocol(config, started, output.documents, output.empty, output.pages);
+    if !set_aside.is_empty() {
+        let names: Vec<&str> = set_aside.iter().map(|d| d.id.as_str()).collect();
+        protocol.completeness.complete = false;
+        protocol.warnings.insert(
+            0,
+            format!(
+                "{} of {} documents failed and were set aside for a rescan (input.on_document_error \
+                 = \"set-aside\"): {}",
+                set_aside.len(),
+                config.batch.documents.len(),
+                names.join(", ")
+            ),
+        );
+        protocol
+            .transfer_note
+            .anomalies
+            .extend(set_aside.iter().map(protocol::SetAsideDocument::anomaly));
+        protocol.set_aside = set_aside;
+    }
     protocol.resumed = output.resumed;
     protocol.separators = keep_separators(staging, config)?;
     protocol.completeness.separator_sheets = protocol.separators.len();
@@ -306,6 +383,7 @@ impl IngestReport {
                 .iter()
                 .map(|d| format!("{}: {}", d.id, d.reason))
                 .collect(),
+            set_aside: protocol.set_aside.clone(),
             complete: protocol.completeness.complete,
             warnings: warnings.chain(protocol.warnings.iter().cloned()).collect(),
             key_fingerprint: manifest.signature.key_fingerprint,

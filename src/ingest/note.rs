@@ -63,6 +63,7 @@ pub(super) fn batch_protocol(
         separators: Vec::new(),
         documents,
         empty_documents,
+        set_aside: Vec::new(),
         warnings,
         qa_sample: None,
         resumed: Vec::new(),

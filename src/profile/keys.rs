@@ -18,6 +18,7 @@ pub const KEYS: &[crate::schema::Key] = &[
     ("input", "max_megapixels", Kind::Number),
     ("input", "max_pages", Kind::Integer),
     ("input", "max_file_mb", Kind::Integer),
+    ("input", "on_document_error", Kind::Text),
     ("ocr", "enabled", Kind::Boolean),
     ("ocr", "languages", Kind::TextList),
     ("prepare", "orientation", Kind::Text),
@@ -106,6 +107,7 @@ pub(super) struct RawInput {
     pub(super) max_megapixels: Option<f64>,
     pub(super) max_pages: Option<u32>,
     pub(super) max_file_mb: Option<u64>,
+    pub(super) on_document_error: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

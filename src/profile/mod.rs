@@ -60,6 +60,10 @@ pub struct Profile {
     pub assume_dpi: Option<f64>,
     /// Limits against decompression bombs and runaway files (`[input]`).
     pub limits: InputLimits,
+    /// `input.on_document_error = "set-aside"`: a document that fails is left out and recorded,
+    /// the batch's others are published (it then counts as incomplete). Default
+    /// `"refuse-batch"`: nothing is published while a document fails.
+    pub set_aside_failed: bool,
     /// Whether pages are OCR'd at all. Default: true.
     pub ocr_enabled: bool,
     /// Tesseract languages, joined with `+` for the engine. Default: `["deu", "eng"]`.

@@ -66,6 +66,7 @@ impl Profile {
                 "assume_dpi" => number(self.assume_dpi?),
                 "max_megapixels" => number(self.limits.max_megapixels),
                 "max_pages" => self.limits.max_pages.to_string(),
+                "on_document_error" => text(name_of(values::ON_DOCUMENT_ERROR, &self.set_aside_failed)),
                 _ => self.limits.max_file_mb.to_string(),
             }),
             "ocr" if key == "enabled" => Some(self.ocr_enabled.to_string()),

@@ -126,6 +126,12 @@ pub(super) fn validate(
         sha256: sha256_hex(text.as_bytes()),
         assume_dpi: raw.input.assume_dpi,
         limits,
+        set_aside_failed: choice(
+            &raw.input.on_document_error,
+            "input.on_document_error",
+            values::ON_DOCUMENT_ERROR,
+            problems,
+        ),
         ocr_enabled: raw.ocr.enabled.unwrap_or(true),
         prepare,
         quality,

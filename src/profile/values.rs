@@ -18,6 +18,7 @@ pub(super) const BLANK_PAGES: &[(&str, BlankPolicy)] = &[
     ("remove", BlankPolicy::Remove),
 ];
 pub(super) const INCOMPLETE_BATCH: &[(&str, bool)] = &[("record", false), ("refuse", true)];
+pub(super) const ON_DOCUMENT_ERROR: &[(&str, bool)] = &[("refuse-batch", false), ("set-aside", true)];
 pub(super) const SIGNATURE: &[(&str, SignatureAlgorithm)] = &[
     ("ecdsa-p256", SignatureAlgorithm::EcdsaP256Sha256),
     ("ecdsa-p384", SignatureAlgorithm::EcdsaP384Sha384),

@@ -391,3 +391,136 @@ fn missing_language_data_is_a_setup_error_and_timings_name_every_stage() {
         );
     }
 }
+
+/// The bad batch of issue 20: six bad files of six kinds and three good ones with odd names.
+/// Returns each bad file with the words its reason must carry.
+fn six_bad_three_good(batch: &std::path::Path) -> Vec<(&'static str, &'static str)> {
+    use std::os::unix::ffi::OsStrExt;
+    let jpeg = std::fs::read(realscans().join("pytesseract/test.jpg")).unwrap();
+    let tiff = std::fs::read(realscans().join("tesseract-ocr-test/phototest.tif")).unwrap();
+    std::fs::write(batch.join("zero.tif"), b"").unwrap();
+    std::fs::write(batch.join("trunc.jpg"), &jpeg[..jpeg.len() / 2]).unwrap();
+    std::fs::write(batch.join("trunc.tif"), &tiff[..tiff.len() / 2]).unwrap();
+    std::fs::write(batch.join("notimage.png"), "just text\n").unwrap();
+    std::fs::write(
+        batch.join("bomb.png"),
+        crate::unattended::png_claiming(60_000, 60_000),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", batch.join("link.png")).unwrap();
+    let good = project("testdata/demo-batch/bescheid.png");
+    std::fs::copy(&good, batch.join("Seite ü 1.png")).unwrap();
+    std::fs::copy(&good, batch.join(std::ffi::OsStr::from_bytes(b"scan-\xff.png"))).unwrap();
+    std::fs::copy(realscans().join("ocrmypdf/linn.png"), batch.join("good.png")).unwrap();
+    std::fs::write(batch.join("batch.toml"), "id = \"bad-and-good\"\n").unwrap();
+    vec![
+        ("zero.tif", "zero.tif: the file is empty (0 bytes)"),
+        (
+            "trunc.jpg",
+            "trunc.jpg, page 1: decode: Jpeg image is damaged or unsupported: truncated JPEG",
+        ),
+        (
+            "trunc.tif",
+            "trunc.tif, page 1: decode: Tiff image is damaged or unsupported: truncated TIFF",
+        ),
+        (
+            "notimage.png",
+            "notimage.png: not a TIFF, PNG or JPEG image or a PDF",
+        ),
+        (
+            "bomb.png",
+            "bomb.png, page 1: decode: 60000 × 60000 pixels (3600 megapixels) is above",
+        ),
+        (
+            "link.png",
+            "link.png: the file is a link to /etc/passwd, outside the batch folder",
+        ),
+    ]
+}
+
+/// Library chatter that must not reach the operator's terminal (leptonica, libjpeg, tesseract).
+fn no_library_text(err: &str) {
+    for noise in [
+        "Error in ",
+        "Info in ",
+        "Warning in ",
+        "Premature end",
+        "Error opening data file",
+        "Corrupt JPEG",
+    ] {
+        assert!(!err.contains(noise), "library text {noise:?} on stderr:\n{err}");
+    }
+}
+
+#[test]
+fn one_run_names_every_bad_file_with_its_own_reason() {
+    let (_k, keys) = keys();
+    let batch = TempDir::new("sixbad");
+    let bad = six_bad_three_good(batch.path());
+    let archive = TempDir::new("sixbad-archive");
+    let out = ingest(batch.path(), archive.path(), &keys.private, &[]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "per-file problems are document failures: {err}"
+    );
+    assert!(err.contains("6 of 9 documents failed"), "{err}");
+    for (_, reason) in &bad {
+        assert!(err.contains(reason), "{reason:?} not in:\n{err}");
+    }
+    no_library_text(&err);
+    assert!(entries(archive.path()).is_empty(), "nothing published by default");
+}
+
+#[test]
+fn set_aside_publishes_the_good_documents_and_records_the_bad_ones() {
+    let (_k, keys) = keys();
+    let batch = TempDir::new("setaside");
+    let bad = six_bad_three_good(batch.path());
+    let profiles = TempDir::new("setaside-profile");
+    let profile = profiles.join("set-aside.toml");
+    std::fs::write(
+        &profile,
+        "id = \"set-aside\"\nversion = \"1\"\n[input]\nassume_dpi = 300\non_document_error = \"set-aside\"\n",
+    )
+    .unwrap();
+    let archive = TempDir::new("setaside-archive");
+    let out = ingest(
+        batch.path(),
+        archive.path(),
+        &keys.private,
+        &["--profile", profile.to_str().unwrap()],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    no_library_text(&err);
+    let published = archive.join("bad-and-good");
+    let verified = scanwerk(&["verify", published.to_str().unwrap()]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    let pdfs = pdfs_in(&published);
+    assert_eq!(pdfs.len(), 3, "the three good documents: {pdfs:?}");
+    let protocol: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+    assert_eq!(protocol["completeness"]["complete"], false);
+    let set_aside = protocol["set_aside"].as_array().unwrap();
+    assert_eq!(set_aside.len(), 6, "{set_aside:?}");
+    let anomalies = protocol["transfer_note"]["anomalies"].to_string();
+    for (file, reason) in &bad {
+        let record = set_aside
+            .iter()
+            .find(|d| d["files"][0]["path"] == *file)
+            .unwrap_or_else(|| panic!("{file} is not recorded: {set_aside:?}"));
+        assert!(record["reasons"].to_string().contains(reason), "{file}: {record}");
+        let expected = if *file == "link.png" {
+            serde_json::Value::Null
+        } else {
+            scanwerk::seal::hash::sha256_hex(&std::fs::read(batch.join(file)).unwrap()).into()
+        };
+        assert_eq!(record["files"][0]["sha256"], expected, "{file}");
+        assert!(
+            anomalies.contains(&format!("{} set aside", record["id"].as_str().unwrap())),
+            "{file}"
+        );
+    }
+}

@@ -250,7 +250,7 @@ fn two_runs_at_once_publish_each_batch_exactly_once() {
 type MakeBatch = Box<dyn Fn(&Path)>;
 
 /// A PNG whose header claims `width` × `height` pixels, with a tiny zlib stream as its data.
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+pub fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let mut crc = flate2::Crc::new();
@@ -830,4 +830,56 @@ fn abandoned_claims_are_taken_over_and_a_live_one_is_respected() {
         summary.to_string().contains("live"),
         "the live batch is reported as waiting: {summary}"
     );
+}
+
+#[test]
+fn run_sets_aside_the_failed_documents_files_for_a_rescan_and_publishes_the_rest() {
+    let (inbox, archive, keydir) = (
+        TempDir::new("aside-inbox"),
+        TempDir::new("aside-archive"),
+        TempDir::new("aside-keys"),
+    );
+    let keys = keygen(keydir.path());
+    let root = inbox.path();
+    add_batch(root, "b1", "aside-1");
+    let batch = root.join("b1");
+    std::fs::write(batch.join("zero.tif"), b"").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", batch.join("link.png")).unwrap();
+    let profile = keydir.join("set-aside.toml");
+    std::fs::write(
+        &profile,
+        "id = \"aside\"\nversion = \"1\"\n[ocr]\nenabled = false\n[input]\nassume_dpi = 300\n\
+         on_document_error = \"set-aside\"\n",
+    )
+    .unwrap();
+    let mut args = run_args(root, archive.path(), &keys.private);
+    let at = args.iter().position(|a| *a == "image-only").unwrap();
+    args[at] = profile.to_str().unwrap();
+    let out = scanwerk(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The good documents published and verified; the rest of the folder in done/.
+    let published = archive.join("aside-1");
+    assert!(
+        scanwerk(&["verify", published.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(pdfs_in(&published).len(), 3, "the demo batch's three documents");
+    let done = root.join("done/b1");
+    assert!(done.join("bescheid.png").is_file() && done.join("batch.toml").is_file());
+    assert!(!done.join("zero.tif").exists() && !done.join("link.png").exists());
+    // The failed documents' files in failed/ with the reasons, for the rescan.
+    let failed = root.join("failed/b1");
+    assert!(failed.join("zero.tif").is_file(), "{:?}", entries(&failed));
+    assert!(std::fs::symlink_metadata(failed.join("link.png")).is_ok());
+    let text = std::fs::read_to_string(failed.join("error.txt")).unwrap();
+    assert!(
+        text.contains("2 document(s) of batch aside-1 failed and were set aside")
+            && text.contains("zero.tif: the file is empty (0 bytes)")
+            && text.contains("link.png: the file is a link to /etc/passwd"),
+        "{text}"
+    );
+    let protocol: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+    assert_eq!(protocol["set_aside"].as_array().unwrap().len(), 2);
 }
