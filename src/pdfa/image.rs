@@ -85,7 +85,12 @@ pub struct PdfImage {
 impl PdfImage {
     /// Encodes the page losslessly, preferring the scanner's own bytes.
     pub fn encode(page: &Page) -> PdfImage {
-        let image = |colour, bits, encoding, data| PdfImage {
+        Self::passed_through(page).unwrap_or_else(|| Self::encoded(page))
+    }
+
+    /// An image of `page` with these properties and bytes, everything else default.
+    fn of(page: &Page, colour: Colour, bits: u8, encoding: Encoding, data: Vec<u8>) -> PdfImage {
+        PdfImage {
             width: page.width,
             height: page.height,
             colour,
@@ -96,7 +101,12 @@ impl PdfImage {
             deflated: false,
             data,
             source: None,
-        };
+        }
+    }
+
+    /// The scanner's own bytes, where the PDF can carry them.
+    fn passed_through(page: &Page) -> Option<PdfImage> {
+        let image = |colour, bits, encoding, data| Self::of(page, colour, bits, encoding, data);
         let colour = if page.components() == 1 {
             Colour::Gray
         } else {
@@ -123,17 +133,17 @@ impl PdfImage {
                     Some(smaller) => (true, smaller),
                     None => (false, bytes.to_vec()),
                 };
-                return PdfImage {
+                return Some(PdfImage {
                     colour_transform: *colour_transform,
                     deflated,
                     ..image(colour, 8, encoding, data)
-                };
+                });
             }
             Some(Passthrough::CcittG4 { data, black_is_1 }) => {
-                return PdfImage {
+                return Some(PdfImage {
                     black_is_1: *black_is_1,
                     ..image(Colour::Gray, 1, Encoding::CcittG4Original, data.clone())
-                };
+                });
             }
             Some(Passthrough::Png { data, bits, colour }) => {
                 let colour = match colour {
@@ -141,17 +151,28 @@ impl PdfImage {
                     PngColour::Rgb => Colour::Rgb,
                     PngColour::Indexed(palette) => Colour::Indexed(palette.clone()),
                 };
-                return image(colour, *bits, Encoding::PngOriginal, data.clone());
+                return Some(image(colour, *bits, Encoding::PngOriginal, data.clone()));
             }
             // LZW is not allowed in PDF/A: such an image is encoded anew from its samples below.
             Some(Passthrough::Pdf(source)) if !source.filters().iter().any(|f| f == "LZWDecode") => {
-                return PdfImage {
+                return Some(PdfImage {
                     source: Some(Arc::clone(source)),
                     ..image(colour, 8, Encoding::PdfOriginal, source.data.clone())
-                };
+                });
             }
             Some(Passthrough::Pdf(_)) | None => {}
         }
+        None
+    }
+
+    /// The decoded pixels encoded anew without loss: G4 for black and white, else Flate.
+    fn encoded(page: &Page) -> PdfImage {
+        let image = |colour, bits, encoding, data| Self::of(page, colour, bits, encoding, data);
+        let colour = if page.components() == 1 {
+            Colour::Gray
+        } else {
+            Colour::Rgb
+        };
         let w = page.width as usize;
         let be16 = |v: &[u16]| v.iter().flat_map(|s| s.to_be_bytes()).collect::<Vec<u8>>();
         match &page.raster {

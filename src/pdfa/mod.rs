@@ -153,31 +153,7 @@ impl<W: Write> DocumentWriter<W> {
         let user_unit = (w_in.max(h_in) * 72.0 / MAX_PAGE_UNITS).ceil().max(1.0);
         let width_pt = points(w_in * 72.0 / user_unit);
         let height_pt = points(h_in * 72.0 / user_unit);
-        // A source PDF's page: the image where the source put it (its matrix maps the image's
-        // unit square); the text layer is mapped the same way, so its lines come out level on
-        // the page however the source placed the image.
-        let (mut ops, on_page) = match &page.frame {
-            Some(frame) => {
-                let m = frame.matrix;
-                let on_page = Affine {
-                    a: m[0] / width_pt,
-                    b: m[1] / width_pt,
-                    c: m[2] / height_pt,
-                    d: m[3] / height_pt,
-                    e: m[4],
-                    f: m[5],
-                };
-                let ops = format!(
-                    "q\n{} {} {} {} {} {} cm\n/Im0 Do\nQ\n",
-                    m[0], m[1], m[2], m[3], m[4], m[5]
-                );
-                (ops, on_page)
-            }
-            None => (
-                format!("q\n{width_pt} 0 0 {height_pt} 0 0 cm\n/Im0 Do\nQ\n"),
-                Affine::IDENTITY,
-            ),
-        };
+        let (mut ops, on_page) = image_ops(page.frame.as_ref(), width_pt, height_pt);
         let placement = Placement {
             scale_x: width_pt / f64::from(w_px),
             scale_y: height_pt / f64::from(h_px),
@@ -222,13 +198,7 @@ impl<W: Write> DocumentWriter<W> {
             page_dict.set("Annots", vec![Object::Reference(*field)]);
         }
         // The image stays as scanned; the viewer turns the page upright.
-        let rotate = match &page.frame {
-            // The source's matrix may turn the image already; the display turn is the rest.
-            Some(frame) => {
-                (i64::from(page.upright.rotate_degrees()) - frame.turn_and_size().0).rem_euclid(360)
-            }
-            None => i64::from(page.upright.rotate_degrees()),
-        };
+        let rotate = page_rotate(&page.upright, page.frame.as_ref());
         if rotate != 0 {
             page_dict.set("Rotate", rotate);
         }
@@ -431,6 +401,45 @@ impl<W: Write> DocumentWriter<W> {
 }
 
 /// The document date in XMP form, UTC: `2026-11-20T08:30:00Z`.
+/// The content that draws the page image, and the map from the image's box onto the page: the
+/// box filling the page, or a source PDF's page with the image where the source put it (its
+/// matrix maps the image's unit square); the text layer is mapped the same way, so its lines come
+/// out level on the page however the source placed the image.
+fn image_ops(frame: Option<&Frame>, width_pt: f64, height_pt: f64) -> (String, Affine) {
+    match frame {
+        Some(frame) => {
+            let m = frame.matrix;
+            let on_page = Affine {
+                a: m[0] / width_pt,
+                b: m[1] / width_pt,
+                c: m[2] / height_pt,
+                d: m[3] / height_pt,
+                e: m[4],
+                f: m[5],
+            };
+            let ops = format!(
+                "q\n{} {} {} {} {} {} cm\n/Im0 Do\nQ\n",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            );
+            (ops, on_page)
+        }
+        None => (
+            format!("q\n{width_pt} 0 0 {height_pt} 0 0 cm\n/Im0 Do\nQ\n"),
+            Affine::IDENTITY,
+        ),
+    }
+}
+
+/// The page's `/Rotate`: the turn that shows the page upright, less what a source PDF's matrix
+/// turns the image already.
+fn page_rotate(upright: &Upright, frame: Option<&Frame>) -> i64 {
+    let turn = i64::from(upright.rotate_degrees());
+    match frame {
+        Some(frame) => (turn - frame.turn_and_size().0).rem_euclid(360),
+        None => turn,
+    }
+}
+
 fn xmp_date(info: &DocumentInfo) -> String {
     let date = info.date.to_offset(time::UtcOffset::UTC);
     format!(
