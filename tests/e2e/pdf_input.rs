@@ -247,7 +247,33 @@ fn pdfs_that_are_not_plain_scans_are_refused_by_name_page_and_reason() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    // A PDF signed by pyHanko (PAdES, a signature field with its value).
+    let signer = keygen_with(encrypted.path(), &["--cert", "--name", "Test Signer"]);
+    let signed = encrypted.join("signed.pdf");
+    let out = tool(
+        project("target/pyhanko-venv/bin/pyhanko").to_str().unwrap(),
+        &[
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "pemder",
+            "--key",
+            signer.private.to_str().unwrap(),
+            "--cert",
+            signer.cert.to_str().unwrap(),
+            "--no-pass",
+            input("ccitt.pdf").to_str().unwrap(),
+            signed.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "pyhanko: {}", stderr(&out));
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "signed.pdf",
+            std::fs::read(&signed).unwrap(),
+            "signed.pdf: the PDF carries a digital signature, and a signed document is never modified",
+        ),
         (
             "devicen.pdf",
             std::fs::read(input("jbig2_baddevicen.pdf")).unwrap(),
@@ -326,4 +352,19 @@ fn a_pdf_with_a_damaged_cross_reference_table_is_rebuilt_and_the_repair_recorded
         &pdftotext(&archive.join("pdf-repaired/documents/damaged.pdf")),
     );
     assert!(recall >= 0.9, "recall {recall:.3}");
+}
+
+#[test]
+fn a_pdfa_scan_goes_through_again_with_its_image_and_its_identification_recorded() {
+    // scanwerk's own output is a PDF/A-2b scan with an invisible text layer: ingested again, its
+    // image stream stays the same bytes, and the record says what the source claimed to be.
+    let source = std::fs::read(output("ccitt.pdf")).unwrap();
+    let (out, _batch, archive) = ingest_files("pdfa-again", &[("again.pdf", source)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ours = archive.join("pdfa-again/documents/again.pdf");
+    let (before, after) = (images(&output("ccitt.pdf")), images(&ours));
+    assert!(raw_stream(&output("ccitt.pdf"), before[0].1) == raw_stream(&ours, after[0].1));
+    let record = std::fs::read_to_string(archive.join("pdfa-again/documents/again.json")).unwrap();
+    assert!(record.contains("the source PDF says it is PDF/A-2B"), "{record}");
+    assert!(record.contains("invisible text layer was left out"), "{record}");
 }

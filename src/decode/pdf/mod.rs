@@ -100,10 +100,42 @@ pub fn open(bytes: &[u8], path: &std::path::Path) -> Result<PdfFile, DecodeError
     if pages.is_empty() {
         return Err(refused("the PDF has no pages"));
     }
+    if let Some(part) = pdfa_identification(&doc) {
+        notes.push(format!(
+            "the source PDF says it is {part}; scanwerk writes its own PDF/A-2b metadata and does not \
+             carry the source's over"
+        ));
+    }
     if pages.iter().any(|p| p.scanner_text) {
         notes.push("the scanner's invisible text layer was left out; scanwerk's OCR replaces it".into());
     }
     Ok(PdfFile { pages, notes })
+}
+
+/// The source's own PDF/A identification from its XMP (`pdfaid:part`, `pdfaid:conformance`), as
+/// "PDF/A-2B"; `None` if it claims none.
+fn pdfa_identification(doc: &Document) -> Option<String> {
+    let metadata = doc.catalog().ok()?.get(b"Metadata").ok()?;
+    let stream = resolve(doc, metadata).as_stream().ok()?;
+    let xmp = stream
+        .decompressed_content()
+        .unwrap_or_else(|_| stream.content.clone());
+    let xmp = String::from_utf8_lossy(&xmp);
+    let value = |name: &str| -> Option<String> {
+        // Element (<pdfaid:part>2</pdfaid:part>) or attribute (pdfaid:part="2") form.
+        let element = format!("<pdfaid:{name}>");
+        let attribute = format!("pdfaid:{name}=\"");
+        let (at, end) = match xmp.find(&element) {
+            Some(i) => (i + element.len(), '<'),
+            None => (xmp.find(&attribute)? + attribute.len(), '"'),
+        };
+        Some(xmp[at..].split(end).next()?.trim().to_string())
+    };
+    let part = value("part")?;
+    Some(format!(
+        "PDF/A-{part}{}",
+        value("conformance").unwrap_or_default().to_uppercase()
+    ))
 }
 
 fn refused(why: &str) -> DecodeError {
