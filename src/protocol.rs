@@ -308,12 +308,35 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// The agreement statement of the transfer note (TR-RESISCAN A.NB.4), in German as the note is
-/// addressed to German courts and archives, with an English rendering beside it.
-pub const STATEMENT_DE: &str = "Das Scanprodukt stimmt mit dem Papieroriginal bildlich und inhaltlich überein. \
-Geprüft durch die Qualitätssicherung nach dem genannten Profil; zur Sichtprüfung markierte Seiten sind aufgeführt.";
-pub const STATEMENT_EN: &str = "The scan agrees with the paper original visually and in content. \
-Checked by the quality assurance of the named profile; pages marked for visual review are listed.";
+/// The statement of the transfer note (TR-RESISCAN A.NB.4) about the check, in German as the note
+/// is addressed to German courts and archives, and in English: it says what was actually done.
+/// scanwerk records no person's visual check yet, so it states the automatic checks and names how
+/// many pages are listed for a person to compare with the paper — never that a person agreed.
+pub fn statement(pages: usize, for_review: usize, sample: usize) -> (String, String) {
+    (
+        format!(
+            "Automatisch geprüft nach dem genannten Profil (Vollständigkeit, Auflösung, Ausrichtung, \
+             Schräglage, Leerseiten, Texterkennung): {pages} Seite(n). Eine Sichtprüfung durch eine \
+             Person ist hier nicht erfasst: {for_review} zur Sichtprüfung markierte Seite(n) und \
+             {sample} Seite(n) der Stichprobe sind aufgeführt und vor der Vernichtung des Papiers mit \
+             dem Original zu vergleichen."
+        ),
+        format!(
+            "Checked automatically under the named profile (completeness, resolution, orientation, \
+             skew, blank pages, text recognition): {pages} page(s). No visual check by a person is \
+             recorded here: {for_review} page(s) marked for visual review and {sample} page(s) of the \
+             spot check are listed, to be compared with the original before the paper is destroyed."
+        ),
+    )
+}
+
+/// A document's statement for its own transfer note (in its PDF's XMP).
+pub fn document_statement(pages: usize, for_review: usize) -> String {
+    format!(
+        "Automatisch geprüft nach dem genannten Profil: {pages} Seite(n), davon {for_review} zur \
+         Sichtprüfung markiert. Eine Sichtprüfung durch eine Person ist hier nicht erfasst."
+    )
+}
 
 /// The transfer note (Transfervermerk, TR-RESISCAN A.NB.4) of a batch, in `protocol.json`.
 /// Profile, software and completeness are beside it in the protocol.

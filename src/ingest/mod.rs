@@ -340,10 +340,14 @@ fn complete_protocol(
             config.profile.id.clone(),
         ));
     }
-    protocol.qa_sample = Some(report::draw_sample(
-        &protocol,
-        config.profile.quality.qa_sample_percent,
-    ));
+    let sample = report::draw_sample(&protocol, config.profile.quality.qa_sample_percent);
+    let note = &mut protocol.transfer_note;
+    (note.statement, note.statement_en) = protocol::statement(
+        protocol.completeness.pages,
+        note.quality.pages_needing_review,
+        sample.pages.len(),
+    );
+    protocol.qa_sample = Some(sample);
     Ok(protocol)
 }
 

@@ -37,8 +37,9 @@ pub(super) fn batch_protocol(
         sealing: sealing(config),
         quality: quality(&documents, &empty_documents, pages),
         anomalies: anomalies(&warnings, &documents, &empty_documents),
-        statement: protocol::STATEMENT_DE.into(),
-        statement_en: protocol::STATEMENT_EN.into(),
+        // Completed once the spot check is drawn (see `ingest::complete_protocol`).
+        statement: String::new(),
+        statement_en: String::new(),
     };
     Protocol {
         format: json::FORMAT.into(),

@@ -240,7 +240,10 @@ impl<'a> Composer<'a> {
             organisation: sheet.organisation.clone(),
             scanned: Some(crate::json::rfc3339(self.batch.documents[doc].date)),
             anomalies: crate::protocol::anomalies(&id, &FlaggedPage::of(&open.pages)),
-            statement: crate::protocol::STATEMENT_DE.into(),
+            statement: crate::protocol::document_statement(
+                open.pages.len(),
+                open.pages.iter().filter(|p| p.needs_review).count(),
+            ),
         };
         let mut writer = writer;
         writer.info_mut().transfer_note = self.xmp_transfer_note(doc, &transfer_note);

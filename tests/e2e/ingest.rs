@@ -119,11 +119,26 @@ fn protocol_records_sources_profile_and_operator() {
     assert_eq!(note["responsible_person"], "Test Operator");
     assert_eq!(note["responsible_person_source"], "batch.toml");
     assert_eq!(note["times"]["scanned"], "2026-11-20T08:30:00Z");
+    // The statement says what was done: automatic checks, with the counts of pages left for a
+    // person; it never claims a visual check that nobody recorded.
+    let statement = note["statement"].as_str().unwrap();
+    let review = note["quality"]["pages_needing_review"].as_u64().unwrap();
+    let sample = protocol["qa_sample"]["pages"].as_array().unwrap().len();
+    let pages = protocol["completeness"]["pages"].as_u64().unwrap();
     assert!(
-        note["statement"]
+        statement.starts_with("Automatisch geprüft")
+            && statement.contains(&format!(": {pages} Seite(n)."))
+            && statement.contains(&format!(
+                "{review} zur Sichtprüfung markierte Seite(n) und {sample} Seite(n) der Stichprobe"
+            ))
+            && !statement.contains("stimmt mit dem Papieroriginal"),
+        "{statement}"
+    );
+    assert!(
+        note["statement_en"]
             .as_str()
             .unwrap()
-            .contains("bildlich und inhaltlich")
+            .contains("No visual check by a person is recorded")
     );
     assert!(
         note["times"]["processing_started"].as_str().unwrap() <= note["times"]["sealed"].as_str().unwrap()
