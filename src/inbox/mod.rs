@@ -105,6 +105,10 @@ pub struct BatchOutcome {
     /// `<document>: <reason>` for documents published without a PDF (every page blank, removed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub empty_documents: Vec<String>,
+    /// Documents that failed and were set aside (their files in `failed/<folder>/`): the batch is
+    /// published, but it needs a rescan, so the run counts it as failed for its exit code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
     /// Wall time and CPU seconds per stage (published batches).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<crate::ingest::StageTimes>,
@@ -124,7 +128,10 @@ pub struct RunSummary {
 
 impl RunSummary {
     pub fn failed(&self) -> usize {
-        self.batches.iter().filter(|b| b.status == Status::Failed).count()
+        self.batches
+            .iter()
+            .filter(|b| b.status == Status::Failed || !b.set_aside.is_empty())
+            .count()
     }
 }
 
@@ -347,6 +354,7 @@ fn verified(
     outcome.review = report.review;
     outcome.spot_check = report.spot_check;
     outcome.empty_documents = report.empty_documents;
+    outcome.set_aside = report.set_aside.iter().map(|d| d.id.clone()).collect();
     outcome
 }
 
@@ -469,6 +477,7 @@ fn finish(
         review: Vec::new(),
         spot_check: Vec::new(),
         empty_documents: Vec::new(),
+        set_aside: Vec::new(),
         timings: None,
     }
 }
@@ -517,6 +526,7 @@ fn quarantine(
         review: Vec::new(),
         spot_check: Vec::new(),
         empty_documents: Vec::new(),
+        set_aside: Vec::new(),
         timings: None,
     }
 }

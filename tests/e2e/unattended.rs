@@ -856,7 +856,15 @@ fn run_sets_aside_the_failed_documents_files_for_a_rescan_and_publishes_the_rest
     let at = args.iter().position(|a| *a == "image-only").unwrap();
     args[at] = profile.to_str().unwrap();
     let out = scanwerk(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Published, but a rescan is due: the run says so by its exit code and its summary.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["batches"][0]["status"], "published", "{summary}");
+    assert_eq!(
+        summary["batches"][0]["set_aside"],
+        serde_json::json!(["link", "zero"]),
+        "{summary}"
+    );
     // The good documents published and verified; the rest of the folder in done/.
     let published = archive.join("aside-1");
     assert!(
