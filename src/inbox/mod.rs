@@ -370,20 +370,27 @@ fn set_aside(opts: &RunOptions, name: &str, dir: &Path, report: &crate::ingest::
         );
         return;
     };
-    let mut problems = Vec::new();
-    for document in &report.set_aside {
-        for file in &document.files {
-            let to = target.join(&file.path);
-            let moved = to
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|_| std::fs::rename(dir.join(&file.path), &to));
-            if let Err(e) = moved {
-                tracing::error!(batch = name, file = %file.path, error = %e, "a set-aside file could not be moved");
-            }
+    // By the paths themselves (byte-exact names), relative to the batch folder.
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    for file in &report.set_aside_files {
+        let rel = file
+            .strip_prefix(&root)
+            .or_else(|_| file.strip_prefix(dir))
+            .unwrap_or(file.as_path());
+        let to = target.join(rel);
+        let moved = to
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::rename(dir.join(rel), &to));
+        if let Err(e) = moved {
+            tracing::error!(batch = name, file = %rel.display(), error = %e, "a set-aside file could not be moved");
         }
-        problems.extend(document.reasons.iter().map(|r| format!("{}: {r}", document.id)));
     }
+    let problems: Vec<String> = report
+        .set_aside
+        .iter()
+        .flat_map(|d| d.reasons.iter().map(move |r| format!("{}: {r}", d.id)))
+        .collect();
     tracing::warn!(
         batch = name,
         documents = report.set_aside.len(),
