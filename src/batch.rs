@@ -351,20 +351,12 @@ fn read_sheet(dir: &Path) -> Result<BatchSheet, BatchError> {
 
 /// Refuses a symbolic link that leads out of the batch folder `root` (or nowhere).
 fn inside(root: &Path, path: &Path) -> Result<(), BatchError> {
-    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    if !is_link {
-        return Ok(());
-    }
-    let target = path
-        .canonicalize()
-        .unwrap_or_else(|_| std::fs::read_link(path).unwrap_or_default());
-    if target.starts_with(root) && target != root {
-        Ok(())
-    } else {
-        Err(BatchError::LinkOutside {
+    match crate::decode::limits::link_out_of(root, path) {
+        None => Ok(()),
+        Some(target) => Err(BatchError::LinkOutside {
             path: path.to_path_buf(),
             target,
-        })
+        }),
     }
 }
 

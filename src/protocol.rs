@@ -207,6 +207,10 @@ pub struct SetAsideFile {
     /// SHA-256 (hex) of its bytes; `None` where it could not be read (or is a link out of the
     /// batch, which is never followed).
     pub sha256: Option<String>,
+    /// The file itself (byte-exact, where `path` shows a name that is not UTF-8 with U+FFFD), for
+    /// moving it aside; not part of the record.
+    #[serde(skip)]
+    pub file: std::path::PathBuf,
 }
 
 impl SetAsideDocument {

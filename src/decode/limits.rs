@@ -78,17 +78,23 @@ impl serde::Serialize for InputError {
 /// Where `path` leads if it is a symbolic link out of its batch folder (the folder `rel` is
 /// relative to), or to nothing; `None` for a plain file or a link that stays inside.
 fn link_out_of_batch(path: &std::path::Path, rel: &str) -> Option<std::path::PathBuf> {
-    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    if !is_link {
-        return None;
-    }
     let root = path
         .ancestors()
         .nth(rel.split('/').count())?
         .canonicalize()
         .ok()?;
+    link_out_of(&root, path)
+}
+
+/// Where `path` leads if it is a symbolic link out of the folder `root` (canonical), or to
+/// nothing; `None` for anything that is not such a link.
+pub fn link_out_of(root: &std::path::Path, path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return None;
+    }
     match path.canonicalize() {
-        Ok(target) if target.starts_with(&root) && target != root => None,
+        Ok(target) if target.starts_with(root) && target != root => None,
         Ok(target) => Some(target),
         Err(_) => Some(std::fs::read_link(path).unwrap_or_default()),
     }

@@ -180,9 +180,8 @@ pub fn count_pages(path: &Path) -> Option<u32> {
             .ok()
             .map(|d| d.len() as u32),
         Format::Png | Format::Jpeg => Some(1),
-        Format::Pdf => lopdf::Document::load(path)
-            .ok()
-            .map(|d| d.get_pages().len() as u32),
+        // The page count from the trailer and page tree only, not the whole document.
+        Format::Pdf => lopdf::Document::load_metadata(path).ok().map(|m| m.page_count),
     }
 }
 
@@ -381,6 +380,19 @@ mod tests {
         assert_eq!(sniff(b"MM\0*"), Some(Format::Tiff));
         assert_eq!(sniff(b"%PDF-1.7"), Some(Format::Pdf));
         assert_eq!(sniff(b"just text"), None);
+    }
+
+    #[test]
+    fn pdf_pages_are_counted_from_the_page_tree() {
+        let inputs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realscans/pdf-inputs");
+        for (name, pages) in [
+            ("cardinal.pdf", 4),
+            ("3small.pdf", 3),
+            ("multipage.pdf", 6),
+            ("epson.pdf", 1),
+        ] {
+            assert_eq!(count_pages(&inputs.join(name)), Some(pages), "{name}");
+        }
     }
 
     #[test]

@@ -372,7 +372,11 @@ fn set_aside(opts: &RunOptions, name: &str, dir: &Path, report: &crate::ingest::
     };
     // By the paths themselves (byte-exact names), relative to the batch folder.
     let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    for file in &report.set_aside_files {
+    for file in report
+        .set_aside
+        .iter()
+        .flat_map(|d| d.files.iter().map(|f| &f.file))
+    {
         let rel = file
             .strip_prefix(&root)
             .or_else(|_| file.strip_prefix(dir))
@@ -414,40 +418,43 @@ fn set_aside(opts: &RunOptions, name: &str, dir: &Path, report: &crate::ingest::
         "problems": problems,
         "set_aside": report.set_aside,
     });
+    write_error_files(&target, text, &json);
+}
+
+/// `error.txt` (for people) and `error.json` into `dir`, each synced to disk.
+fn write_error_files(dir: &Path, text: String, json: &serde_json::Value) {
     for (file, bytes) in [
         (ERROR_TEXT, text.into_bytes()),
-        (ERROR_JSON, serde_json::to_vec_pretty(&json).expect("serialises")),
+        (ERROR_JSON, serde_json::to_vec_pretty(json).expect("serialises")),
     ] {
-        let _ = std::fs::write(target.join(file), bytes);
+        let path = dir.join(file);
+        let _ = std::fs::write(&path, bytes).and_then(|_| std::fs::File::open(&path)?.sync_all());
     }
 }
 
 /// A new folder `to_dir/name`, or `name-2`, `name-3`, … if taken.
 fn unique_dir(to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    for n in 1.. {
-        let to = if n == 1 {
-            to_dir.join(name)
-        } else {
-            to_dir.join(format!("{name}-{n}"))
-        };
-        match std::fs::create_dir(&to) {
-            Ok(()) => return Ok(to),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    unreachable!("some name is free")
+    first_free(to_dir, name, |to| std::fs::create_dir(to))
 }
 
 /// Moves `from` to `to_dir/name`, or `name-2`, `name-3`, … if taken; returns the new path.
 fn move_unique(from: &Path, to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    first_free(to_dir, name, |to| archive::rename_noreplace(from, to))
+}
+
+/// `place` tried at `to_dir/name`, `name-2`, `name-3`, … until a name is not taken; the path used.
+fn first_free(
+    to_dir: &Path,
+    name: &str,
+    mut place: impl FnMut(&Path) -> std::io::Result<()>,
+) -> std::io::Result<PathBuf> {
     for n in 1.. {
         let to = if n == 1 {
             to_dir.join(name)
         } else {
             to_dir.join(format!("{name}-{n}"))
         };
-        match archive::rename_noreplace(from, &to) {
+        match place(&to) {
             Ok(()) => return Ok(to),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY)) => continue,
             Err(e) => return Err(e),
@@ -514,13 +521,7 @@ fn quarantine(
         "error": message,
         "problems": problems,
     });
-    for (file, bytes) in [
-        (ERROR_TEXT, text.into_bytes()),
-        (ERROR_JSON, serde_json::to_vec_pretty(&json).expect("serialises")),
-    ] {
-        let path = input.join(file);
-        let _ = std::fs::write(&path, bytes).and_then(|_| std::fs::File::open(&path)?.sync_all());
-    }
+    write_error_files(&input, text, &json);
     BatchOutcome {
         folder: name.into(),
         status: Status::Failed,

@@ -139,8 +139,6 @@ pub struct IngestReport {
     pub empty_documents: Vec<String>,
     /// Documents that failed and were set aside (`input.on_document_error = "set-aside"`).
     pub set_aside: Vec<protocol::SetAsideDocument>,
-    /// Their files as paths (byte-exact, where the record's names are shown with U+FFFD).
-    pub set_aside_files: Vec<PathBuf>,
     /// Whether the counts matched the batch sheet.
     pub complete: bool,
     pub warnings: Vec<String>,
@@ -268,6 +266,7 @@ fn set_aside(config: &Config, failures: &[pipeline::DocumentFailure]) -> Vec<pro
                     protocol::SetAsideFile {
                         path: config.batch.relative(&file),
                         sha256,
+                        file,
                     }
                 })
                 .collect();
@@ -390,15 +389,6 @@ impl IngestReport {
                 .map(|d| format!("{}: {}", d.id, d.reason))
                 .collect(),
             set_aside: protocol.set_aside.clone(),
-            set_aside_files: config
-                .batch
-                .documents
-                .iter()
-                .filter(|d| protocol.set_aside.iter().any(|a| a.id == d.id))
-                .flat_map(|d| d.parts.iter().map(|p| p.file.clone()))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect(),
             complete: protocol.completeness.complete,
             warnings: warnings.chain(protocol.warnings.iter().cloned()).collect(),
             key_fingerprint: manifest.signature.key_fingerprint,

@@ -61,6 +61,17 @@ pub enum Colour {
     Indexed(Vec<u8>),
 }
 
+impl Colour {
+    /// Grey or RGB, as the page's raster is.
+    fn of(page: &Page) -> Colour {
+        if page.components() == 1 {
+            Colour::Gray
+        } else {
+            Colour::Rgb
+        }
+    }
+}
+
 /// An image XObject ready to write: built on a worker thread, written by the composer.
 #[derive(Debug, Clone)]
 pub struct PdfImage {
@@ -107,11 +118,7 @@ impl PdfImage {
     /// The scanner's own bytes, where the PDF can carry them.
     fn passed_through(page: &Page) -> Option<PdfImage> {
         let image = |colour, bits, encoding, data| Self::of(page, colour, bits, encoding, data);
-        let colour = if page.components() == 1 {
-            Colour::Gray
-        } else {
-            Colour::Rgb
-        };
+        let colour = Colour::of(page);
         match &page.passthrough {
             Some(Passthrough::Jpeg {
                 bytes,
@@ -168,11 +175,7 @@ impl PdfImage {
     /// The decoded pixels encoded anew without loss: G4 for black and white, else Flate.
     fn encoded(page: &Page) -> PdfImage {
         let image = |colour, bits, encoding, data| Self::of(page, colour, bits, encoding, data);
-        let colour = if page.components() == 1 {
-            Colour::Gray
-        } else {
-            Colour::Rgb
-        };
+        let colour = Colour::of(page);
         let w = page.width as usize;
         let be16 = |v: &[u16]| v.iter().flat_map(|s| s.to_be_bytes()).collect::<Vec<u8>>();
         match &page.raster {

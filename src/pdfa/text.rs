@@ -73,15 +73,7 @@ impl Placement {
             e: m.e * self.scale_x,
             f: self.height_pt - m.f * self.scale_y,
         };
-        let p = self.on_page;
-        Affine {
-            a: p.a * in_box.a + p.c * in_box.b,
-            b: p.b * in_box.a + p.d * in_box.b,
-            c: p.a * in_box.c + p.c * in_box.d,
-            d: p.b * in_box.c + p.d * in_box.d,
-            e: p.a * in_box.e + p.c * in_box.f + p.e,
-            f: p.b * in_box.e + p.d * in_box.f + p.f,
-        }
+        self.on_page.after(&in_box)
     }
 }
 

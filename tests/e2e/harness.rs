@@ -165,6 +165,22 @@ pub fn pdfimages(mode: &str, pdf: &Path, prefix: &Path) {
     );
 }
 
+/// `tests/e2e/same_pixels.py EXTRACTED SOURCE PAGE TOLERANCE`: poppler's extraction against
+/// Pillow's decoding of page `page` (0-based) of the input; fails on any sample beyond `tolerance`.
+pub fn same_pixels(extracted: &Path, source: &Path, page: u32, tolerance: u8) -> Output {
+    let script = project("tests/e2e/same_pixels.py");
+    tool(
+        "/usr/bin/python3",
+        &[
+            script.to_str().unwrap(),
+            extracted.to_str().unwrap(),
+            source.to_str().unwrap(),
+            &page.to_string(),
+            &tolerance.to_string(),
+        ],
+    )
+}
+
 /// Skew of an image measured independently of scanwerk (tests/e2e/skew.py: projection profile with
 /// Pillow and numpy, no leptonica): degrees the text lines rise by, or `None` when the page gives no
 /// clear profile. Panics when the script fails, so "not measurable" is never a silent zero.

@@ -262,16 +262,7 @@ fn packbits_and_16_bit_tiff_and_2_4_16_bit_png_keep_their_pixels_cmyk_and_g3_are
                 ],
             )
         } else {
-            tool(
-                "/usr/bin/python3",
-                &[
-                    project("tests/e2e/same_pixels.py").to_str().unwrap(),
-                    extracted.to_str().unwrap(),
-                    source.to_str().unwrap(),
-                    "0",
-                    "0",
-                ],
-            )
+            same_pixels(&extracted, &source, 0, 0)
         };
         assert!(
             same.status.success(),

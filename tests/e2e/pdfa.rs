@@ -179,18 +179,8 @@ fn embedded_images_are_the_input_pixels_and_jpegs_the_input_bytes() {
             // And with an independent decoder of the input (Pillow): exact, except where scanwerk
             // had to store its own decoding of a JPEG-in-TIFF page.
             let tolerance = if jpeg_in_tiff && encoding == "flate" { 2 } else { 0 };
-            let script = project("tests/e2e/same_pixels.py");
             let extracted = out.join(&format!("img-{i:03}.png"));
-            let same = tool(
-                "/usr/bin/python3",
-                &[
-                    script.to_str().unwrap(),
-                    extracted.to_str().unwrap(),
-                    source.to_str().unwrap(),
-                    &index.to_string(),
-                    &tolerance.to_string(),
-                ],
-            );
+            let same = same_pixels(&extracted, &source, index, tolerance);
             assert!(
                 same.status.success(),
                 "{} page {}: embedded pixels differ from Pillow's decoding of the input \

@@ -200,15 +200,11 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
         std::fs::read(published.join("separators/0020.jpg")).unwrap(),
         std::fs::read(batch.join("stapel-020.jpg")).unwrap()
     );
-    let same = tool(
-        "/usr/bin/python3",
-        &[
-            project("tests/e2e/same_pixels.py").to_str().unwrap(),
-            published.join("separators/0004.png").to_str().unwrap(),
-            batch.join("stapel-001.tif").to_str().unwrap(),
-            "3",
-            "0",
-        ],
+    let same = same_pixels(
+        &published.join("separators/0004.png"),
+        &batch.join("stapel-001.tif"),
+        3,
+        0,
     );
     assert!(
         same.status.success(),
