@@ -217,7 +217,14 @@ impl Staging {
     }
 
     /// Makes the batch visible at `<archive>/<batch>` in one step; returns that path.
-    pub fn publish(mut self) -> Result<PathBuf, ArchiveError> {
+    pub fn publish(self) -> Result<PathBuf, ArchiveError> {
+        let target = self.target.clone();
+        self.publish_to(&target)
+    }
+
+    /// Moves the finished folder to `target` (not existing, same filesystem) in one step.
+    pub fn publish_to(mut self, target: &Path) -> Result<PathBuf, ArchiveError> {
+        self.target = target.to_path_buf();
         // The journal is a working file of the staging folder, not part of the batch.
         let journal = self.dir.join(crate::journal::FILE);
         if let Err(source) = std::fs::remove_file(&journal)

@@ -10,7 +10,7 @@ use crate::profile::{self, Profile};
 use crate::seal::{self, SigningKey};
 use crate::{layout, separate};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct IngestOptions {
     pub batch_dir: PathBuf,
     pub archive: PathBuf,
@@ -44,6 +44,9 @@ pub struct Config {
     pub separation: profile::separation::Mode,
     /// The separator sheets the batch was split at.
     pub separators: Vec<separate::Separator>,
+    /// What was asked for, paths made absolute: kept with a batch left for review, so sealing it
+    /// later reads the same batch, profile and keys.
+    pub origin: IngestOptions,
 }
 
 /// Every configuration problem found, listed together.
@@ -117,6 +120,7 @@ impl Config {
             progress: std::sync::Arc::new(crate::progress::NoProgress),
             separation: settings.mode,
             separators,
+            origin: absolute(opts),
         })
     }
 }
@@ -239,6 +243,25 @@ fn protection_gaps(profile: &Profile, batch: &Batch, has_certificate: bool) -> V
         ));
     }
     gaps
+}
+
+/// `opts` with every path that exists made absolute (a profile given by name stays a name).
+fn absolute(opts: &IngestOptions) -> IngestOptions {
+    let abs = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+    IngestOptions {
+        batch_dir: abs(&opts.batch_dir),
+        archive: abs(&opts.archive),
+        profile: opts.profile.as_ref().map(|p| {
+            if Path::new(p).exists() && (p.contains('/') || p.ends_with(".toml")) {
+                abs(&PathBuf::from(p)).to_string_lossy().into_owned()
+            } else {
+                p.clone()
+            }
+        }),
+        key: opts.key.as_ref().map(abs),
+        cert: opts.cert.as_ref().map(abs),
+        threads: opts.threads,
+    }
 }
 
 fn default_threads() -> usize {

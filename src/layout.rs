@@ -53,3 +53,24 @@ pub const FAILED: &str = "failed";
 /// Written into a quarantined batch folder (and not read as documents).
 pub const ERROR_TEXT: &str = "error.txt";
 pub const ERROR_JSON: &str = "error.json";
+
+/// In an archive: composed batches waiting for a person's review, `.review/<batch>/`; invisible
+/// to archive systems (a dot folder, never a published batch).
+pub const REVIEW_AREA: &str = ".review";
+/// In a review folder: the pages to review (the protocol's `review` without verdicts), the
+/// append-only verdict and rescan log, and how the batch was started (to seal it later).
+pub const REVIEW_PLAN: &str = "review.json";
+pub const REVIEW_LOG: &str = "verdicts.jsonl";
+pub const REVIEW_ORIGIN: &str = "origin.json";
+/// In a review folder: copies of rescan files, and each rescan's recomposed document.
+pub const RESCANS: &str = "rescans";
+pub const VERSIONS: &str = "versions";
+/// In a published batch: earlier versions of documents whose pages were rescanned.
+pub const REPLACED: &str = "replaced";
+/// In an inbox: batches whose composed output waits for review.
+pub const IN_REVIEW: &str = "review";
+
+/// `replaced/<id>.<version>.pdf`: the document as it was before rescan `version`.
+pub fn replaced_pdf(id: &str, version: u32) -> String {
+    format!("{REPLACED}/{id}.{}.pdf", version - 1)
+}

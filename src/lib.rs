@@ -25,6 +25,7 @@ pub mod profile;
 pub mod progress;
 pub mod protocol;
 pub mod report;
+pub mod review;
 pub mod schema;
 pub mod seal;
 pub mod separate;

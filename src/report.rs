@@ -36,8 +36,13 @@ impl Thumbnail {
     /// Reduces `page` by block means so its longer side is [`THUMBNAIL_SIZE`]; `gray` is the page
     /// in 8-bit grey (already made for blank detection), used unless the page is in colour.
     pub fn of(page: &Page, gray: &[u8]) -> Thumbnail {
+        Thumbnail::sized(page, gray, THUMBNAIL_SIZE)
+    }
+
+    /// [`Thumbnail::of`] with the longer side at most `size` pixels (never enlarged).
+    pub fn sized(page: &Page, gray: &[u8], size: usize) -> Thumbnail {
         let (w, h) = (page.width as usize, page.height as usize);
-        let factor = w.max(h).div_ceil(THUMBNAIL_SIZE).max(1);
+        let factor = w.max(h).div_ceil(size).max(1);
         let (tw, th) = ((w / factor).max(1), (h / factor).max(1));
         let (samples, channels): (std::borrow::Cow<[u8]>, usize) = match &page.raster {
             Raster::Rgb8(rgb) => (rgb.as_slice().into(), 3),

@@ -45,6 +45,23 @@ pub(super) fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> Exit {
             for warning in &report.warnings {
                 eprintln!("warning: {warning}");
             }
+            if let Some(pages) = report.in_review {
+                println!(
+                    "composed batch {}: {}, {}; {} for review (review.mode {}) in {}",
+                    report.batch_id,
+                    scanwerk::protocol::count(report.documents, "document"),
+                    scanwerk::protocol::count(report.pages, "page"),
+                    scanwerk::protocol::count(pages, "page"),
+                    config.profile.review.mode.name(),
+                    report.published.display()
+                );
+                println!(
+                    "next: scanwerk review serve {0}   (or: scanwerk review decide {0} --page DOC:PAGE …)
+then: scanwerk review seal {0}",
+                    report.published.display()
+                );
+                return Exit::Ok;
+            }
             println!(
                 "published batch {}: {}, {} -> {}",
                 report.batch_id,

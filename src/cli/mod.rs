@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use scanwerk::{Exit, IngestOptions};
 
 mod commands;
+mod review;
 use commands::*;
 
 #[derive(Debug, Parser)]
@@ -200,6 +201,12 @@ enum Command {
         #[command(subcommand)]
         action: Option<ProfilesAction>,
     },
+    /// Review before sealing: batches waiting in <archive>/.review/, verdicts (browser page or
+    /// command line), rescans of rejected pages, sealing once every page is accepted.
+    Review {
+        #[command(subcommand)]
+        action: review::ReviewAction,
+    },
     /// Print the commented example batch sheet (batch.toml) with every key: a starting point for
     /// your own, e.g. `scanwerk batch-sheet > /scans/bauakte-0815/batch.toml`.
     BatchSheet,
@@ -275,6 +282,7 @@ pub fn run(cli: Cli) -> ExitCode {
             tsa_trust,
         } => verify(&batch, trust, tsa_trust, json),
         Command::Timestamp { action } => timestamp(action),
+        Command::Review { action } => review::review(action),
         Command::VerifyDocument {
             pdf,
             record,

@@ -17,6 +17,7 @@ use crate::seal::{self, Manifest, ManifestEntry};
 use crate::{journal, layout, profile, report, separate, verify};
 
 mod note;
+mod park;
 mod summary;
 
 use note::batch_protocol;
@@ -60,6 +61,12 @@ pub enum IngestError {
         summarise_changes(changes)
     )]
     InputChanged { dir: PathBuf, changes: Vec<String> },
+    #[error(
+        "the batch is composed already and waits for review in {}; finish it with `scanwerk review \
+         serve` or `review decide`, then `scanwerk review seal` (or remove that folder to start over)",
+        .0.display()
+    )]
+    InReview(PathBuf),
 }
 
 impl IngestError {
@@ -67,7 +74,9 @@ impl IngestError {
     pub fn exit(&self) -> Exit {
         match self {
             _ if self.is_archive_fault() => Exit::Archive,
-            IngestError::Archive(ArchiveError::AlreadyPublished { .. }) => Exit::Archive,
+            IngestError::Archive(ArchiveError::AlreadyPublished { .. }) | IngestError::InReview(_) => {
+                Exit::Archive
+            }
             IngestError::Pipeline(PipelineError::Ocr(_)) => Exit::Usage,
             IngestError::Pipeline(PipelineError::Interrupted) => Exit::Interrupted,
             _ => Exit::Failed,
@@ -144,6 +153,9 @@ pub struct IngestReport {
     pub warnings: Vec<String>,
     pub key_fingerprint: String,
     pub timings: StageTimes,
+    /// Set when the batch was left for review (`review.mode`): how many pages wait for a person;
+    /// `published` is then the review folder, `<archive>/.review/<batch>`.
+    pub in_review: Option<usize>,
 }
 
 /// Where the time of a batch went: wall time, and CPU seconds per stage summed over threads.
@@ -184,6 +196,10 @@ pub fn ingest_until(
     let started = json::now_rfc3339();
     let wall = std::time::Instant::now();
     let timings = pipeline::Timings::default();
+    let waiting = park::review_dir(&config.archive, &config.batch.id);
+    if waiting.exists() {
+        return Err(IngestError::InReview(waiting));
+    }
     let staging = Staging::create(&config.archive, &config.batch.id)?;
     config.progress.begin(&config.batch);
     let _end = EndProgress(&*config.progress);
@@ -209,22 +225,48 @@ pub fn ingest_until(
     }
     let set_aside = set_aside(config, &failures);
     ensure_unchanged(&config.batch)?;
-    let protocol = complete_protocol(&staging, config, started, output, set_aside)?;
-    staging.write_file(layout::PROTOCOL, &to_json(&protocol))?;
-    write_report(&staging, &protocol)?;
-    seal_tree(&staging, config, &protocol)?;
-    let manifest = seal_staging(&staging, config, &protocol)?;
-    ensure_unchanged(&config.batch)?;
-    let published = staging.publish()?;
-    timings.add(
-        pipeline::Stage::Seal,
-        pipeline::thread_cpu().saturating_sub(seal_started),
-    );
-    let times = StageTimes {
-        wall_seconds: wall.elapsed().as_secs_f64(),
-        cpu_seconds: timings.seconds(),
+    let mut protocol = complete_protocol(&staging, config, started, output, set_aside)?;
+    let plan = park::review_plan(&staging, config, &protocol)?;
+    let times = |timings: &pipeline::Timings| {
+        timings.add(
+            pipeline::Stage::Seal,
+            pipeline::thread_cpu().saturating_sub(seal_started),
+        );
+        StageTimes {
+            wall_seconds: wall.elapsed().as_secs_f64(),
+            cpu_seconds: timings.seconds(),
+        }
     };
-    Ok(IngestReport::of(config, &protocol, published, manifest, times))
+    if let Some(plan) = &plan
+        && !plan.pages.is_empty()
+    {
+        let parked = park::park(staging, config, &protocol, plan)?;
+        let mut report = IngestReport::of(config, &protocol, parked, None, times(&timings));
+        report.in_review = Some(plan.pages.len());
+        return Ok(report);
+    }
+    if let Some(plan) = plan {
+        let note = &mut protocol.transfer_note;
+        (note.statement, note.statement_en) = plan.statement(protocol.completeness.pages);
+        protocol.review = Some(plan);
+    }
+    let (published, manifest) = seal_and_publish(staging, config, &protocol)?;
+    Ok(IngestReport::of(config, &protocol, published, Some(manifest), times(&timings)))
+}
+
+/// Writes the protocol, the QA report, the hash tree with its signature and time stamp and the
+/// manifest into `staging`, checks the input is unchanged, and publishes the batch.
+pub fn seal_and_publish(
+    staging: Staging,
+    config: &Config,
+    protocol: &Protocol,
+) -> Result<(PathBuf, Manifest), IngestError> {
+    staging.write_file(layout::PROTOCOL, &to_json(protocol))?;
+    write_report(&staging, protocol)?;
+    seal_tree(&staging, config, protocol)?;
+    let manifest = seal_staging(&staging, config, protocol)?;
+    ensure_unchanged(&config.batch)?;
+    Ok((staging.publish()?, manifest))
 }
 
 /// True if a failed document has a file in common with a document that did not fail.
@@ -281,7 +323,7 @@ fn set_aside(config: &Config, failures: &[pipeline::DocumentFailure]) -> Vec<pro
 
 /// Where the pipeline writes: the staging folder, the PAdES signer if a certificate is
 /// configured, and what a journaled document must have been made under to be reused.
-fn target<'a>(config: &'a Config, staging: &'a Staging) -> pipeline::Target<'a> {
+pub fn target<'a>(config: &'a Config, staging: &'a Staging) -> pipeline::Target<'a> {
     pipeline::Target {
         staging,
         signer: config.certificate.as_ref().map(|chain| seal::cms::PadesSigner {
@@ -353,12 +395,12 @@ fn complete_protocol(
 }
 
 impl IngestReport {
-    /// What the operator is told of a published batch.
-    fn of(
+    /// What the operator is told of a published batch (or one left for review: no manifest yet).
+    pub fn of(
         config: &Config,
         protocol: &Protocol,
         published: PathBuf,
-        manifest: Manifest,
+        manifest: Option<Manifest>,
         timings: StageTimes,
     ) -> IngestReport {
         let review = protocol.documents.iter().flat_map(|d| {
@@ -391,8 +433,12 @@ impl IngestReport {
             set_aside: protocol.set_aside.clone(),
             complete: protocol.completeness.complete,
             warnings: warnings.chain(protocol.warnings.iter().cloned()).collect(),
-            key_fingerprint: manifest.signature.key_fingerprint,
+            key_fingerprint: manifest.map_or_else(
+                || config.key.public().fingerprint(),
+                |m| m.signature.key_fingerprint,
+            ),
             timings,
+            in_review: None,
         }
     }
 }
@@ -502,6 +548,9 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
     }
     for (image, _) in protocol.separators.iter().flat_map(|s| s.images()) {
         files.push(entry(staging.dir(), image)?);
+    }
+    for rescan in protocol.review.iter().flat_map(|r| &r.rescans) {
+        files.push(entry(staging.dir(), &rescan.replaced.pdf)?);
     }
     for rel in [
         layout::PROTOCOL,

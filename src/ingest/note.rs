@@ -67,6 +67,7 @@ pub(super) fn batch_protocol(
         set_aside: Vec::new(),
         warnings,
         qa_sample: None,
+        review: None,
         resumed: Vec::new(),
     }
 }

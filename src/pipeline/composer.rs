@@ -243,6 +243,7 @@ impl<'a> Composer<'a> {
             statement: crate::protocol::document_statement(
                 open.pages.len(),
                 open.pages.iter().filter(|p| p.needs_review).count(),
+                self.profile.review.mode,
             ),
         };
         let mut writer = writer;
@@ -267,6 +268,7 @@ impl<'a> Composer<'a> {
             proof: None,
             pdf_signature: self.signer.map(|s| s.record()),
             transfer_note,
+            rescans: Vec::new(),
         };
         self.record(record)
     }
@@ -297,24 +299,8 @@ impl<'a> Composer<'a> {
 
     /// Counts a finished document into the output.
     fn summarise(&mut self, record: DocumentRecord) {
-        let id = record.document_id.clone();
-        let rel = record.pdf.clone();
         self.output.pages += record.pages.len();
-        self.output.documents.push(DocumentSummary {
-            id,
-            pdf: rel,
-            pages: record.page_count,
-            scanned_pages: record.pages.len(),
-            flagged_pages: FlaggedPage::of(&record.pages),
-            mean_confidence: record.mean_confidence,
-            metadata: record.metadata.clone(),
-            warnings: record
-                .pages
-                .iter()
-                .flat_map(|p| p.warnings.iter().map(|w| format!("page {}: {w}", p.number)))
-                .collect(),
-            sources: record.sources,
-        });
+        self.output.documents.push(DocumentSummary::of(record));
     }
 }
 

@@ -31,6 +31,8 @@ pub const KEYS: &[crate::schema::Key] = &[
     ("quality", "colour_modes", Kind::TextList),
     ("quality", "qa_sample_percent", Kind::Number),
     ("quality", "incomplete_batch", Kind::Text),
+    ("review", "mode", Kind::Text),
+    ("review", "reviewers", Kind::Integer),
     ("seal", "signature", Kind::Text),
     ("seal", "key", Kind::Text),
     ("seal", "certificate", Kind::Text),
@@ -61,6 +63,8 @@ pub(super) struct RawProfile {
     pub(super) prepare: RawPrepare,
     #[serde(default)]
     pub(super) quality: RawQuality,
+    #[serde(default)]
+    pub(super) review: RawReview,
     #[serde(default)]
     pub(super) seal: RawSeal,
     #[serde(default)]
@@ -115,6 +119,13 @@ pub(super) struct RawInput {
 pub(super) struct RawOcr {
     pub(super) enabled: Option<bool>,
     pub(super) languages: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReview {
+    pub(super) mode: Option<String>,
+    pub(super) reviewers: Option<u8>,
 }
 
 #[derive(Debug, Default, Deserialize)]

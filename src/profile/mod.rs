@@ -74,6 +74,8 @@ pub struct Profile {
     pub quality: QualityPolicy,
     /// Protection level for integrity (TR-RESISCAN): what the batch must be sealed with.
     pub protection: Protection,
+    /// Which pages a person checks before the batch is sealed (`[review]`).
+    pub review: ReviewPolicy,
     /// Signature algorithm (`seal.signature`): `"ecdsa-p256"` (default) or `"ecdsa-p384"`. The
     /// key must be of this curve.
     pub signature: SignatureAlgorithm,
@@ -108,6 +110,33 @@ impl Protection {
     pub fn name(self) -> &'static str {
         values::name_of(values::PROTECTION, &self)
     }
+}
+
+/// Which pages go to a person before sealing (TR-RESISCAN A.SC.8, IN.H.7, IN.SH.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReviewMode {
+    /// Sealed at once; the protocol says no person's check is recorded.
+    None,
+    /// Pages marked for review (quality flags) are checked before sealing.
+    Flagged,
+    /// Marked pages and the spot-check sample.
+    FlaggedSample,
+    /// Every page.
+    All,
+}
+
+impl ReviewMode {
+    /// The mode's name in profiles and records: `none`, `flagged`, `flagged+sample`, `all`.
+    pub fn name(self) -> &'static str {
+        values::name_of(values::REVIEW_MODE, &self)
+    }
+}
+
+/// `[review]`: the mode, and how many different people must accept each page (four eyes: 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewPolicy {
+    pub mode: ReviewMode,
+    pub reviewers: u8,
 }
 
 /// Whether and how the batch root gets an RFC 3161 time stamp.

@@ -73,6 +73,8 @@ impl Profile {
             "ocr" => Some(list(&self.languages)),
             "prepare" => Some(self.shown_prepare(key)),
             "quality" => Some(self.shown_quality(key)),
+            "review" if key == "mode" => Some(text(self.review.mode.name())),
+            "review" => Some(self.review.reviewers.to_string()),
             "seal" => self.shown_seal(key),
             "separation" => self.shown_separation(key),
             _ => unreachable!("every section of KEYS is shown"),

@@ -3,9 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::keys::{RawInput, RawPrepare, RawProfile, RawQuality};
+use super::keys::{RawInput, RawPrepare, RawProfile, RawQuality, RawReview};
 use super::values::{self, KeyProblem, choice};
-use super::{COLOUR_MODES, InputLimits, PreparePolicy, Profile, QualityPolicy, TimestampPolicy, separation};
+use super::{
+    COLOUR_MODES, InputLimits, PreparePolicy, Profile, Protection, QualityPolicy, ReviewMode, ReviewPolicy,
+    TimestampPolicy, separation,
+};
 use crate::seal::hash::sha256_hex;
 
 fn prepare_policy(raw: &RawPrepare, problems: &mut Vec<KeyProblem>) -> PreparePolicy {
@@ -118,6 +121,7 @@ pub(super) fn validate(
     let certificate = raw.seal.certificate.map(relative);
     let protection = choice(&raw.protection, "protection", values::PROTECTION, problems);
     let timestamp = timestamp_policy(raw.seal.timestamp.as_deref(), raw.seal.tsa_url, problems);
+    let review = review_policy(&raw.review, protection, problems);
     Profile {
         id: raw.id,
         version: raw.version,
@@ -138,6 +142,7 @@ pub(super) fn validate(
         tree_hash,
         languages,
         protection,
+        review,
         signature,
         key,
         certificate,
@@ -189,6 +194,40 @@ fn input_limits(raw: &RawInput, problems: &mut Vec<KeyProblem>) -> InputLimits {
         ));
     }
     limits
+}
+
+/// `[review]`, its defaults from the protection level: normal none, hoch flagged+sample, sehr-hoch
+/// every page by two people. A level's minimum cannot be lowered (TR-RESISCAN IN.H.7, IN.SH.5).
+fn review_policy(raw: &RawReview, protection: Protection, problems: &mut Vec<KeyProblem>) -> ReviewPolicy {
+    let (least, least_reviewers) = match protection {
+        Protection::Normal => (ReviewMode::None, 1),
+        Protection::Hoch => (ReviewMode::FlaggedSample, 1),
+        Protection::SehrHoch => (ReviewMode::All, 2),
+    };
+    let mode = match &raw.mode {
+        None => least,
+        some => values::choice(some, "review.mode", values::REVIEW_MODE, problems),
+    };
+    let reviewers = raw.reviewers.unwrap_or(least_reviewers);
+    if !(1..=3).contains(&reviewers) {
+        problems.push(KeyProblem::new(
+            "review.reviewers",
+            format!("  review.reviewers = {reviewers}: must be 1, 2 (four eyes) or 3"),
+        ));
+    }
+    if mode < least || reviewers < least_reviewers {
+        problems.push(KeyProblem::new(
+            if mode < least { "review.mode" } else { "review.reviewers" },
+            format!(
+                "  protection = {:?} requires review.mode = {:?} or stricter{}; this profile has {:?} with {reviewers} reviewer(s)",
+                protection.name(),
+                least.name(),
+                if least_reviewers > 1 { format!(" and review.reviewers = {least_reviewers}") } else { String::new() },
+                mode.name(),
+            ),
+        ));
+    }
+    ReviewPolicy { mode, reviewers }
 }
 
 /// `seal.timestamp` with `seal.tsa_url`.

@@ -1,7 +1,7 @@
 //! Reading one value of a profile: one of a set of names, or a list of them. Shared by the
 //! validation of every section.
 
-use super::{BlankPolicy, Deskew, Protection, SignatureAlgorithm};
+use super::{BlankPolicy, Deskew, Protection, ReviewMode, SignatureAlgorithm};
 use crate::seal::tree::TreeHash;
 
 // One name ↔ value table per setting, read by validation (`choice`, the first entry is the
@@ -29,6 +29,13 @@ pub(super) const PROTECTION: &[(&str, Protection)] = &[
     ("normal", Protection::Normal),
     ("hoch", Protection::Hoch),
     ("sehr-hoch", Protection::SehrHoch),
+];
+
+pub(super) const REVIEW_MODE: &[(&str, ReviewMode)] = &[
+    ("none", ReviewMode::None),
+    ("flagged", ReviewMode::Flagged),
+    ("flagged+sample", ReviewMode::FlaggedSample),
+    ("all", ReviewMode::All),
 ];
 
 /// The name of `value` in `table`.

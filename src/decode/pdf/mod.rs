@@ -112,6 +112,22 @@ pub fn open(bytes: &[u8], path: &std::path::Path) -> Result<PdfFile, DecodeError
     Ok(PdfFile { pages, notes })
 }
 
+/// Page `number` (1-based) of a PDF scanwerk wrote, decoded (a signed one too: it is only looked
+/// at), with the clockwise turn in degrees at which a viewer shows it (`/Rotate` and the placement).
+pub fn shown_page(bytes: &[u8], number: u32) -> Result<(super::Page, i64), DecodeError> {
+    let doc = Document::load_mem(bytes).map_err(|e| DecodeError::Corrupt {
+        format: Format::Pdf,
+        detail: e.to_string(),
+    })?;
+    let id = *doc
+        .get_pages()
+        .get(&number)
+        .ok_or_else(|| refused(&format!("the PDF has no page {number}")))?;
+    let page = read_page(&doc, id).map_err(|why| refused(&why))?;
+    let turn = (page.frame.rotate + page.frame.turn_and_size().0).rem_euclid(360);
+    Ok((raster::decode(&page, &[])?, turn))
+}
+
 /// The source's own PDF/A identification from its XMP (`pdfaid:part`, `pdfaid:conformance`), as
 /// "PDF/A-2B"; `None` if it claims none.
 fn pdfa_identification(doc: &Document) -> Option<String> {

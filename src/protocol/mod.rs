@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::seal::Digests;
 
+pub mod review;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Software {
     pub name: String,
@@ -96,6 +98,27 @@ pub struct PageRecord {
     pub warnings: Vec<String>,
 }
 
+impl DocumentSummary {
+    /// The protocol's summary of a finished document.
+    pub fn of(record: DocumentRecord) -> DocumentSummary {
+        DocumentSummary {
+            id: record.document_id,
+            pdf: record.pdf,
+            pages: record.page_count,
+            scanned_pages: record.pages.len(),
+            flagged_pages: FlaggedPage::of(&record.pages),
+            mean_confidence: record.mean_confidence,
+            metadata: record.metadata,
+            warnings: record
+                .pages
+                .iter()
+                .flat_map(|p| p.warnings.iter().map(|w| format!("page {}: {w}", p.number)))
+                .collect(),
+            sources: record.sources,
+        }
+    }
+}
+
 /// `documents/<id>.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocumentRecord {
@@ -122,6 +145,9 @@ pub struct DocumentRecord {
     pub pdf_signature: Option<crate::seal::cms::PdfSignatureRecord>,
     /// The transfer note as it concerns this document.
     pub transfer_note: DocumentNote,
+    /// Pages replaced by a rescan during review, with the pages they replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rescans: Vec<review::Rescan>,
 }
 
 impl DocumentRecord {
@@ -334,12 +360,22 @@ pub fn statement(pages: usize, for_review: usize, sample: usize) -> (String, Str
     )
 }
 
-/// A document's statement for its own transfer note (in its PDF's XMP).
-pub fn document_statement(pages: usize, for_review: usize) -> String {
-    format!(
-        "Automatisch geprüft nach dem genannten Profil: {pages} Seite(n), davon {for_review} zur \
-         Sichtprüfung markiert. Eine Sichtprüfung durch eine Person ist hier nicht erfasst."
-    )
+/// A document's statement for its own transfer note (in its PDF's XMP), written when the PDF is
+/// composed: under a review mode the people's verdicts come after it, so it points to the
+/// protocol that records them.
+pub fn document_statement(pages: usize, for_review: usize, review: crate::profile::ReviewMode) -> String {
+    match review {
+        crate::profile::ReviewMode::None => format!(
+            "Automatisch geprüft nach dem genannten Profil: {pages} Seite(n), davon {for_review} zur \
+             Sichtprüfung markiert. Eine Sichtprüfung durch eine Person ist hier nicht erfasst."
+        ),
+        mode => format!(
+            "Automatisch geprüft nach dem genannten Profil: {pages} Seite(n), davon {for_review} zur \
+             Sichtprüfung markiert. Vor der Versiegelung prüfen Personen die Seiten nach Prüfmodus \
+             {}; ihre Prüfvermerke (Person, Zeit, Ergebnis) stehen im Protokoll des Stapels.",
+            mode.name()
+        ),
+    }
 }
 
 /// The transfer note (Transfervermerk, TR-RESISCAN A.NB.4) of a batch, in `protocol.json`.
@@ -557,6 +593,9 @@ pub struct Protocol {
     /// The pages drawn for the visual spot check (TR-RESISCAN A.SC.8), shown in `report.html`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qa_sample: Option<QaSample>,
+    /// The review by people before sealing (`review.mode` other than `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<review::ReviewRecord>,
     /// Documents taken over finished from an interrupted run of this batch (see `journal`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<String>,
