@@ -8,7 +8,7 @@ PACKAGES=(
   libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
   poppler-utils qpdf openssl time
   libimage-exiftool-perl python3-fonttools python3-pil python3-numpy python3-venv curl
-  chromium fonts-dejavu-core groff-base zint zbar-tools
+  chromium chromium-driver fonts-dejavu-core groff-base zint zbar-tools
 )
 
 missing=()

@@ -6,6 +6,7 @@
 //! that it still has the structure of PDF/A-2b ([`crate::pdfa::conformance`]).
 //! Every problem is reported with the file it concerns; none stops the others from being checked.
 
+mod review;
 mod summary;
 
 use std::collections::BTreeSet;
@@ -54,6 +55,9 @@ pub struct VerifyReport {
     pub sealing: Option<crate::protocol::NoteSealing>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible_person: Option<String>,
+    /// The review by people the protocol records (mode, pages, reviewers), when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
 }
 
 impl VerifyReport {
@@ -408,6 +412,11 @@ fn check_protocol(dir: &Path, manifest: &Manifest, report: &mut VerifyReport) {
                     }
                 }
             }
+            let (problems, summary) = review::check(&protocol);
+            for problem in problems {
+                report.problem(rel, problem);
+            }
+            report.review = summary;
             report.responsible_person = Some(protocol.transfer_note.responsible_person);
             report.sealing = Some(protocol.transfer_note.sealing);
         }

@@ -84,6 +84,9 @@ fn lines(report: &VerifyReport) -> Vec<(&'static str, String)> {
     if let Some(s) = sealing {
         lines.push(("protection", s.protection.clone()));
     }
+    if let Some(review) = &report.review {
+        lines.push(("review", review.clone()));
+    }
     if let Some(person) = &report.responsible_person {
         lines.push(("responsible", person.clone()));
     }

@@ -97,6 +97,13 @@ pub fn scanwerk(args: &[&str]) -> Output {
     {
         collect_pdfs(Path::new(archive));
     }
+    // A reviewed batch is published by `review seal <archive>/.review/<batch>`.
+    if out.status.success()
+        && args.starts_with(&["review", "seal"])
+        && let Some(archive) = args.get(2).and_then(|f| Path::new(f).parent()?.parent())
+    {
+        collect_pdfs(archive);
+    }
     out
 }
 
@@ -113,10 +120,8 @@ pub fn collect_pdfs(archive: &Path) {
         return;
     };
     for batch in batches.flatten() {
-        let Ok(documents) = std::fs::read_dir(batch.path().join("documents")) else {
-            continue;
-        };
-        for pdf in documents.flatten().map(|e| e.path()) {
+        let folders = ["documents", "replaced"].map(|f| std::fs::read_dir(batch.path().join(f)));
+        for pdf in folders.into_iter().flatten().flatten().flatten().map(|e| e.path()) {
             if pdf.extension().is_some_and(|e| e == "pdf") {
                 let bytes = std::fs::read(&pdf).unwrap();
                 let name = format!("{}.pdf", scanwerk::seal::hash::sha256_hex(&bytes));

@@ -11,6 +11,7 @@ mod pdf_input;
 mod pdfa;
 mod prepare;
 mod report;
+mod review;
 mod separation;
 mod tsa;
 mod unattended;
