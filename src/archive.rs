@@ -295,6 +295,38 @@ pub fn add_to_published(batch: &Path, name: &str, bytes: &[u8]) -> Result<PathBu
     Ok(target)
 }
 
+/// A new folder `to_dir/name`, or `name-2`, `name-3`, … if taken.
+pub fn unique_dir(to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    first_free(to_dir, name, |to| std::fs::create_dir(to))
+}
+
+/// Moves `from` to `to_dir/name` (`to_dir` made if missing), or `name-2`, `name-3`, … if taken; returns the new path.
+pub fn move_unique(from: &Path, to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(to_dir)?;
+    first_free(to_dir, name, |to| rename_noreplace(from, to))
+}
+
+/// `place` tried at `to_dir/name`, `name-2`, `name-3`, … until a name is not taken; the path used.
+pub fn first_free(
+    to_dir: &Path,
+    name: &str,
+    mut place: impl FnMut(&Path) -> std::io::Result<()>,
+) -> std::io::Result<PathBuf> {
+    for n in 1.. {
+        let to = if n == 1 {
+            to_dir.join(name)
+        } else {
+            to_dir.join(format!("{name}-{n}"))
+        };
+        match place(&to) {
+            Ok(()) => return Ok(to),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("some name is free")
+}
+
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }

@@ -137,8 +137,10 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
             for area in &areas {
                 let record = area.record()?;
                 let open = record.open_pages().len();
-                rows.push(serde_json::json!({"batch": area.batch, "dir": area.dir, "mode": record.mode,
-                    "pages": record.pages.len(), "open": open}));
+                rows.push(
+                    serde_json::json!({"batch": area.batch, "dir": area.dir, "mode": record.mode,
+                    "pages": record.pages.len(), "open": open}),
+                );
                 if !json {
                     println!(
                         "{}  {}  {} page(s) to review, {open} not accepted  {}",
@@ -165,7 +167,10 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
                     "reviewers_required": record.reviewers_required, "pages": pages, "rescans": record.rescans});
                 println!("{}", serde_json::to_string_pretty(&body).expect("serialises"));
             } else {
-                println!("batch {}: mode {}, {} reviewer(s) per page", area.batch, record.mode, record.reviewers_required);
+                println!(
+                    "batch {}: mode {}, {} reviewer(s) per page",
+                    area.batch, record.mode, record.reviewers_required
+                );
                 for p in &pages {
                     let by: Vec<String> = p
                         .verdicts
@@ -173,16 +178,39 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
                         .filter(|v| v.version == p.version)
                         .map(|v| format!("{} {} {}", v.reviewer, v.verdict, v.time))
                         .collect();
-                    println!("  {}:{}  {}  [{}]  {}", p.document, p.page, p.detail, p.why.join(", "), by.join("; "));
+                    println!(
+                        "  {}:{}  {}  [{}]  {}",
+                        p.document,
+                        p.page,
+                        p.detail,
+                        p.why.join(", "),
+                        by.join("; ")
+                    );
                 }
             }
             Ok(Exit::Ok)
         }
-        ReviewAction::Decide { which, page, accept, reject, reviewer } => {
+        ReviewAction::Decide {
+            which,
+            page,
+            accept,
+            reject,
+            reviewer,
+        } => {
             let area = which.area()?;
             let (document, page) = page_of(&page)?;
-            let verdict = area.decide(&Decision { document: document.clone(), page, reviewer, accept, reason: reject, version: None })?;
-            println!("{document} page {page}: {} by {} at {}", verdict.verdict, verdict.reviewer, verdict.time);
+            let verdict = area.decide(&Decision {
+                document: document.clone(),
+                page,
+                reviewer,
+                accept,
+                reason: reject,
+                version: None,
+            })?;
+            println!(
+                "{document} page {page}: {} by {} at {}",
+                verdict.verdict, verdict.reviewer, verdict.time
+            );
             Ok(Exit::Ok)
         }
         ReviewAction::Serve { which, bind } => {
@@ -199,12 +227,21 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
             server.run(&stop);
             Ok(Exit::Ok)
         }
-        ReviewAction::Rescan { which, page, file, by, keys } => {
+        ReviewAction::Rescan {
+            which,
+            page,
+            file,
+            by,
+            keys,
+        } => {
             let area = which.area()?;
             let (document, page) = page_of(&page)?;
             let rescan = review::rescan(&area, &keys.overrides(), &document, page, &file, &by)?;
             println!("{}", rescan.anomaly());
-            println!("{document} page {page} is pending review again (version {})", rescan.version);
+            println!(
+                "{document} page {page} is pending review again (version {})",
+                rescan.version
+            );
             Ok(Exit::Ok)
         }
         ReviewAction::Seal { which, keys } => {

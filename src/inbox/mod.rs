@@ -16,7 +16,7 @@
 //! `done/` only after the published batch verifies; a batch found already published from the
 //! same input (a crash between publishing and moving) is verified and moved, never published twice.
 
-use crate::layout::{DONE, ERROR_JSON, ERROR_TEXT, FAILED, PROCESSING};
+use crate::layout::{DONE, ERROR_JSON, ERROR_TEXT, FAILED, IN_REVIEW, PROCESSING};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::archive;
+use crate::archive::{self, move_unique, unique_dir};
 use crate::config::{Config, IngestOptions};
 use crate::ingest::IngestError;
 use crate::pipeline::PipelineError;
@@ -67,6 +67,9 @@ pub enum Status {
     AlreadyPublished,
     /// Quarantined in `failed/`.
     Failed,
+    /// Composed and waiting for review (`review.mode`): the input is in `review/`, the output in
+    /// `<archive>/.review/<batch>` until `scanwerk review seal`.
+    InReview,
 }
 
 impl Status {
@@ -75,6 +78,7 @@ impl Status {
             Status::Published => "published",
             Status::AlreadyPublished => "already_published",
             Status::Failed => "failed",
+            Status::InReview => "in_review",
         }
     }
 }
@@ -151,7 +155,7 @@ pub enum RunError {
 }
 
 fn is_special(name: &str) -> bool {
-    name.starts_with('.') || [PROCESSING, DONE, FAILED].contains(&name)
+    name.starts_with('.') || [PROCESSING, DONE, FAILED, IN_REVIEW].contains(&name)
 }
 
 /// Folder names under `dir`, sorted.
@@ -294,7 +298,48 @@ fn process(
             )));
         }
     };
+    if report.in_review.is_some() {
+        return Ok(Some(awaiting_review(opts, name, dir, &config, report)));
+    }
     Ok(Some(verified(opts, name, dir, &config, report)))
+}
+
+/// A batch left for review: its input moves to `review/` (where `review seal` finds it and moves
+/// it to `done/` once published), and the review folder is told where it went.
+fn awaiting_review(
+    opts: &RunOptions,
+    name: &str,
+    dir: &Path,
+    config: &Config,
+    report: crate::ingest::IngestReport,
+) -> BatchOutcome {
+    let input = match move_unique(dir, &opts.inbox.join(IN_REVIEW), name) {
+        Ok(moved) => moved,
+        Err(e) => {
+            tracing::error!(batch = name, error = %e, "left for review, but the input could not be moved to review/");
+            dir.to_path_buf()
+        }
+    };
+    let area = crate::review::Area::open(&report.published);
+    if let Err(e) = area.and_then(|a| a.relocate(&input)) {
+        tracing::error!(batch = name, error = %e, "the review folder could not be told where the input went");
+    }
+    tracing::info!(batch = name, id = %config.batch.id, pages = report.in_review, "waiting for review");
+    BatchOutcome {
+        folder: name.into(),
+        status: Status::InReview,
+        batch_id: Some(config.batch.id.clone()),
+        published: Some(report.published),
+        input,
+        error: None,
+        documents: report.documents,
+        pages: report.pages,
+        review: report.review,
+        spot_check: report.spot_check,
+        empty_documents: report.empty_documents,
+        set_aside: Vec::new(),
+        timings: Some(report.timings),
+    }
 }
 
 /// A batch whose id is published already: done if from this same input (a run that died after
@@ -430,37 +475,6 @@ fn write_error_files(dir: &Path, text: String, json: &serde_json::Value) {
         let path = dir.join(file);
         let _ = std::fs::write(&path, bytes).and_then(|_| std::fs::File::open(&path)?.sync_all());
     }
-}
-
-/// A new folder `to_dir/name`, or `name-2`, `name-3`, … if taken.
-fn unique_dir(to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    first_free(to_dir, name, |to| std::fs::create_dir(to))
-}
-
-/// Moves `from` to `to_dir/name`, or `name-2`, `name-3`, … if taken; returns the new path.
-fn move_unique(from: &Path, to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    first_free(to_dir, name, |to| archive::rename_noreplace(from, to))
-}
-
-/// `place` tried at `to_dir/name`, `name-2`, `name-3`, … until a name is not taken; the path used.
-fn first_free(
-    to_dir: &Path,
-    name: &str,
-    mut place: impl FnMut(&Path) -> std::io::Result<()>,
-) -> std::io::Result<PathBuf> {
-    for n in 1.. {
-        let to = if n == 1 {
-            to_dir.join(name)
-        } else {
-            to_dir.join(format!("{name}-{n}"))
-        };
-        match place(&to) {
-            Ok(()) => return Ok(to),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EEXIST) | Some(libc::ENOTEMPTY)) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    unreachable!("some name is free")
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -251,7 +251,13 @@ pub fn ingest_until(
         protocol.review = Some(plan);
     }
     let (published, manifest) = seal_and_publish(staging, config, &protocol)?;
-    Ok(IngestReport::of(config, &protocol, published, Some(manifest), times(&timings)))
+    Ok(IngestReport::of(
+        config,
+        &protocol,
+        published,
+        Some(manifest),
+        times(&timings),
+    ))
 }
 
 /// Writes the protocol, the QA report, the hash tree with its signature and time stamp and the

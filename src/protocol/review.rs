@@ -149,15 +149,29 @@ impl ReviewRecord {
     pub fn statement(&self, pages: usize) -> (String, String) {
         let checked = self.pages.len();
         let names = self.reviewers().join(", ");
-        let flagged = self.pages.iter().filter(|p| p.why.iter().any(|w| w != "sample" && w != "all")).count();
-        let sampled = self.pages.iter().filter(|p| p.why.iter().any(|w| w == "sample")).count();
+        let flagged = self
+            .pages
+            .iter()
+            .filter(|p| p.why.iter().any(|w| w != "sample" && w != "all"))
+            .count();
+        let sampled = self
+            .pages
+            .iter()
+            .filter(|p| p.why.iter().any(|w| w == "sample"))
+            .count();
         let eyes = if self.reviewers_required > 1 {
-            format!(" ({} verschiedene Personen je Seite, Vier-Augen-Prinzip)", self.reviewers_required)
+            format!(
+                " ({} verschiedene Personen je Seite, Vier-Augen-Prinzip)",
+                self.reviewers_required
+            )
         } else {
             String::new()
         };
         let eyes_en = if self.reviewers_required > 1 {
-            format!(" ({} different people per page, four eyes)", self.reviewers_required)
+            format!(
+                " ({} different people per page, four eyes)",
+                self.reviewers_required
+            )
         } else {
             String::new()
         };
@@ -186,10 +200,17 @@ impl ReviewRecord {
         }
         let rest = pages.saturating_sub(checked);
         let (scope, scope_en, rest_de, rest_en) = if self.mode == "all" {
-            (format!("alle {checked} Seite(n)"), format!("all {checked} page(s)"), String::new(), String::new())
+            (
+                format!("alle {checked} Seite(n)"),
+                format!("all {checked} page(s)"),
+                String::new(),
+                String::new(),
+            )
         } else {
             (
-                format!("{checked} Seite(n) ({flagged} zur Sichtprüfung markiert, {sampled} aus der Stichprobe)"),
+                format!(
+                    "{checked} Seite(n) ({flagged} zur Sichtprüfung markiert, {sampled} aus der Stichprobe)"
+                ),
                 format!("{checked} page(s) ({flagged} marked for review, {sampled} from the spot check)"),
                 format!(" Die übrigen {rest} Seite(n) sind nur automatisch geprüft."),
                 format!(" The other {rest} page(s) are checked automatically only."),
@@ -219,7 +240,10 @@ impl ReviewRecord {
 pub enum PageState {
     /// Accepted by fewer people than required (the number so far).
     Pending(usize),
-    Rejected { by: String, reason: String },
+    Rejected {
+        by: String,
+        reason: String,
+    },
     Accepted,
 }
 

@@ -10,9 +10,17 @@ use crate::protocol::review::ReviewRecord;
 pub const REVIEW_IMAGE_SIZE: usize = 1600;
 
 /// The page as a PNG, at most `size` pixels on its longer side.
-pub fn page_png(area: &Area, record: &ReviewRecord, document: &str, page: u32, size: usize) -> Result<Vec<u8>, ReviewError> {
+pub fn page_png(
+    area: &Area,
+    record: &ReviewRecord,
+    document: &str,
+    page: u32,
+    size: usize,
+) -> Result<Vec<u8>, ReviewError> {
     let page_record = area.page_record(record, document, page)?;
-    let unreadable = |e: &dyn std::fmt::Display| ReviewError::Refused(format!("{document} page {page} cannot be shown: {e}"));
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ReviewError::Refused(format!("{document} page {page} cannot be shown: {e}"))
+    };
     let (decoded, degrees) = match page_record.pdf_page {
         Some(number) => {
             let (pdf, _) = area.document_files(record, document);
@@ -22,10 +30,14 @@ pub fn page_png(area: &Area, record: &ReviewRecord, document: &str, page: u32, s
         None => {
             let batch = area.origin()?.batch_dir;
             let path = batch.join(&page_record.source);
-            let source = crate::decode::SourceFile::open(&path, &page_record.source).map_err(|e| unreadable(&e))?;
+            let source =
+                crate::decode::SourceFile::open(&path, &page_record.source).map_err(|e| unreadable(&e))?;
             let decoded = crate::decode::decode_page(&source, page_record.source_page.saturating_sub(1))
                 .map_err(|e| unreadable(&e))?;
-            let turn = page_record.orientation.as_ref().map_or(0, |o| i64::from(o.rotate));
+            let turn = page_record
+                .orientation
+                .as_ref()
+                .map_or(0, |o| i64::from(o.rotate));
             (decoded, turn)
         }
     };
@@ -36,14 +48,18 @@ pub fn page_png(area: &Area, record: &ReviewRecord, document: &str, page: u32, s
 }
 
 /// The text of the page's text layer in the current PDF (empty for a page without one).
-pub fn page_text(area: &Area, record: &ReviewRecord, document: &str, page: u32) -> Result<String, ReviewError> {
+pub fn page_text(
+    area: &Area,
+    record: &ReviewRecord,
+    document: &str,
+    page: u32,
+) -> Result<String, ReviewError> {
     let page_record = area.page_record(record, document, page)?;
     let Some(number) = page_record.pdf_page else {
         return Ok(String::new());
     };
     let (pdf, _) = area.document_files(record, document);
     let bytes = area.read(&pdf)?;
-    let doc = lopdf::Document::load_mem(&bytes)
-        .map_err(|e| ReviewError::Refused(format!("{pdf}: {e}")))?;
+    let doc = lopdf::Document::load_mem(&bytes).map_err(|e| ReviewError::Refused(format!("{pdf}: {e}")))?;
     Ok(doc.extract_text(&[number]).unwrap_or_default())
 }

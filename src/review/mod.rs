@@ -32,7 +32,9 @@ pub use seal::seal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
-    #[error("{0} is not a batch waiting for review (no review.json in it); `scanwerk review list --archive DIR` shows those")]
+    #[error(
+        "{0} is not a batch waiting for review (no review.json in it); `scanwerk review list --archive DIR` shows those"
+    )]
     NotInReview(PathBuf),
     #[error("reading {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
@@ -45,7 +47,10 @@ pub enum ReviewError {
         open.len(),
         open.iter().map(|(d, p, s)| format!("- {d} page {p}: {s}")).collect::<Vec<_>>().join("\n")
     )]
-    NotAccepted { batch: String, open: Vec<(String, u32, String)> },
+    NotAccepted {
+        batch: String,
+        open: Vec<(String, u32, String)>,
+    },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
@@ -157,6 +162,23 @@ impl Area {
         self.parse(layout::REVIEW_ORIGIN)
     }
 
+    /// Records that the batch's input folder moved to `batch_dir` (an inbox's `review/`).
+    pub fn relocate(&self, batch_dir: &Path) -> Result<(), ReviewError> {
+        let mut origin = self.origin()?;
+        origin.batch_dir = std::fs::canonicalize(batch_dir).unwrap_or_else(|_| batch_dir.to_path_buf());
+        let path = self.dir.join(layout::REVIEW_ORIGIN);
+        let temp = self.dir.join(format!(".{}.part", layout::REVIEW_ORIGIN));
+        let write = |source| ReviewError::Write {
+            path: path.clone(),
+            source,
+        };
+        std::fs::write(&temp, json::to_json(&origin)).map_err(write)?;
+        std::fs::File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(write)?;
+        std::fs::rename(&temp, &path).map_err(write)
+    }
+
     /// The plan with every verdict and rescan of the log applied.
     pub fn record(&self) -> Result<ReviewRecord, ReviewError> {
         let mut record: ReviewRecord = self.parse(layout::REVIEW_PLAN)?;
@@ -185,7 +207,10 @@ impl Area {
 
     /// Appends the event `make` builds from the current record while holding the log's lock
     /// (or nothing, if `make` refuses), fsynced before it returns.
-    fn append(&self, make: impl FnOnce(&ReviewRecord) -> Result<Event, ReviewError>) -> Result<Event, ReviewError> {
+    fn append(
+        &self,
+        make: impl FnOnce(&ReviewRecord) -> Result<Event, ReviewError>,
+    ) -> Result<Event, ReviewError> {
         let path = self.dir.join(layout::REVIEW_LOG);
         let write = |source| ReviewError::Write {
             path: path.clone(),
@@ -233,7 +258,11 @@ impl Area {
         };
         let (document, page) = (decision.document.as_str(), decision.page);
         let event = self.append(|record| {
-            let Some(p) = record.pages.iter().find(|p| p.document == document && p.page == page) else {
+            let Some(p) = record
+                .pages
+                .iter()
+                .find(|p| p.document == document && p.page == page)
+            else {
                 return Err(ReviewError::Refused(format!(
                     "{document} page {page} is not among the pages to review of batch {}",
                     self.batch
@@ -245,7 +274,11 @@ impl Area {
                     "{document} page {page} was rescanned since you looked at it; look at it again"
                 )));
             }
-            if let Some(v) = p.verdicts.iter().find(|v| v.version == version && v.reviewer == reviewer) {
+            if let Some(v) = p
+                .verdicts
+                .iter()
+                .find(|v| v.version == version && v.reviewer == reviewer)
+            {
                 return Err(ReviewError::Refused(format!(
                     "{reviewer} decided {document} page {page} already ({} at {}); under four eyes \
                      the next verdict must come from another person",
@@ -281,11 +314,7 @@ impl Area {
 
     /// The current version of a document: its PDF and record (relative to the review folder).
     pub fn document_files(&self, record: &ReviewRecord, document: &str) -> (String, String) {
-        let version = record
-            .rescans
-            .iter()
-            .filter(|r| r.document == document)
-            .count();
+        let version = record.rescans.iter().filter(|r| r.document == document).count();
         let prefix = if version == 0 {
             String::new()
         } else {
@@ -298,13 +327,22 @@ impl Area {
     }
 
     /// The current record of a document.
-    pub fn document_record(&self, record: &ReviewRecord, document: &str) -> Result<DocumentRecord, ReviewError> {
+    pub fn document_record(
+        &self,
+        record: &ReviewRecord,
+        document: &str,
+    ) -> Result<DocumentRecord, ReviewError> {
         let (_, rel) = self.document_files(record, document);
         self.parse(&rel)
     }
 
     /// A page's record in the document's current version.
-    pub fn page_record(&self, record: &ReviewRecord, document: &str, page: u32) -> Result<PageRecord, ReviewError> {
+    pub fn page_record(
+        &self,
+        record: &ReviewRecord,
+        document: &str,
+        page: u32,
+    ) -> Result<PageRecord, ReviewError> {
         self.document_record(record, document)?
             .pages
             .into_iter()

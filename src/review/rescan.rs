@@ -28,7 +28,9 @@ pub fn rescan(
 ) -> Result<Rescan, ReviewError> {
     let by = by.trim();
     if by.is_empty() {
-        return Err(ReviewError::Refused("say who rescanned the page: --by NAME".into()));
+        return Err(ReviewError::Refused(
+            "say who rescanned the page: --by NAME".into(),
+        ));
     }
     let record = area.record()?;
     let reason = rejection(&record, document, page)?;
@@ -114,7 +116,11 @@ pub fn rescan(
 
 /// The reason the page's current version was rejected; refused unless it was.
 fn rejection(record: &ReviewRecord, document: &str, page: u32) -> Result<String, ReviewError> {
-    let Some(p) = record.pages.iter().find(|p| p.document == document && p.page == page) else {
+    let Some(p) = record
+        .pages
+        .iter()
+        .find(|p| p.document == document && p.page == page)
+    else {
         return Err(ReviewError::Refused(format!(
             "{document} page {page} is not among the pages to review; only a rejected page is rescanned"
         )));
@@ -142,7 +148,9 @@ fn keep_copy(area: &Area, name: &str, file: &Path) -> Result<PathBuf, ReviewErro
         path: file.to_path_buf(),
         source,
     })?;
-    std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(write)?;
+    std::fs::File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .map_err(write)?;
     std::fs::rename(&temp, &target).map_err(write)?;
     Ok(target)
 }
@@ -175,7 +183,9 @@ fn replaced_source(
         }
     }
     if pages.len() < page as usize {
-        return Err(ReviewError::Refused(format!("document {document} has no page {page}")));
+        return Err(ReviewError::Refused(format!(
+            "document {document} has no page {page}"
+        )));
     }
     Ok(DocumentSource {
         parts: parts_of(&pages),
@@ -242,7 +252,12 @@ fn compose(
     if let Some(failure) = output.failures.first() {
         return Err(ReviewError::Refused(format!(
             "the rescan could not be composed: {}",
-            failure.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+            failure
+                .errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         )));
     }
     if output.documents.is_empty() {
@@ -253,8 +268,13 @@ fn compose(
     let rel = layout::document_record(document);
     let path = staging.dir().join(&rel);
     let bytes = std::fs::read(&path).map_err(|source| ReviewError::Read { path, source })?;
-    let mut record: DocumentRecord = serde_json::from_slice(&bytes).expect("the record scanwerk just wrote parses");
-    let named = format!("{}/{}", layout::RESCANS, kept.file_name().unwrap_or_default().to_string_lossy());
+    let mut record: DocumentRecord =
+        serde_json::from_slice(&bytes).expect("the record scanwerk just wrote parses");
+    let named = format!(
+        "{}/{}",
+        layout::RESCANS,
+        kept.file_name().unwrap_or_default().to_string_lossy()
+    );
     let absolute = batch.relative(kept);
     for source in record.sources.iter_mut().filter(|s| s.path == absolute) {
         source.path = named.clone();
@@ -262,7 +282,9 @@ fn compose(
     for p in record.pages.iter_mut().filter(|p| p.source == absolute) {
         p.source = named.clone();
     }
-    staging.write_file(&rel, &to_json(&record)).map_err(crate::ingest::IngestError::from)?;
+    staging
+        .write_file(&rel, &to_json(&record))
+        .map_err(crate::ingest::IngestError::from)?;
     staging.publish().map_err(crate::ingest::IngestError::from)?;
     Ok(record)
 }

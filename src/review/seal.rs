@@ -72,15 +72,23 @@ pub fn seal(area: &Area, overrides: &Overrides) -> Result<IngestReport, ReviewEr
     }
     let (config, draft) = config(area, overrides)?;
     check_input(&config, &draft)?;
-    let staging = Staging::create(&config.archive, &config.batch.id).map_err(crate::ingest::IngestError::from)?;
+    let staging =
+        Staging::create(&config.archive, &config.batch.id).map_err(crate::ingest::IngestError::from)?;
     let protocol = assemble(area, &staging, &record, draft)?;
     let (published, manifest) = crate::ingest::seal_and_publish(staging, &config, &protocol)?;
     remove_area(area);
+    input_done(&config);
     let times = StageTimes {
         wall_seconds: wall.elapsed().as_secs_f64(),
         ..StageTimes::default()
     };
-    Ok(IngestReport::of(&config, &protocol, published, Some(manifest), times))
+    Ok(IngestReport::of(
+        &config,
+        &protocol,
+        published,
+        Some(manifest),
+        times,
+    ))
 }
 
 /// Refuses a batch whose input files differ from those the draft was made from.
@@ -132,20 +140,36 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// Fills the staging folder from the review folder and returns the final protocol.
-fn assemble(area: &Area, staging: &Staging, record: &ReviewRecord, mut protocol: Protocol) -> Result<Protocol, ReviewError> {
+fn assemble(
+    area: &Area,
+    staging: &Staging,
+    record: &ReviewRecord,
+    mut protocol: Protocol,
+) -> Result<Protocol, ReviewError> {
     let copy_tree = |dir: &str| -> Result<(), ArchiveError> {
         for file in files_under(&area.dir.join(dir)) {
-            let rel = file.strip_prefix(&area.dir).expect("below the area").to_string_lossy().into_owned();
+            let rel = file
+                .strip_prefix(&area.dir)
+                .expect("below the area")
+                .to_string_lossy()
+                .into_owned();
             place(staging, &file, &rel)?;
         }
         Ok(())
     };
-    copy_tree(layout::SEPARATORS).and_then(|_| copy_tree(layout::THUMBNAILS)).map_err(ingest)?;
+    copy_tree(layout::SEPARATORS)
+        .and_then(|_| copy_tree(layout::THUMBNAILS))
+        .map_err(ingest)?;
     for summary in &mut protocol.documents {
         let (pdf, _) = area.document_files(record, &summary.id);
         place(staging, &area.dir.join(&pdf), &summary.pdf).map_err(ingest)?;
         let mut doc = area.document_record(record, &summary.id)?;
-        doc.rescans = record.rescans.iter().filter(|r| r.document == summary.id).cloned().collect();
+        doc.rescans = record
+            .rescans
+            .iter()
+            .filter(|r| r.document == summary.id)
+            .cloned()
+            .collect();
         for rescan in &doc.rescans {
             let before = area.dir.join(previous_pdf(&summary.id, rescan.document_version));
             place(staging, &before, &rescan.replaced.pdf).map_err(ingest)?;
@@ -187,6 +211,30 @@ pub(super) fn previous_pdf(document: &str, version: u32) -> String {
             super::version_dir(document, version - 1),
             layout::document_pdf(document)
         )
+    }
+}
+
+/// An input folder waiting in an inbox's `review/` moves to its `done/` once the batch is
+/// published and verifies, as `run` does with batches it publishes at once.
+fn input_done(config: &Config) {
+    let dir = &config.batch.dir;
+    let Some(review) = dir
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == layout::IN_REVIEW))
+    else {
+        return;
+    };
+    let (Some(inbox), Some(name)) = (review.parent(), dir.file_name()) else {
+        return;
+    };
+    let published = config.archive.join(&config.batch.id);
+    if !crate::verify::verify(&published, Some(&config.key.public()), &[]).ok() {
+        tracing::error!(batch = %config.batch.id, "published, but it does not verify; the input stays in review/");
+        return;
+    }
+    let moved = crate::archive::move_unique(dir, &inbox.join(layout::DONE), &name.to_string_lossy());
+    if let Err(e) = moved {
+        tracing::error!(batch = %config.batch.id, error = %e, "published, but the input could not be moved to done/");
     }
 }
 

@@ -78,14 +78,25 @@ impl Server {
             .and_then(|p| p.strip_prefix(self.token.as_str()))
             .filter(|_| !self.token.is_empty())
         else {
-            return respond(request, 403, "text/plain", b"forbidden: open the address scanwerk printed; it carries the access token".to_vec());
+            return respond(
+                request,
+                403,
+                "text/plain",
+                b"forbidden: open the address scanwerk printed; it carries the access token".to_vec(),
+            );
         };
         let param = |name: &str| query_param(query, name);
         let result = match (request.method(), route) {
             (tiny_http::Method::Get, "/") => Ok((200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec())),
             (tiny_http::Method::Get, "/api/state") => self.state(&param("reviewer").unwrap_or_default()),
-            (tiny_http::Method::Get, "/image") => self.image(&param("document").unwrap_or_default(), &param("page").unwrap_or_default()),
-            (tiny_http::Method::Get, "/text") => self.text(&param("document").unwrap_or_default(), &param("page").unwrap_or_default()),
+            (tiny_http::Method::Get, "/image") => self.image(
+                &param("document").unwrap_or_default(),
+                &param("page").unwrap_or_default(),
+            ),
+            (tiny_http::Method::Get, "/text") => self.text(
+                &param("document").unwrap_or_default(),
+                &param("page").unwrap_or_default(),
+            ),
             (tiny_http::Method::Post, "/api/verdict") => {
                 let mut body = String::new();
                 let _ = request.as_reader().take(64 * 1024).read_to_string(&mut body);
@@ -147,7 +158,11 @@ impl Server {
             "decided_by_me": mine_count,
             "open": open,
         });
-        Ok((200, "application/json", serde_json::to_vec(&body).expect("serialises")))
+        Ok((
+            200,
+            "application/json",
+            serde_json::to_vec(&body).expect("serialises"),
+        ))
     }
 
     fn image(&self, document: &str, page: &str) -> Answer {
@@ -164,8 +179,11 @@ impl Server {
     }
 
     fn verdict(&self, body: &str) -> Answer {
-        let posted: Posted = serde_json::from_str(body)
-            .map_err(|e| ReviewError::Refused(format!("a verdict needs reviewer, document, page, version, accept: {e}")))?;
+        let posted: Posted = serde_json::from_str(body).map_err(|e| {
+            ReviewError::Refused(format!(
+                "a verdict needs reviewer, document, page, version, accept: {e}"
+            ))
+        })?;
         let verdict = self.area.decide(&Decision {
             document: posted.document.clone(),
             page: posted.page,
@@ -176,7 +194,11 @@ impl Server {
         })?;
         tracing::info!(batch = %self.area.batch, document = %posted.document, page = posted.page,
             reviewer = %verdict.reviewer, verdict = %verdict.verdict, "verdict recorded");
-        Ok((200, "application/json", serde_json::to_vec(&verdict).expect("serialises")))
+        Ok((
+            200,
+            "application/json",
+            serde_json::to_vec(&verdict).expect("serialises"),
+        ))
     }
 }
 
@@ -241,7 +263,10 @@ mod tests {
 
     #[test]
     fn query_values_are_percent_decoded() {
-        assert_eq!(query_param("a=1&reviewer=Anna%20M%C3%BCller", "reviewer").as_deref(), Some("Anna Müller"));
+        assert_eq!(
+            query_param("a=1&reviewer=Anna%20M%C3%BCller", "reviewer").as_deref(),
+            Some("Anna Müller")
+        );
         assert_eq!(query_param("document=x%2", "document").as_deref(), Some("x%2"));
         assert_eq!(query_param("page=3", "reviewer"), None);
     }

@@ -27,7 +27,11 @@ pub(super) fn check(protocol: &Protocol) -> (Vec<String>, Option<String>) {
         .collect();
     let required: Vec<(String, u32)> = required_pages(protocol, review);
     for (document, page) in required {
-        if !review.pages.iter().any(|p| p.document == document && p.page == page) {
+        if !review
+            .pages
+            .iter()
+            .any(|p| p.document == document && p.page == page)
+        {
             problems.push(format!(
                 "review mode {} requires {document} page {page} to be checked; the review does not list it",
                 review.mode
@@ -39,7 +43,11 @@ pub(super) fn check(protocol: &Protocol) -> (Vec<String>, Option<String>) {
         "sehr-hoch" => ("all", 2),
         _ => ("none", 1),
     };
-    let rank = |m: &str| ["none", "flagged", "flagged+sample", "all"].iter().position(|x| *x == m);
+    let rank = |m: &str| {
+        ["none", "flagged", "flagged+sample", "all"]
+            .iter()
+            .position(|x| *x == m)
+    };
     if rank(&review.mode) < rank(least) || review.reviewers_required < least_reviewers {
         problems.push(format!(
             "protection level {level:?} requires review mode {least:?} with {least_reviewers} reviewer(s); the \

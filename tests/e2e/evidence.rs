@@ -500,7 +500,8 @@ fn protection_levels_are_refused_before_any_page_is_read_when_unmet() {
         "nothing staged, nothing published"
     );
 
-    // Met: every page is marked for the full visual check "sehr hoch" asks for.
+    // Met: every page is marked for the full visual check "sehr hoch" asks for, and the batch
+    // waits for it: sealed only after two people accepted every page.
     let sehr_hoch = profile(&dir, "protection = \"sehr-hoch\"", "timestamp = \"offline\"");
     let out = ingest(
         &demo,
@@ -508,6 +509,11 @@ fn protection_levels_are_refused_before_any_page_is_read_when_unmet() {
         &keys.private,
         &["--profile", &sehr_hoch, "--cert", keys.cert.to_str().unwrap()],
     );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let review = archive.join(".review").join(BATCH);
+    crate::review::accept_all(&review, "Anna");
+    crate::review::accept_all(&review, "Ben");
+    let out = scanwerk(&["review", "seal", review.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
     for doc in ["akte", "antrag", "bescheid"] {

@@ -121,7 +121,13 @@ pub fn collect_pdfs(archive: &Path) {
     };
     for batch in batches.flatten() {
         let folders = ["documents", "replaced"].map(|f| std::fs::read_dir(batch.path().join(f)));
-        for pdf in folders.into_iter().flatten().flatten().flatten().map(|e| e.path()) {
+        for pdf in folders
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+        {
             if pdf.extension().is_some_and(|e| e == "pdf") {
                 let bytes = std::fs::read(&pdf).unwrap();
                 let name = format!("{}.pdf", scanwerk::seal::hash::sha256_hex(&bytes));

@@ -14,7 +14,8 @@ use crate::harness::*;
 const BATCH: &str = "demo-2026-001";
 
 fn json_file(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A profile file with `[review]` set as given.
@@ -36,7 +37,15 @@ pub fn status(review: &Path) -> Value {
 }
 
 pub fn decide(review: &Path, page: &str, verdict: &[&str], reviewer: &str) -> std::process::Output {
-    let mut args = vec!["review", "decide", review.to_str().unwrap(), "--page", page, "--reviewer", reviewer];
+    let mut args = vec![
+        "review",
+        "decide",
+        review.to_str().unwrap(),
+        "--page",
+        page,
+        "--reviewer",
+        reviewer,
+    ];
     args.extend_from_slice(verdict);
     scanwerk(&args)
 }
@@ -89,9 +98,14 @@ fn serve(review: &Path) -> (Running, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line.trim().to_string();
-    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with('/'), "{url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
+        "{url}"
+    );
     (Running(child), url)
 }
 
@@ -120,7 +134,13 @@ fn http(method: &str, url: &str, body: Option<&Value>) -> (u16, String) {
 }
 
 /// A page of the demo batch ingested for review under `profile`: (temp dir, archive, review folder, keys).
-fn composed(name: &str, review: &str, top: &str, seal: &str, extra: &[&str]) -> (TempDir, PathBuf, PathBuf, Keys) {
+fn composed(
+    name: &str,
+    review: &str,
+    top: &str,
+    seal: &str,
+    extra: &[&str],
+) -> (TempDir, PathBuf, PathBuf, Keys) {
     let dir = TempDir::new(name);
     let keys = keygen_with(&dir.dir("keys"), &["--cert"]);
     let profile = review_profile(&dir, top, review, seal);
@@ -131,9 +151,12 @@ fn composed(name: &str, review: &str, top: &str, seal: &str, extra: &[&str]) -> 
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let folder = archive.join(".review").join(BATCH);
-    assert!(text.contains(&format!("for review (review.mode")), "{text}");
+    assert!(text.contains("for review (review.mode"), "{text}");
     assert!(folder.join("review.json").is_file(), "{text}");
-    assert!(!archive.join(BATCH).exists(), "nothing is published before the review");
+    assert!(
+        !archive.join(BATCH).exists(),
+        "nothing is published before the review"
+    );
     (dir, archive, folder, keys)
 }
 
@@ -156,7 +179,11 @@ impl Browser {
         let driver = Running(driver);
         let root = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !agent().get(format!("{root}/status")).call().is_ok_and(|r| r.status() == 200) {
+        while !agent()
+            .get(format!("{root}/status"))
+            .call()
+            .is_ok_and(|r| r.status() == 200)
+        {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -190,13 +217,28 @@ impl Browser {
     }
 
     fn find(&self, css: &str) -> String {
-        let found = self.command("POST", "/element", Some(json!({"using": "css selector", "value": css})));
-        found.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string()
+        let found = self.command(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        found
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn text(&self, css: &str) -> String {
         let id = self.find(css);
-        self.command("GET", &format!("/element/{id}/text"), None).as_str().unwrap().to_string()
+        self.command("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn click(&self, css: &str) {
@@ -206,7 +248,11 @@ impl Browser {
 
     fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css);
-        self.command("POST", &format!("/element/{id}/value"), Some(json!({ "text": text })));
+        self.command(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
     }
 
     /// Presses keys on the page (not in a field), as a person at the keyboard.
@@ -216,7 +262,11 @@ impl Browser {
             actions.push(json!({"type": "keyDown", "value": c.to_string()}));
             actions.push(json!({"type": "keyUp", "value": c.to_string()}));
         }
-        self.command("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})));
+        self.command(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
     }
 
     fn wait_for(&self, css: &str, what: impl Fn(&str) -> bool) -> String {
@@ -234,7 +284,9 @@ impl Browser {
     fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
         let png = self.command("GET", "/screenshot", None);
-        base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap()
     }
 
     fn rect(&self, css: &str) -> (f64, f64, f64, f64) {
@@ -263,7 +315,11 @@ impl Browser {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -275,7 +331,15 @@ fn review_page_in_headless_chromium_records_keyboard_verdicts() {
     assert_eq!(http("GET", &format!("{root}/"), None).0, 403);
     assert_eq!(http("GET", &format!("{root}/api/state?reviewer=x"), None).0, 403);
     let forged = json!({"reviewer": "Mallory", "document": "akte", "page": 1, "version": 0, "accept": true});
-    assert_eq!(http("POST", &format!("{root}/0123456789abcdef0123456789abcdef/api/verdict"), Some(&forged)).0, 403);
+    assert_eq!(
+        http(
+            "POST",
+            &format!("{root}/0123456789abcdef0123456789abcdef/api/verdict"),
+            Some(&forged)
+        )
+        .0,
+        403
+    );
     assert_eq!(http("POST", &format!("{root}/api/verdict"), Some(&forged)).0, 403);
 
     let browser = Browser::start();
@@ -288,7 +352,10 @@ fn review_page_in_headless_chromium_records_keyboard_verdicts() {
     let shot = image::load_from_memory(&browser.screenshot()).unwrap().to_rgb8();
     let (x, y, w, h) = browser.rect("#page-image");
     let (sw, sh) = shot.dimensions();
-    assert!(w * h > 0.10 * f64::from(sw * sh), "image {w}x{h} on a {sw}x{sh} screen");
+    assert!(
+        w * h > 0.10 * f64::from(sw * sh),
+        "image {w}x{h} on a {sw}x{sh} screen"
+    );
     let (mut paper, mut ink, mut all) = (0u64, 0u64, 0u64);
     for py in (y as u32)..((y + h) as u32).min(sh) {
         for px in (x as u32)..((x + w) as u32).min(sw) {
@@ -304,7 +371,10 @@ fn review_page_in_headless_chromium_records_keyboard_verdicts() {
         }
     }
     assert!(paper as f64 > 0.9 * all as f64, "rendered {paper} of {all}");
-    assert!(ink as f64 > 0.003 * all as f64, "ink {ink} of {all}: the scan is not visible");
+    assert!(
+        ink as f64 > 0.003 * all as f64,
+        "ink {ink} of {all}: the scan is not visible"
+    );
     std::fs::write(project("target/review-page.png"), browser.screenshot()).unwrap();
 
     // A, A, A: three pages accepted with the keyboard; R rejects the fourth with a reason.
@@ -322,13 +392,19 @@ fn review_page_in_headless_chromium_records_keyboard_verdicts() {
     let pages = status["pages"].as_array().unwrap();
     assert_eq!(pages.len(), 5);
     let states: Vec<&str> = pages.iter().map(|p| p["state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["accepted", "accepted", "accepted", "rejected", "pending"]);
+    assert_eq!(
+        states,
+        ["accepted", "accepted", "accepted", "rejected", "pending"]
+    );
     for page in &pages[..4] {
         let verdicts = page["verdicts"].as_array().unwrap();
         assert_eq!(verdicts.len(), 1, "{page}");
         assert_eq!(verdicts[0]["reviewer"], "Anna Prüferin");
     }
-    assert_eq!(pages[3]["verdicts"][0]["reason"], "incomplete: Rand abgeschnitten");
+    assert_eq!(
+        pages[3]["verdicts"][0]["reason"],
+        "incomplete: Rand abgeschnitten"
+    );
     assert_eq!(log_lines(&folder).len(), 4);
 }
 
@@ -343,7 +419,11 @@ fn a_rejected_page_is_rescanned_and_the_sealed_document_holds_the_new_page() {
 
     let out = scanwerk(&["review", "seal", folder.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!("{document} page {number}: pending")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{document} page {number}: pending")),
+        "{}",
+        stderr(&out)
+    );
 
     let out = decide(&folder, &at, &["--reject", "unreadable"], "Anna");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -356,29 +436,74 @@ fn a_rejected_page_is_rescanned_and_the_sealed_document_holds_the_new_page() {
     assert!(stderr(&out).contains("rescan it"), "{}", stderr(&out));
 
     let new_scan = realscans().join("tesseract-ocr-test/phototest.tif");
-    let out = scanwerk(&["review", "rescan", folder.to_str().unwrap(), "--page", &at, new_scan.to_str().unwrap(), "--by", "Carla"]);
+    let out = scanwerk(&[
+        "review",
+        "rescan",
+        folder.to_str().unwrap(),
+        "--page",
+        &at,
+        new_scan.to_str().unwrap(),
+        "--by",
+        "Carla",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(status(&folder)["pages"][0]["state"], "pending");
     let out = decide(&folder, &at, &["--accept"], "Ben");
     assert!(out.status.success(), "{}", stderr(&out));
     let out = scanwerk(&["review", "seal", folder.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!folder.exists(), "the review folder is gone once the batch is published");
+    assert!(
+        !folder.exists(),
+        "the review folder is gone once the batch is published"
+    );
 
     let batch = archive.join(BATCH);
     let pdf = batch.join(format!("documents/{document}.pdf"));
     // The new page's text and pixels are in the sealed PDF, the old version is kept.
-    let text = tool("pdftotext", &["-f", &number.to_string(), "-l", &number.to_string(), pdf.to_str().unwrap(), "-"]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("quick brown dog"), "{}", String::from_utf8_lossy(&text.stdout));
+    let text = tool(
+        "pdftotext",
+        &[
+            "-f",
+            &number.to_string(),
+            "-l",
+            &number.to_string(),
+            pdf.to_str().unwrap(),
+            "-",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("quick brown dog"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
     let prefix = dir.join("page");
-    let out = tool("pdfimages", &["-png", "-f", &number.to_string(), "-l", &number.to_string(), pdf.to_str().unwrap(), prefix.to_str().unwrap()]);
+    let out = tool(
+        "pdfimages",
+        &[
+            "-png",
+            "-f",
+            &number.to_string(),
+            "-l",
+            &number.to_string(),
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success());
     let out = same_pixels(&dir.join("page-000.png"), &new_scan, 0, 0);
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
     let record = json_file(&batch.join(format!("documents/{document}.json")));
     let rescan = &record["rescans"][0];
     assert_eq!(rescan["by"], "Carla");
-    assert_eq!(rescan["sha256"], scanwerk::seal::hash::sha256_hex(&std::fs::read(&new_scan).unwrap()));
+    assert_eq!(
+        rescan["sha256"],
+        scanwerk::seal::hash::sha256_hex(&std::fs::read(&new_scan).unwrap())
+    );
     let replaced = batch.join(rescan["replaced"]["pdf"].as_str().unwrap());
     assert_eq!(
         rescan["replaced"]["pdf_sha256"],
@@ -386,16 +511,42 @@ fn a_rejected_page_is_rescanned_and_the_sealed_document_holds_the_new_page() {
     );
     let protocol = json_file(&batch.join("protocol.json"));
     let anomalies = protocol["transfer_note"]["anomalies"].to_string();
-    assert!(anomalies.contains(&format!("{document} page {number} rescanned on")) && anomalies.contains("by Carla"), "{anomalies}");
+    assert!(
+        anomalies.contains(&format!("{document} page {number} rescanned on"))
+            && anomalies.contains("by Carla"),
+        "{anomalies}"
+    );
     let statement = protocol["transfer_note"]["statement"].as_str().unwrap();
-    assert!(statement.contains("Sichtprüfung durch Personen") && statement.contains("Anna, Ben"), "{statement}");
-    assert!(statement.contains("1 Seite(n) wurden nach Zurückweisung neu gescannt"), "{statement}");
+    assert!(
+        statement.contains("Sichtprüfung durch Personen") && statement.contains("Anna, Ben"),
+        "{statement}"
+    );
+    assert!(
+        statement.contains("1 Seite(n) wurden nach Zurückweisung neu gescannt"),
+        "{statement}"
+    );
     let verdicts = protocol["review"]["pages"][0]["verdicts"].as_array().unwrap();
     assert_eq!(verdicts.len(), 2);
-    assert_eq!((verdicts[0]["verdict"].as_str(), verdicts[0]["version"].as_u64()), (Some("rejected"), Some(0)));
-    assert_eq!((verdicts[1]["verdict"].as_str(), verdicts[1]["version"].as_u64()), (Some("accepted"), Some(1)));
-    let out = scanwerk(&["verify", batch.to_str().unwrap(), "--trust", keys.public.to_str().unwrap()]);
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(
+        (verdicts[0]["verdict"].as_str(), verdicts[0]["version"].as_u64()),
+        (Some("rejected"), Some(0))
+    );
+    assert_eq!(
+        (verdicts[1]["verdict"].as_str(), verdicts[1]["version"].as_u64()),
+        (Some("accepted"), Some(1))
+    );
+    let out = scanwerk(&[
+        "verify",
+        batch.to_str().unwrap(),
+        "--trust",
+        keys.public.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
     verapdf(&[pdf, replaced]);
 }
 
@@ -422,10 +573,18 @@ fn four_eyes_under_sehr_hoch_need_two_different_people() {
     // The same person twice is refused; sealing after one reviewer fails.
     let out = decide(&folder, "akte:1", &["--accept"], "Anna");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("must come from another person"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("must come from another person"),
+        "{}",
+        stderr(&out)
+    );
     let out = scanwerk(&["review", "seal", folder.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("accepted by 1, more needed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("accepted by 1, more needed"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!archive.join(BATCH).exists());
 
     accept_all(&folder, "Ben");
@@ -433,9 +592,19 @@ fn four_eyes_under_sehr_hoch_need_two_different_people() {
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
     let protocol = json_file(&batch.join("protocol.json"));
-    assert!(protocol["transfer_note"]["statement"].as_str().unwrap().contains("Vier-Augen-Prinzip"));
+    assert!(
+        protocol["transfer_note"]["statement"]
+            .as_str()
+            .unwrap()
+            .contains("Vier-Augen-Prinzip")
+    );
     for page in protocol["review"]["pages"].as_array().unwrap() {
-        let names: Vec<&str> = page["verdicts"].as_array().unwrap().iter().map(|v| v["reviewer"].as_str().unwrap()).collect();
+        let names: Vec<&str> = page["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["reviewer"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["Anna", "Ben"]);
     }
     let out = scanwerk(&["verify", batch.to_str().unwrap()]);
@@ -446,7 +615,11 @@ fn four_eyes_under_sehr_hoch_need_two_different_people() {
     std::fs::write(batch.join("protocol.json"), cut).unwrap();
     let out = scanwerk(&["verify", batch.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("accepted by 1, more needed"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("accepted by 1, more needed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -473,7 +646,16 @@ fn kill_9_during_review_and_rescan_loses_no_verdict_and_records_none_twice() {
     // A rescan killed while it composes leaves the page rejected and no rescan on record.
     let big = realscans().join("tesseract-ocr-test/eurotext.tif");
     let mut rescan = Command::new(BIN)
-        .args(["review", "rescan", folder.to_str().unwrap(), "--page", "antrag:1", big.to_str().unwrap(), "--by", "Carla"])
+        .args([
+            "review",
+            "rescan",
+            folder.to_str().unwrap(),
+            "--page",
+            "antrag:1",
+            big.to_str().unwrap(),
+            "--by",
+            "Carla",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -491,7 +673,16 @@ fn kill_9_during_review_and_rescan_loses_no_verdict_and_records_none_twice() {
     assert_eq!(state_of(&after, "antrag", 1), "rejected");
     assert_eq!(log_lines(&folder).len(), 3);
 
-    let out = scanwerk(&["review", "rescan", folder.to_str().unwrap(), "--page", "antrag:1", big.to_str().unwrap(), "--by", "Carla"]);
+    let out = scanwerk(&[
+        "review",
+        "rescan",
+        folder.to_str().unwrap(),
+        "--page",
+        "antrag:1",
+        big.to_str().unwrap(),
+        "--by",
+        "Carla",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let after = status(&folder);
     assert_eq!(after["rescans"].as_array().unwrap().len(), 1);
@@ -510,26 +701,126 @@ fn the_review_page_image_is_the_pdf_page_as_shown() {
     // The image the review page serves is the PDF page turned by /Rotate: compare with poppler.
     let dir = TempDir::new("review-image");
     let batch = dir.dir("batch");
-    std::fs::copy(realscans().join("tesseract-ocr-test/phototest-rotated-R.png"), batch.join("turned.png")).unwrap();
+    std::fs::copy(
+        realscans().join("tesseract-ocr-test/phototest-rotated-R.png"),
+        batch.join("turned.png"),
+    )
+    .unwrap();
     let keys = keygen(&dir.dir("keys"));
     let profile = review_profile(&dir, "", "mode = \"all\"", "");
     let archive = dir.dir("archive");
     let out = ingest(&batch, &archive, &keys.private, &["--profile", &profile]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let folder = std::fs::read_dir(archive.join(".review")).unwrap().next().unwrap().unwrap().path();
+    let folder = std::fs::read_dir(archive.join(".review"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let (_server, url) = serve(&folder);
     let agent = agent();
-    let mut response = agent.get(format!("{url}image?document=turned&page=1")).call().unwrap();
+    let mut response = agent
+        .get(format!("{url}image?document=turned&page=1"))
+        .call()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let png = response.body_mut().read_to_vec().unwrap();
     let shown = image::load_from_memory(&png).unwrap().to_luma8();
     let pdf = folder.join("documents/turned.pdf");
-    let out = tool("pdftoppm", &["-r", "30", "-gray", "-png", pdf.to_str().unwrap(), dir.join("poppler").to_str().unwrap()]);
+    let out = tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "30",
+            "-gray",
+            "-png",
+            pdf.to_str().unwrap(),
+            dir.join("poppler").to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success());
     let poppler = image::open(dir.join("poppler-1.png")).unwrap().to_luma8();
     let (pw, ph) = poppler.dimensions();
     let (sw, sh) = shown.dimensions();
-    assert_eq!(pw > ph, sw > sh, "same orientation as poppler shows it: {pw}x{ph} vs {sw}x{sh}");
+    assert_eq!(
+        pw > ph,
+        sw > sh,
+        "same orientation as poppler shows it: {pw}x{ph} vs {sw}x{sh}"
+    );
     let text = http("GET", &format!("{url}text?document=turned&page=1"), None).1;
     assert!(text.contains("quick brown"), "{text}");
+}
+
+#[test]
+fn run_leaves_a_batch_for_review_and_seal_finishes_it_into_done() {
+    let dir = TempDir::new("review-run");
+    let keys = keygen(&dir.dir("keys"));
+    let profile = review_profile(&dir, "", "mode = \"flagged+sample\"", "");
+    let inbox = dir.dir("inbox");
+    let archive = dir.dir("archive");
+    copy_tree(&project("testdata/demo-batch"), &inbox.join("stapel-1"));
+    let out = scanwerk(&[
+        "run",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--archive",
+        archive.to_str().unwrap(),
+        "--key",
+        keys.private.to_str().unwrap(),
+        "--profile",
+        &profile,
+        "--json",
+        "--settle-seconds",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let batch = &summary["batches"][0];
+    assert_eq!(batch["status"], "in_review", "{summary}");
+    let folder = archive.join(".review").join(BATCH);
+    assert_eq!(batch["published"], folder.to_str().unwrap());
+    assert!(
+        inbox.join("review/stapel-1/batch.toml").is_file(),
+        "{:?}",
+        entries(&inbox)
+    );
+    assert!(!archive.join(BATCH).exists());
+    // A second run leaves it alone: review/ is not a batch.
+    let out = scanwerk(&[
+        "run",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--archive",
+        archive.to_str().unwrap(),
+        "--key",
+        keys.private.to_str().unwrap(),
+        "--profile",
+        &profile,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["batches"].as_array().unwrap().len(), 0, "{summary}");
+
+    accept_all(&folder, "Anna");
+    let out = scanwerk(&["review", "seal", folder.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        inbox.join("done/stapel-1/batch.toml").is_file(),
+        "{:?}",
+        entries(&inbox.join("done"))
+    );
+    assert!(!inbox.join("review/stapel-1").exists());
+    let out = scanwerk(&[
+        "verify",
+        archive.join(BATCH).to_str().unwrap(),
+        "--trust",
+        keys.public.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("review          flagged+sample"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
