@@ -131,65 +131,8 @@ pub(super) fn review(action: ReviewAction) -> Exit {
 
 fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
     match action {
-        ReviewAction::List { archive, json } => {
-            let areas = review::list(&archive);
-            let mut rows = Vec::new();
-            for area in &areas {
-                let record = area.record()?;
-                let open = record.open_pages().len();
-                rows.push(
-                    serde_json::json!({"batch": area.batch, "dir": area.dir, "mode": record.mode,
-                    "pages": record.pages.len(), "open": open}),
-                );
-                if !json {
-                    println!(
-                        "{}  {}  {} page(s) to review, {open} not accepted  {}",
-                        area.batch,
-                        record.mode,
-                        record.pages.len(),
-                        area.dir.display()
-                    );
-                }
-            }
-            if json {
-                println!("{}", serde_json::Value::Array(rows));
-            } else if areas.is_empty() {
-                println!("no batch waits for review in {}", archive.display());
-            }
-            Ok(Exit::Ok)
-        }
-        ReviewAction::Status { which, json } => {
-            let area = which.area()?;
-            let record = area.record()?;
-            let pages = review::status(&record);
-            if json {
-                let body = serde_json::json!({"batch": area.batch, "mode": record.mode,
-                    "reviewers_required": record.reviewers_required, "pages": pages, "rescans": record.rescans});
-                println!("{}", serde_json::to_string_pretty(&body).expect("serialises"));
-            } else {
-                println!(
-                    "batch {}: mode {}, {} reviewer(s) per page",
-                    area.batch, record.mode, record.reviewers_required
-                );
-                for p in &pages {
-                    let by: Vec<String> = p
-                        .verdicts
-                        .iter()
-                        .filter(|v| v.version == p.version)
-                        .map(|v| format!("{} {} {}", v.reviewer, v.verdict, v.time))
-                        .collect();
-                    println!(
-                        "  {}:{}  {}  [{}]  {}",
-                        p.document,
-                        p.page,
-                        p.detail,
-                        p.why.join(", "),
-                        by.join("; ")
-                    );
-                }
-            }
-            Ok(Exit::Ok)
-        }
+        ReviewAction::List { archive, json } => list(&archive, json),
+        ReviewAction::Status { which, json } => status(&which.area()?, json),
         ReviewAction::Decide {
             which,
             page,
@@ -213,20 +156,7 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
             );
             Ok(Exit::Ok)
         }
-        ReviewAction::Serve { which, bind } => {
-            let area = which.area()?;
-            let server = review::serve::Server::start(area, &bind)?;
-            println!("{}", server.url());
-            eprintln!("review page: open the address above in a browser on this machine; Ctrl-C stops");
-            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                let _ = signal_hook::flag::register(signal, stop.clone());
-            }
-            use std::io::Write;
-            let _ = std::io::stdout().flush();
-            server.run(&stop);
-            Ok(Exit::Ok)
-        }
+        ReviewAction::Serve { which, bind } => serve(which.area()?, &bind),
         ReviewAction::Rescan {
             which,
             page,
@@ -245,8 +175,7 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
             Ok(Exit::Ok)
         }
         ReviewAction::Seal { which, keys } => {
-            let area = which.area()?;
-            let report = review::seal(&area, &keys.overrides())?;
+            let report = review::seal(&which.area()?, &keys.overrides())?;
             println!(
                 "published batch {}: {}, {} -> {}",
                 report.batch_id,
@@ -258,4 +187,78 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
             Ok(Exit::Ok)
         }
     }
+}
+
+fn list(archive: &std::path::Path, json: bool) -> Result<Exit, ReviewError> {
+    let areas = review::list(archive);
+    let mut rows = Vec::new();
+    for area in &areas {
+        let record = area.record()?;
+        let open = record.open_pages().len();
+        rows.push(
+            serde_json::json!({"batch": area.batch, "dir": area.dir, "mode": record.mode,
+            "pages": record.pages.len(), "open": open}),
+        );
+        if !json {
+            println!(
+                "{}  {}  {} page(s) to review, {open} not accepted  {}",
+                area.batch,
+                record.mode,
+                record.pages.len(),
+                area.dir.display()
+            );
+        }
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else if areas.is_empty() {
+        println!("no batch waits for review in {}", archive.display());
+    }
+    Ok(Exit::Ok)
+}
+
+fn status(area: &Area, json: bool) -> Result<Exit, ReviewError> {
+    let record = area.record()?;
+    let pages = review::status(&record);
+    if json {
+        let body = serde_json::json!({"batch": area.batch, "mode": record.mode,
+            "reviewers_required": record.reviewers_required, "pages": pages, "rescans": record.rescans});
+        println!("{}", serde_json::to_string_pretty(&body).expect("serialises"));
+        return Ok(Exit::Ok);
+    }
+    println!(
+        "batch {}: mode {}, {} reviewer(s) per page",
+        area.batch, record.mode, record.reviewers_required
+    );
+    for p in &pages {
+        let by: Vec<String> = p
+            .verdicts
+            .iter()
+            .filter(|v| v.version == p.version)
+            .map(|v| format!("{} {} {}", v.reviewer, v.verdict, v.time))
+            .collect();
+        println!(
+            "  {}:{}  {}  [{}]  {}",
+            p.document,
+            p.page,
+            p.detail,
+            p.why.join(", "),
+            by.join("; ")
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+fn serve(area: Area, bind: &str) -> Result<Exit, ReviewError> {
+    let server = review::serve::Server::start(area, bind)?;
+    println!("{}", server.url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    eprintln!("review page: open the address above in a browser on this machine; Ctrl-C stops");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, stop.clone());
+    }
+    server.run(&stop);
+    Ok(Exit::Ok)
 }

@@ -428,7 +428,7 @@ mod tests {
             "site.toml:3: unknown key languages; did you mean ocr.languages?",
             "site.toml:5: quality.min_dpi: must be a number",
             "site.toml:6: unknown key quality.min_dip; did you mean quality.min_dpi?",
-            "site.toml:7: unknown section [scan]; sections are [input], [ocr], [prepare], [quality], [seal], [separation]",
+            "site.toml:7: unknown section [scan]; sections are [input], [ocr], [prepare], [quality], [review], [seal], [separation]",
             "site.toml:10: ocr.enabled: must be true or false",
         ] {
             assert!(err.contains(needle), "{needle:?} not in\n{err}");

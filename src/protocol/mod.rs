@@ -340,22 +340,35 @@ fn is_zero(n: &usize) -> bool {
 
 /// The statement of the transfer note (TR-RESISCAN A.NB.4) about the check, in German as the note
 /// is addressed to German courts and archives, and in English: it says what was actually done.
-/// scanwerk records no person's visual check yet, so it states the automatic checks and names how
-/// many pages are listed for a person to compare with the paper — never that a person agreed.
+/// This is the statement of a batch sealed without review (`review.mode = "none"`): it states the
+/// automatic checks and names how many pages are listed for a person to compare with the paper —
+/// never that a person agreed. A reviewed batch's is [`review::ReviewRecord::statement`].
 pub fn statement(pages: usize, for_review: usize, sample: usize) -> (String, String) {
+    let (automatic, automatic_en) = automatic_statement(pages);
+    (
+        format!(
+            "{automatic} Eine Sichtprüfung durch eine Person ist hier nicht erfasst: {for_review} zur \
+             Sichtprüfung markierte Seite(n) und {sample} Seite(n) der Stichprobe sind aufgeführt und \
+             vor der Vernichtung des Papiers mit dem Original zu vergleichen."
+        ),
+        format!(
+            "{automatic_en} No visual check by a person is recorded here: {for_review} page(s) marked \
+             for visual review and {sample} page(s) of the spot check are listed, to be compared with \
+             the original before the paper is destroyed."
+        ),
+    )
+}
+
+/// The statement's first sentence: the automatic checks over `pages` pages.
+fn automatic_statement(pages: usize) -> (String, String) {
     (
         format!(
             "Automatisch geprüft nach dem genannten Profil (Vollständigkeit, Auflösung, Ausrichtung, \
-             Schräglage, Leerseiten, Texterkennung): {pages} Seite(n). Eine Sichtprüfung durch eine \
-             Person ist hier nicht erfasst: {for_review} zur Sichtprüfung markierte Seite(n) und \
-             {sample} Seite(n) der Stichprobe sind aufgeführt und vor der Vernichtung des Papiers mit \
-             dem Original zu vergleichen."
+             Schräglage, Leerseiten, Texterkennung): {pages} Seite(n)."
         ),
         format!(
             "Checked automatically under the named profile (completeness, resolution, orientation, \
-             skew, blank pages, text recognition): {pages} page(s). No visual check by a person is \
-             recorded here: {for_review} page(s) marked for visual review and {sample} page(s) of the \
-             spot check are listed, to be compared with the original before the paper is destroyed."
+             skew, blank pages, text recognition): {pages} page(s)."
         ),
     )
 }

@@ -147,44 +147,8 @@ impl ReviewRecord {
 
     /// The statement of the transfer note for a batch checked this way: what people checked.
     pub fn statement(&self, pages: usize) -> (String, String) {
-        let checked = self.pages.len();
-        let names = self.reviewers().join(", ");
-        let flagged = self
-            .pages
-            .iter()
-            .filter(|p| p.why.iter().any(|w| w != "sample" && w != "all"))
-            .count();
-        let sampled = self
-            .pages
-            .iter()
-            .filter(|p| p.why.iter().any(|w| w == "sample"))
-            .count();
-        let eyes = if self.reviewers_required > 1 {
-            format!(
-                " ({} verschiedene Personen je Seite, Vier-Augen-Prinzip)",
-                self.reviewers_required
-            )
-        } else {
-            String::new()
-        };
-        let eyes_en = if self.reviewers_required > 1 {
-            format!(
-                " ({} different people per page, four eyes)",
-                self.reviewers_required
-            )
-        } else {
-            String::new()
-        };
-        let rescans = self.rescans.len();
-        let automatic = format!(
-            "Automatisch geprüft nach dem genannten Profil (Vollständigkeit, Auflösung, Ausrichtung, \
-             Schräglage, Leerseiten, Texterkennung): {pages} Seite(n)."
-        );
-        let automatic_en = format!(
-            "Checked automatically under the named profile (completeness, resolution, orientation, \
-             skew, blank pages, text recognition): {pages} page(s)."
-        );
-        if checked == 0 {
+        let (automatic, automatic_en) = super::automatic_statement(pages);
+        if self.pages.is_empty() {
             return (
                 format!(
                     "{automatic} Prüfmodus {}: keine Seite war zur Sichtprüfung vorgesehen; eine \
@@ -198,30 +162,22 @@ impl ReviewRecord {
                 ),
             );
         }
-        let rest = pages.saturating_sub(checked);
-        let (scope, scope_en, rest_de, rest_en) = if self.mode == "all" {
-            (
-                format!("alle {checked} Seite(n)"),
-                format!("all {checked} page(s)"),
-                String::new(),
-                String::new(),
-            )
-        } else {
-            (
-                format!(
-                    "{checked} Seite(n) ({flagged} zur Sichtprüfung markiert, {sampled} aus der Stichprobe)"
-                ),
-                format!("{checked} page(s) ({flagged} marked for review, {sampled} from the spot check)"),
-                format!(" Die übrigen {rest} Seite(n) sind nur automatisch geprüft."),
-                format!(" The other {rest} page(s) are checked automatically only."),
-            )
+        let names = self.reviewers().join(", ");
+        let rescans = self.rescans.len();
+        let (eyes, eyes_en) = match self.reviewers_required {
+            1 => (String::new(), String::new()),
+            n => (
+                format!(" ({n} verschiedene Personen je Seite, Vier-Augen-Prinzip)"),
+                format!(" ({n} different people per page, four eyes)"),
+            ),
         };
+        let [scope, scope_en, rest, rest_en] = self.scope(pages);
         (
             format!(
                 "{automatic} Sichtprüfung durch Personen (Prüfmodus {}): {scope} wurden von {names}{eyes} \
                  mit dem Papieroriginal verglichen und als bildlich und inhaltlich übereinstimmend \
                  freigegeben; {rescans} Seite(n) wurden nach Zurückweisung neu gescannt und erneut \
-                 geprüft.{rest_de} Die Prüfvermerke (Person, Zeit, Ergebnis) stehen im Protokoll.",
+                 geprüft.{rest} Die Prüfvermerke (Person, Zeit, Ergebnis) stehen im Protokoll.",
                 self.mode
             ),
             format!(
@@ -232,6 +188,30 @@ impl ReviewRecord {
                 self.mode
             ),
         )
+    }
+
+    /// Which pages people checked, and which they did not, in German and English.
+    fn scope(&self, pages: usize) -> [String; 4] {
+        let checked = self.pages.len();
+        if self.mode == "all" {
+            return [
+                format!("alle {checked} Seite(n)"),
+                format!("all {checked} page(s)"),
+                String::new(),
+                String::new(),
+            ];
+        }
+        let count =
+            |f: &dyn Fn(&str) -> bool| self.pages.iter().filter(|p| p.why.iter().any(|w| f(w))).count();
+        let flagged = count(&|w| w != "sample" && w != "all");
+        let sampled = count(&|w| w == "sample");
+        let rest = pages.saturating_sub(checked);
+        [
+            format!("{checked} Seite(n) ({flagged} zur Sichtprüfung markiert, {sampled} aus der Stichprobe)"),
+            format!("{checked} page(s) ({flagged} marked for review, {sampled} from the spot check)"),
+            format!(" Die übrigen {rest} Seite(n) sind nur automatisch geprüft."),
+            format!(" The other {rest} page(s) are checked automatically only."),
+        ]
     }
 }
 

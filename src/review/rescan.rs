@@ -34,21 +34,7 @@ pub fn rescan(
     }
     let record = area.record()?;
     let reason = rejection(&record, document, page)?;
-    match crate::decode::count_pages(file) {
-        Some(1) => {}
-        Some(n) => {
-            return Err(ReviewError::Refused(format!(
-                "{} holds {n} pages; a rescan replaces one page: give a file with that page only",
-                file.display()
-            )));
-        }
-        None => {
-            return Err(ReviewError::Refused(format!(
-                "{} cannot be read as a scan (TIFF, PNG, JPEG or a scanner PDF)",
-                file.display()
-            )));
-        }
-    }
+    one_page(file)?;
     let (config, _) = config(area, overrides)?;
     let version = record.version_of(document, page) + 1;
     let document_version = record.rescans.iter().filter(|r| r.document == document).count() as u32 + 1;
@@ -69,19 +55,6 @@ pub fn rescan(
         ..config.batch.clone()
     };
     let made = compose(area, &config, &batch, document, document_version, page, &kept)?;
-    let old = area.page_record(&record, document, page)?;
-    let (old_pdf, _) = area.document_files(&record, document);
-    let old_pdf_sha256 = crate::seal::Digests::of_file(&area.dir.join(&old_pdf))
-        .map_err(|source| ReviewError::Read {
-            path: area.dir.join(&old_pdf),
-            source,
-        })?
-        .sha256;
-    let new_page = made
-        .pages
-        .iter()
-        .find(|p| p.number == page)
-        .expect("the composed document has the page");
     let rescan = Rescan {
         document: document.into(),
         page,
@@ -92,14 +65,14 @@ pub fn rescan(
         reason,
         file: name,
         sha256,
-        image_sha256: new_page.image_sha256.clone(),
-        replaced: ReplacedPage {
-            source: old.source,
-            source_page: old.source_page,
-            image_sha256: old.image_sha256,
-            pdf: layout::replaced_pdf(document, document_version),
-            pdf_sha256: old_pdf_sha256,
-        },
+        image_sha256: made
+            .pages
+            .iter()
+            .find(|p| p.number == page)
+            .expect("the composed document has the page")
+            .image_sha256
+            .clone(),
+        replaced: replaced_page(area, &record, document, page, document_version)?,
     };
     area.append(|now| {
         if now.version_of(document, page) + 1 != version
@@ -112,6 +85,44 @@ pub fn rescan(
         Ok(Event::Rescan(rescan.clone()))
     })?;
     Ok(rescan)
+}
+
+/// Refuses a file that is not a one-page scan.
+fn one_page(file: &Path) -> Result<(), ReviewError> {
+    match crate::decode::count_pages(file) {
+        Some(1) => Ok(()),
+        Some(n) => Err(ReviewError::Refused(format!(
+            "{} holds {n} pages; a rescan replaces one page: give a file with that page only",
+            file.display()
+        ))),
+        None => Err(ReviewError::Refused(format!(
+            "{} cannot be read as a scan (TIFF, PNG, JPEG or a scanner PDF)",
+            file.display()
+        ))),
+    }
+}
+
+/// The page a rescan replaces, as the document's current version holds it.
+fn replaced_page(
+    area: &Area,
+    record: &ReviewRecord,
+    document: &str,
+    page: u32,
+    document_version: u32,
+) -> Result<ReplacedPage, ReviewError> {
+    let old = area.page_record(record, document, page)?;
+    let (pdf, _) = area.document_files(record, document);
+    let path = area.dir.join(&pdf);
+    let pdf_sha256 = crate::seal::Digests::of_file(&path)
+        .map_err(|source| ReviewError::Read { path, source })?
+        .sha256;
+    Ok(ReplacedPage {
+        source: old.source,
+        source_page: old.source_page,
+        image_sha256: old.image_sha256,
+        pdf: layout::replaced_pdf(document, document_version),
+        pdf_sha256,
+    })
 }
 
 /// The reason the page's current version was rejected; refused unless it was.
