@@ -9,6 +9,7 @@ PACKAGES=(
   poppler-utils qpdf openssl time
   libimage-exiftool-perl python3-fonttools python3-pil python3-numpy python3-venv curl
   chromium chromium-driver fonts-dejavu-core groff-base zint zbar-tools
+  default-jdk-headless libbcprov-java libbcpkix-java libbcutil-java
 )
 
 missing=()

@@ -32,6 +32,16 @@ pub fn document_record(id: &str) -> String {
     format!("{DOCUMENTS}/{id}.json")
 }
 
+/// `documents/<id>.ers`, the document's RFC 4998 evidence record (time-stamped batches only).
+pub fn document_ers(id: &str) -> String {
+    format!("{DOCUMENTS}/{id}.ers")
+}
+
+/// True for `documents/<id>.ers`.
+pub fn is_document_ers(rel: &str) -> bool {
+    rel.starts_with("documents/") && rel.ends_with(".ers")
+}
+
 /// True for `documents/<id>.pdf`.
 pub fn is_document_pdf(rel: &str) -> bool {
     rel.starts_with("documents/") && rel.ends_with(".pdf")

@@ -31,10 +31,17 @@ pub enum AttachError {
 pub fn pending_query(batch: &Path, trust: Option<&seal::TrustedKey>) -> Result<Vec<u8>, AttachError> {
     use layout::{TIMESTAMP_QUERY as QUERY_FILE, TIMESTAMP_REPLY as REPLY_FILE};
     let report = verify::verify(batch, trust, &[]);
-    if !report.ok() {
+    // Evidence records left by an attach that was cut short are written again below.
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .filter(|p| !layout::is_document_ers(&p.file) || batch.join(REPLY_FILE).exists())
+        .map(|p| format!("- {p}"))
+        .collect();
+    if !problems.is_empty() {
         return Err(AttachError::Unsound {
             batch: batch.into(),
-            problems: report.problems.iter().map(|p| format!("- {p}")).collect(),
+            problems,
         });
     }
     if batch.join(REPLY_FILE).exists() {
@@ -57,6 +64,38 @@ pub fn attach_timestamp(
     let tree: seal::tree::TreeFile = serde_json::from_slice(&bytes).expect("verified hash tree");
     let root = seal::tree::unhex(&tree.root).expect("verified hash tree");
     let stamp = seal::timestamp::check_reply(reply, tree.algorithm.algorithm(), &root, Some(&query), &[])?;
+    add_evidence_records(batch, reply)?;
     archive::add_to_published(batch, layout::TIMESTAMP_REPLY, reply)?;
     Ok(stamp)
+}
+
+/// Each document's RFC 4998 evidence record from its (verified) proof and the reply's token,
+/// beside its PDF; one already there from an attach that was cut short is kept if the same.
+fn add_evidence_records(batch: &Path, reply: &[u8]) -> Result<(), AttachError> {
+    let token = seal::timestamp::token_of(reply)?;
+    let documents = batch.join(layout::DOCUMENTS);
+    let entries = std::fs::read_dir(&documents).map_err(|source| AttachError::Read {
+        path: documents.clone(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(id) = name.strip_suffix(".json") else {
+            continue;
+        };
+        let path = entry.path();
+        let bytes = std::fs::read(&path).map_err(|source| AttachError::Read { path, source })?;
+        // Verified above: every record parses and carries its proof.
+        let record: crate::protocol::DocumentRecord =
+            serde_json::from_slice(&bytes).expect("verified record");
+        let proof = record.proof.expect("verified record");
+        let ers =
+            seal::ers::evidence_record(&proof, &token).map_err(seal::timestamp::TimestampError::from)?;
+        let file = format!("{id}.ers");
+        if std::fs::read(documents.join(&file)).is_ok_and(|have| have == ers) {
+            continue;
+        }
+        archive::add_to_published(&documents, &file, &ers)?;
+    }
+    Ok(())
 }

@@ -506,6 +506,27 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
         record.proof = tree.proof(&hashes[&doc.pdf]);
         staging.write_file(&rel, &to_json(&record))?;
     }
+    write_evidence_records(staging, protocol)?;
+    Ok(())
+}
+
+/// With the root's time-stamp reply in place, each document's RFC 4998 evidence record
+/// (`documents/<id>.ers`) from its proof and the token.
+fn write_evidence_records(staging: &Staging, protocol: &Protocol) -> Result<(), IngestError> {
+    let Ok(reply) = std::fs::read(staging.dir().join(layout::TIMESTAMP_REPLY)) else {
+        return Ok(());
+    };
+    let token = seal::timestamp::token_of(&reply)?;
+    for doc in &protocol.documents {
+        let path = staging.dir().join(layout::document_record(&doc.id));
+        let read = std::fs::read(&path).map_err(|source| ArchiveError::Write { path, source })?;
+        let record: protocol::DocumentRecord =
+            serde_json::from_slice(&read).expect("the record scanwerk just wrote parses");
+        let proof = record.proof.expect("every sealed document has its proof");
+        let ers =
+            seal::ers::evidence_record(&proof, &token).map_err(seal::timestamp::TimestampError::from)?;
+        staging.write_file(&layout::document_ers(&doc.id), &ers)?;
+    }
     Ok(())
 }
 
@@ -550,6 +571,10 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
     for doc in &protocol.documents {
         for rel in [doc.pdf.clone(), layout::document_record(&doc.id)] {
             files.push(entry(staging.dir(), &rel)?);
+        }
+        let ers = layout::document_ers(&doc.id);
+        if staging.dir().join(&ers).exists() {
+            files.push(entry(staging.dir(), &ers)?);
         }
     }
     for (image, _) in protocol.separators.iter().flat_map(|s| s.images()) {

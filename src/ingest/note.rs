@@ -168,5 +168,18 @@ fn sealing(config: &Config) -> NoteSealing {
             TimestampPolicy::Offline => "offline".into(),
             TimestampPolicy::Online { url } => format!("online {url}"),
         },
+        evidence_records: match &config.profile.timestamp {
+            TimestampPolicy::Off => "none: an RFC 4998 evidence record needs a time stamp on the hash-tree \
+                                     root, and this profile takes none (seal.timestamp = \"off\")"
+                .into(),
+            TimestampPolicy::Offline => {
+                "documents/<id>.ers (RFC 4998), written when the time-stamp reply is \
+                                         attached (scanwerk timestamp attach)"
+                    .into()
+            }
+            TimestampPolicy::Online { .. } => "documents/<id>.ers (RFC 4998): each document's reduced hash \
+                                               tree and the root's time-stamp token"
+                .into(),
+        },
     }
 }

@@ -433,6 +433,9 @@ pub struct NoteSealing {
     pub pdf_signer: Option<String>,
     /// `off`, `offline` (query written, reply attached later) or `online <url>`.
     pub timestamp: String,
+    /// Where each document's RFC 4998 evidence record is, or why there is none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub evidence_records: String,
 }
 
 /// Times of the transfer note, RFC 3339.

@@ -10,6 +10,7 @@
 
 pub mod cert;
 pub mod cms;
+pub mod ers;
 pub mod hash;
 pub mod manifest;
 pub mod pades;

@@ -152,6 +152,16 @@ pub fn request(url: &str, query: &[u8]) -> Result<Vec<u8>, TimestampError> {
         .map_err(|e| err(e.to_string()))
 }
 
+/// The time-stamp token (DER `ContentInfo`) of a granted reply, as an evidence record holds it.
+pub fn token_of(reply: &[u8]) -> Result<Vec<u8>, TimestampError> {
+    let bad = |m: String| TimestampError::Reply(m);
+    let response = TimeStampResp::from_der(reply).map_err(|e| bad(format!("not a TimeStampResp: {e}")))?;
+    Ok(response
+        .time_stamp_token
+        .ok_or_else(|| bad("no token".into()))?
+        .to_der()?)
+}
+
 /// What a verified time stamp says.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TimeStamp {

@@ -6,6 +6,7 @@
 //! that it still has the structure of PDF/A-2b ([`crate::pdfa::conformance`]).
 //! Every problem is reported with the file it concerns; none stops the others from being checked.
 
+mod evidence;
 mod review;
 mod summary;
 
@@ -55,6 +56,8 @@ pub struct VerifyReport {
     pub sealing: Option<crate::protocol::NoteSealing>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible_person: Option<String>,
+    /// Documents whose RFC 4998 evidence record leads from their PDF to the time-stamped root.
+    pub evidence_records: usize,
     /// The review by people the protocol records (mode, pages, reviewers), when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review: Option<String>,
@@ -124,7 +127,7 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Ce
     }
     for rel in files_under(dir) {
         // A reply attached after publishing (`timestamp attach`) authenticates itself.
-        let attached = rel == TIMESTAMP_REPLY;
+        let attached = rel == TIMESTAMP_REPLY || crate::layout::is_document_ers(&rel);
         if rel != MANIFEST && rel != SIGNATURE && !attached && !listed.contains(&rel) {
             report.problem(&rel, "present but not listed in the manifest");
         }
@@ -133,6 +136,12 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Ce
     for rel in listed.iter().filter(|p| crate::layout::is_document_record(p)) {
         check_document(dir, rel, &manifest, root.as_deref(), &mut report);
     }
+    evidence::check(
+        dir,
+        tree.as_ref()
+            .map(|(algorithm, root)| (*algorithm, root.as_slice())),
+        &mut report,
+    );
     check_protection(&mut report);
     report
 }

@@ -81,6 +81,15 @@ fn lines(report: &VerifyReport) -> Vec<(&'static str, String)> {
             (None, false) => "none".into(),
         },
     ));
+    if report.evidence_records > 0 {
+        lines.push((
+            "evidence",
+            format!(
+                "{} RFC 4998 evidence records (documents/<id>.ers) lead from their PDFs to the time-stamped root",
+                report.evidence_records
+            ),
+        ));
+    }
     if let Some(s) = sealing {
         lines.push(("protection", s.protection.clone()));
     }

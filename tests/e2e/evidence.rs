@@ -537,3 +537,172 @@ fn protection_levels_are_refused_before_any_page_is_read_when_unmet() {
     assert_eq!(protocol["transfer_note"]["sealing"]["protection"], "sehr-hoch");
     assert_eq!(protocol["transfer_note"]["sealing"]["timestamp"], "offline");
 }
+
+/// `tests/ers/ErsCheck.java` compiled once with the JDK against Debian's Bouncy Castle jars; the
+/// classpath to run it with.
+fn ers_checker() -> &'static str {
+    static CLASSPATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CLASSPATH.get_or_init(|| {
+        let jars = ["bcprov", "bcpkix", "bcutil"]
+            .map(|j| format!("/usr/share/java/{j}.jar"))
+            .join(":");
+        let out_dir = project("target/ers-check");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let source = project("tests/ers/ErsCheck.java");
+        let out = tool(
+            "javac",
+            &[
+                "-cp",
+                &jars,
+                "-d",
+                out_dir.to_str().unwrap(),
+                source.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "javac: {}", stderr(&out));
+        format!("{jars}:{}", out_dir.display())
+    })
+}
+
+/// Bouncy Castle's RFC 4998 verdict on `ers` covering `data`.
+fn bouncy_castle_ers(ers: &Path, data: &Path) -> std::process::Output {
+    tool(
+        "java",
+        &[
+            "-cp",
+            ers_checker(),
+            "ErsCheck",
+            ers.to_str().unwrap(),
+            data.to_str().unwrap(),
+        ],
+    )
+}
+
+#[test]
+fn evidence_records_verify_with_bouncy_castle_and_openssl_reads_them() {
+    let tsa = TestTsa::start("ers-tsa");
+    let keydir = TempDir::new("ers-keys");
+    let keys = keygen(keydir.path());
+    let dir = TempDir::new("ers-profile");
+    let stamped = profile(&dir, "", &format!("tsa_url = \"{}\"", tsa.url));
+    let archive = TempDir::new("ers-archive");
+    let out = ingest(
+        &project("testdata/demo-batch"),
+        archive.path(),
+        &keys.private,
+        &["--profile", &stamped],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let batch = archive.join(BATCH);
+    let protocol = json(&batch.join("protocol.json"));
+    let manifest = std::fs::read_to_string(batch.join("manifest.json")).unwrap();
+    for doc in ["akte", "antrag", "bescheid"] {
+        let ers = batch.join(format!("documents/{doc}.ers"));
+        let pdf = batch.join(format!("documents/{doc}.pdf"));
+        let out = tool(
+            "openssl",
+            &["asn1parse", "-inform", "DER", "-in", ers.to_str().unwrap()],
+        );
+        assert!(
+            out.status.success(),
+            "openssl asn1parse {doc}.ers: {}",
+            stderr(&out)
+        );
+        let out = bouncy_castle_ers(&ers, &pdf);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        assert!(
+            manifest.contains(&format!("\"documents/{doc}.ers\"")),
+            "listed in the manifest"
+        );
+        // A PDF with one byte flipped is not what the record covers.
+        let mut bytes = std::fs::read(&pdf).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x01;
+        let flipped = dir.join(&format!("{doc}-flipped.pdf"));
+        std::fs::write(&flipped, bytes).unwrap();
+        let out = bouncy_castle_ers(&ers, &flipped);
+        assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    }
+    assert!(
+        protocol["transfer_note"]["sealing"]["evidence_records"]
+            .as_str()
+            .unwrap()
+            .starts_with("documents/<id>.ers (RFC 4998)")
+    );
+    let out = scanwerk(&[
+        "verify",
+        batch.to_str().unwrap(),
+        "--tsa-trust",
+        tsa.ca.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 RFC 4998 evidence records"),
+        "{}",
+        stdout(&out)
+    );
+    // An evidence record of another document in its place is named by verify.
+    std::fs::copy(
+        batch.join("documents/akte.ers"),
+        batch.join("documents/antrag.ers"),
+    )
+    .unwrap();
+    let out = scanwerk(&["verify", batch.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("documents/antrag.ers"), "{}", stderr(&out));
+
+    // Without a time stamp there is none, and the protocol says why.
+    let plain = TempDir::new("ers-none");
+    let out = ingest(
+        &project("testdata/demo-batch"),
+        plain.path(),
+        &keys.private,
+        &["--profile", &profile(&dir, "", "")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let batch = plain.join(BATCH);
+    assert!(!batch.join("documents/akte.ers").exists());
+    let protocol = json(&batch.join("protocol.json"));
+    let why = protocol["transfer_note"]["sealing"]["evidence_records"]
+        .as_str()
+        .unwrap();
+    assert!(
+        why.starts_with("none: an RFC 4998 evidence record needs a time stamp"),
+        "{why}"
+    );
+
+    // Sealed offline: the records come with the attached reply, and Bouncy Castle takes them.
+    let offline = TempDir::new("ers-offline");
+    let out = ingest(
+        &project("testdata/demo-batch"),
+        offline.path(),
+        &keys.private,
+        &["--profile", &profile(&dir, "", "timestamp = \"offline\"")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let batch = offline.join(BATCH);
+    assert!(!batch.join("documents/akte.ers").exists());
+    let reply = offline.join("reply.tsr");
+    std::fs::write(&reply, tsa.reply(&batch.join("hashtree.tsq"))).unwrap();
+    let out = scanwerk(&[
+        "timestamp",
+        "attach",
+        batch.to_str().unwrap(),
+        reply.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for doc in ["akte", "antrag", "bescheid"] {
+        let out = bouncy_castle_ers(
+            &batch.join(format!("documents/{doc}.ers")),
+            &batch.join(format!("documents/{doc}.pdf")),
+        );
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+    let out = scanwerk(&["verify", batch.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 RFC 4998 evidence records"),
+        "{}",
+        stdout(&out)
+    );
+}
