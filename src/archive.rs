@@ -88,7 +88,14 @@ fn keep_only_journaled(dir: &Path) {
     let journal = crate::journal::Journal::open(dir);
     let keep: std::collections::HashSet<String> = journal
         .documents()
-        .flat_map(|d| [format!("{d}.pdf"), format!("{d}.json")])
+        .flat_map(|d| {
+            [
+                format!("{d}.pdf"),
+                format!("{d}.json"),
+                format!("{d}.alto.xml"),
+                format!("{d}.hocr"),
+            ]
+        })
         .collect();
     for entry in std::fs::read_dir(dir.join("documents"))
         .into_iter()

@@ -37,6 +37,15 @@ pub fn document_ers(id: &str) -> String {
     format!("{DOCUMENTS}/{id}.ers")
 }
 
+/// `documents/<id>.alto.xml` and `documents/<id>.hocr`: the document's full text.
+pub fn document_alto(id: &str) -> String {
+    format!("{DOCUMENTS}/{id}.alto.xml")
+}
+
+pub fn document_hocr(id: &str) -> String {
+    format!("{DOCUMENTS}/{id}.hocr")
+}
+
 /// True for `documents/<id>.ers`.
 pub fn is_document_ers(rel: &str) -> bool {
     rel.starts_with("documents/") && rel.ends_with(".ers")

@@ -12,6 +12,7 @@ pub mod config;
 pub mod decode;
 pub mod exit;
 pub mod findings;
+pub mod handoff;
 pub mod inbox;
 pub mod ingest;
 pub mod journal;

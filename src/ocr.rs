@@ -495,6 +495,14 @@ pub fn parse_tsv(tsv: &str) -> Recognition {
     Recognition { lines }
 }
 
+/// The version of the linked libtesseract, e.g. `5.3.0`.
+pub fn tesseract_version() -> String {
+    // SAFETY: TessVersion returns a pointer to a static NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(tesseract_sys::TessVersion()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -572,9 +572,14 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
         for rel in [doc.pdf.clone(), layout::document_record(&doc.id)] {
             files.push(entry(staging.dir(), &rel)?);
         }
-        let ers = layout::document_ers(&doc.id);
-        if staging.dir().join(&ers).exists() {
-            files.push(entry(staging.dir(), &ers)?);
+        for rel in [
+            layout::document_alto(&doc.id),
+            layout::document_hocr(&doc.id),
+            layout::document_ers(&doc.id),
+        ] {
+            if staging.dir().join(&rel).exists() {
+                files.push(entry(staging.dir(), &rel)?);
+            }
         }
     }
     for (image, _) in protocol.separators.iter().flat_map(|s| s.images()) {

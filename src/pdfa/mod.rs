@@ -98,6 +98,41 @@ pub struct PageContent<'a> {
     pub frame: Option<Frame>,
 }
 
+/// A page's text layer as a viewer shows the page (`/Rotate` applied): its size and every word's
+/// box in points from the top left corner, line by line, for full-text sidecars (ALTO, hOCR).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageText {
+    pub width: f64,
+    pub height: f64,
+    pub lines: Vec<Vec<text::PlacedWord>>,
+}
+
+impl PageText {
+    /// Words placed in user space on a page of `media_box`, turned by `rotate` degrees clockwise.
+    fn shown(media_box: [f64; 4], rotate: i64, mut lines: Vec<Vec<text::PlacedWord>>) -> PageText {
+        let [x0, y0, x1, y1] = media_box;
+        let turned = rotate % 180 != 0;
+        let (width, height) = if turned {
+            (y1 - y0, x1 - x0)
+        } else {
+            (x1 - x0, y1 - y0)
+        };
+        // A user-space point as it lies on the shown page, from its top left corner.
+        let show = |(x, y): (f64, f64)| match rotate {
+            90 => (y - y0, x - x0),
+            180 => (x1 - x, y - y0),
+            270 => (y1 - y, x1 - x),
+            _ => (x - x0, y1 - y),
+        };
+        for word in lines.iter_mut().flatten() {
+            let [a, b, c, d] = word.bbox;
+            let (p, q) = (show((a, b)), show((c, d)));
+            word.bbox = [p.0.min(q.0), p.1.min(q.1), p.0.max(q.0), p.1.max(q.1)];
+        }
+        PageText { width, height, lines }
+    }
+}
+
 /// Writes one PDF document page by page.
 pub struct DocumentWriter<W: Write> {
     file: PdfFile<W>,
@@ -145,7 +180,8 @@ impl<W: Write> DocumentWriter<W> {
         (self.next_id - 1, 0)
     }
 
-    pub fn add_page(&mut self, page: PageContent) -> io::Result<()> {
+    /// Adds a page; returns its text layer as a viewer shows the page, for full-text sidecars.
+    pub fn add_page(&mut self, page: PageContent) -> io::Result<PageText> {
         let (image_id, content_id, page_id) = (self.allocate(), self.allocate(), self.allocate());
         let (w_px, h_px) = (page.image.width, page.image.height);
         let (w_in, h_in) = (f64::from(w_px) / page.dpi.0, f64::from(h_px) / page.dpi.1);
@@ -161,13 +197,11 @@ impl<W: Write> DocumentWriter<W> {
             to_image: page.upright.to_image(w_px, h_px),
             on_page,
         };
+        let mut lines = Vec::new();
         if let Some(recognition) = page.recognition {
-            ops.push_str(&text::content(
-                recognition,
-                placement,
-                &mut self.glyphs,
-                FONT_NAME,
-            ));
+            let (text_ops, placed) = text::placed(recognition, placement, &mut self.glyphs, FONT_NAME);
+            ops.push_str(&text_ops);
+            lines = placed;
         }
         let mut resources = dictionary! { "XObject" => dictionary! { "Im0" => image_id } };
         if ops.contains(" Tf\n") {
@@ -204,7 +238,10 @@ impl<W: Write> DocumentWriter<W> {
         }
         self.file.write(page_id, &Object::Dictionary(page_dict))?;
         self.pages.push(page_id);
-        Ok(())
+        let media_box = page
+            .frame
+            .map_or([0.0, 0.0, width_pt, height_pt], |f| f.media_box);
+        Ok(PageText::shown(media_box, rotate, lines))
     }
 
     /// Pages added so far.

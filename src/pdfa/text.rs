@@ -86,11 +86,32 @@ fn coefficient(v: f64) -> String {
     }
 }
 
+/// A word of the text layer as placed: its text, confidence, and its box in PDF user space
+/// (`[x0, y0, x1, y1]`, points, y up): from its start along the text for its width, and across
+/// from the font's descent below the baseline to its ascent above it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedWord {
+    pub text: String,
+    pub confidence: f32,
+    pub bbox: [f64; 4],
+}
+
 /// Content-stream operators for the text layer of one page (empty for no words).
 pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable, font_name: &str) -> String {
+    placed(recognition, at, glyphs, font_name).0
+}
+
+/// [`content`], and the words as placed, line by line.
+pub fn placed(
+    recognition: &Recognition,
+    at: Placement,
+    glyphs: &mut GlyphTable,
+    font_name: &str,
+) -> (String, Vec<Vec<PlacedWord>>) {
     let mut ops = String::new();
+    let mut lines = Vec::new();
     if recognition.lines.is_empty() {
-        return ops;
+        return (ops, lines);
     }
     ops.push_str("BT\n3 Tr\n");
     let advance = f64::from(font::ADVANCE) / 1000.0;
@@ -121,6 +142,7 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
         let middle = f64::from(line.bbox.left + line.bbox.right) / 2.0;
         let level = level_of(to_pdf.apply((middle, baseline_px)));
         let _ = writeln!(ops, "/{font_name} {size:.2} Tf");
+        let mut placed_line = Vec::new();
         for (i, word) in line.words.iter().enumerate() {
             let codes: String = word
                 .text
@@ -138,6 +160,17 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
             let shift = level - level_of(start);
             let (x, y) = (start.0 + shift * up_axis.0, start.1 + shift * up_axis.1);
             let _ = writeln!(ops, "{stretch:.2} Tz {axes} {x:.2} {y:.2} Tm <{codes}> Tj");
+            placed_line.push(PlacedWord {
+                text: word.text.clone(),
+                confidence: word.confidence,
+                bbox: word_box(
+                    (x, y),
+                    (along.0 / pt_along, along.1 / pt_along),
+                    up_axis,
+                    width,
+                    (descent * size, f64::from(font::ASCENT) / 1000.0 * size),
+                ),
+            });
             // An explicit space spanning the gap to the next word, so text extraction never
             // runs two words together however narrow the gap.
             if let (Some(next), Some(space)) = (line.words.get(i + 1), glyphs.cid(' ')) {
@@ -146,9 +179,31 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
                 let _ = writeln!(ops, "{stretch:.2} Tz <{space:04X}> Tj");
             }
         }
+        if !placed_line.is_empty() {
+            lines.push(placed_line);
+        }
     }
     ops.push_str("ET\n");
-    ops
+    (ops, lines)
+}
+
+/// The box spanned from baseline point `start` along unit direction `along` (rounded to a page
+/// axis, as the text matrix is) for `width`, and along `up` from `-below` to `above`.
+fn word_box(
+    start: (f64, f64),
+    along: (f64, f64),
+    up: (f64, f64),
+    width: f64,
+    (below, above): (f64, f64),
+) -> [f64; 4] {
+    let along = (along.0.round(), along.1.round());
+    let corners = [(0.0, -below), (width, -below), (0.0, above), (width, above)]
+        .map(|(t, s)| (start.0 + t * along.0 + s * up.0, start.1 + t * along.1 + s * up.1));
+    let xs = corners.map(|c| c.0);
+    let ys = corners.map(|c| c.1);
+    let min = |v: [f64; 4]| v.into_iter().fold(f64::INFINITY, f64::min);
+    let max = |v: [f64; 4]| v.into_iter().fold(f64::NEG_INFINITY, f64::max);
+    [min(xs), min(ys), max(xs), max(ys)]
 }
 
 /// The ToUnicode CMap for the table's characters.

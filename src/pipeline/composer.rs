@@ -36,6 +36,8 @@ struct OpenDocument {
     pdf_pages: u32,
     writer: Option<DocumentWriter<StagedFile>>,
     pages: Vec<PageRecord>,
+    /// Each PDF page's text layer as shown, for the full-text sidecars.
+    texts: Vec<crate::pdfa::PageText>,
     errors: Vec<crate::decode::InputError>,
 }
 
@@ -113,6 +115,7 @@ impl<'a> Composer<'a> {
                 pdf_pages: 0,
                 writer: Some(writer),
                 pages: Vec::new(),
+                texts: Vec::new(),
                 errors: Vec::new(),
             });
         }
@@ -180,6 +183,7 @@ impl<'a> Composer<'a> {
             std::fs::create_dir_all(dir).map_err(staging.write_err(crate::layout::THUMBNAILS))?;
         }
         std::fs::write(&thumbnail, &page.thumbnail).map_err(staging.write_err(crate::layout::THUMBNAILS))?;
+        let fulltext = self.profile.output.alto || self.profile.output.hocr;
         let open = self.document(doc)?;
         if !open.errors.is_empty() {
             return Ok(());
@@ -198,7 +202,10 @@ impl<'a> Composer<'a> {
             upright: page.upright,
             frame: page.frame,
         };
-        writer.add_page(content).map_err(staging.write_err(&rel))?;
+        let text = writer.add_page(content).map_err(staging.write_err(&rel))?;
+        if fulltext {
+            open.texts.push(text);
+        }
         open.pdf_pages += 1;
         record.pdf_page = Some(open.pdf_pages);
         open.pages.push(record);
@@ -254,6 +261,7 @@ impl<'a> Composer<'a> {
         }
         .map_err(self.staging.write_err(&rel))?;
         let pdf_digests = self.staging.close_file(&rel, file)?;
+        self.write_fulltext(&id, &open.texts)?;
         let record = DocumentRecord {
             format: FORMAT.into(),
             batch_id: self.batch.id.clone(),
@@ -271,6 +279,23 @@ impl<'a> Composer<'a> {
             rescans: Vec::new(),
         };
         self.record(record)
+    }
+
+    /// The document's ALTO and hOCR files, as the profile asks (before its record and journal line,
+    /// so a journaled document has them).
+    fn write_fulltext(&self, id: &str, texts: &[crate::pdfa::PageText]) -> Result<(), ArchiveError> {
+        let pdf = format!("{id}.pdf");
+        if self.profile.output.alto {
+            let alto = crate::handoff::fulltext::alto(&pdf, texts);
+            self.staging
+                .write_file(&crate::layout::document_alto(id), alto.as_bytes())?;
+        }
+        if self.profile.output.hocr {
+            let hocr = crate::handoff::fulltext::hocr(&pdf, texts);
+            self.staging
+                .write_file(&crate::layout::document_hocr(id), hocr.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Writes a finished document's record, then its journal line; counts it into the output.

@@ -31,6 +31,8 @@ pub const KEYS: &[crate::schema::Key] = &[
     ("quality", "colour_modes", Kind::TextList),
     ("quality", "qa_sample_percent", Kind::Number),
     ("quality", "incomplete_batch", Kind::Text),
+    ("output", "alto", Kind::Boolean),
+    ("output", "hocr", Kind::Boolean),
     ("review", "mode", Kind::Text),
     ("review", "reviewers", Kind::Integer),
     ("seal", "signature", Kind::Text),
@@ -63,6 +65,8 @@ pub(super) struct RawProfile {
     pub(super) prepare: RawPrepare,
     #[serde(default)]
     pub(super) quality: RawQuality,
+    #[serde(default)]
+    pub(super) output: RawOutput,
     #[serde(default)]
     pub(super) review: RawReview,
     #[serde(default)]
@@ -119,6 +123,13 @@ pub(super) struct RawInput {
 pub(super) struct RawOcr {
     pub(super) enabled: Option<bool>,
     pub(super) languages: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutput {
+    pub(super) alto: Option<bool>,
+    pub(super) hocr: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

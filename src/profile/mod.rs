@@ -76,6 +76,8 @@ pub struct Profile {
     pub protection: Protection,
     /// Which pages a person checks before the batch is sealed (`[review]`).
     pub review: ReviewPolicy,
+    /// Full-text sidecars beside each PDF (`[output]`).
+    pub output: OutputPolicy,
     /// Signature algorithm (`seal.signature`): `"ecdsa-p256"` (default) or `"ecdsa-p384"`. The
     /// key must be of this curve.
     pub signature: SignatureAlgorithm,
@@ -130,6 +132,15 @@ impl ReviewMode {
     pub fn name(self) -> &'static str {
         values::name_of(values::REVIEW_MODE, &self)
     }
+}
+
+/// `[output]`: full text beside each PDF for digital libraries and viewers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputPolicy {
+    /// `documents/<id>.alto.xml` (ALTO 4). Default: true.
+    pub alto: bool,
+    /// `documents/<id>.hocr`. Default: false.
+    pub hocr: bool,
 }
 
 /// `[review]`: the mode, and how many different people must accept each page (four eyes: 2).
@@ -428,7 +439,7 @@ mod tests {
             "site.toml:3: unknown key languages; did you mean ocr.languages?",
             "site.toml:5: quality.min_dpi: must be a number",
             "site.toml:6: unknown key quality.min_dip; did you mean quality.min_dpi?",
-            "site.toml:7: unknown section [scan]; sections are [input], [ocr], [prepare], [quality], [review], [seal], [separation]",
+            "site.toml:7: unknown section [scan]; sections are [input], [ocr], [prepare], [quality], [output], [review], [seal], [separation]",
             "site.toml:10: ocr.enabled: must be true or false",
         ] {
             assert!(err.contains(needle), "{needle:?} not in\n{err}");

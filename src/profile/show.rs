@@ -73,6 +73,8 @@ impl Profile {
             "ocr" => Some(list(&self.languages)),
             "prepare" => Some(self.shown_prepare(key)),
             "quality" => Some(self.shown_quality(key)),
+            "output" if key == "alto" => Some(self.output.alto.to_string()),
+            "output" => Some(self.output.hocr.to_string()),
             "review" if key == "mode" => Some(text(self.review.mode.name())),
             "review" => Some(self.review.reviewers.to_string()),
             "seal" => self.shown_seal(key),

@@ -143,6 +143,10 @@ pub(super) fn validate(
         languages,
         protection,
         review,
+        output: super::OutputPolicy {
+            alto: raw.output.alto.unwrap_or(true),
+            hocr: raw.output.hocr.unwrap_or(false),
+        },
         signature,
         key,
         certificate,

@@ -163,6 +163,17 @@ fn assemble(
     for summary in &mut protocol.documents {
         let (pdf, _) = area.document_files(record, &summary.id);
         place(staging, &area.dir.join(&pdf), &summary.pdf).map_err(ingest)?;
+        // The full text of the current version, beside its PDF.
+        let folder = area.dir.join(&pdf).with_file_name("");
+        for rel in [
+            layout::document_alto(&summary.id),
+            layout::document_hocr(&summary.id),
+        ] {
+            let from = folder.join(Path::new(&rel).file_name().expect("a file name"));
+            if from.exists() {
+                place(staging, &from, &rel).map_err(ingest)?;
+            }
+        }
         let mut doc = area.document_record(record, &summary.id)?;
         doc.rescans = record
             .rescans

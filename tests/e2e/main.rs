@@ -3,6 +3,7 @@
 
 mod day_one;
 mod evidence;
+mod fulltext;
 mod harness;
 mod ingest;
 mod input;

@@ -1,0 +1,4 @@
+//! What archive systems take in their own formats: the documents' full text as ALTO and hOCR.
+//! (BagIt, receipts and the destruction release belong here as they come.)
+
+pub mod fulltext;
