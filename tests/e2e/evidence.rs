@@ -641,15 +641,26 @@ fn evidence_records_verify_with_bouncy_castle_and_openssl_reads_them() {
         "{}",
         stdout(&out)
     );
-    // An evidence record of another document in its place is named by verify.
-    std::fs::copy(
-        batch.join("documents/akte.ers"),
-        batch.join("documents/antrag.ers"),
-    )
-    .unwrap();
+    // An evidence record whose reduced hash tree no longer holds its PDF's hash is named by verify
+    // (a sibling's record would still be right: in RFC 4998 two leaves of one pair share theirs).
+    let ers_path = batch.join("documents/antrag.ers");
+    let leaf = scanwerk::seal::tree::TreeHash::Sha256
+        .digest(&std::fs::read(batch.join("documents/antrag.pdf")).unwrap());
+    let mut ers = std::fs::read(&ers_path).unwrap();
+    let at = ers
+        .windows(32)
+        .position(|w| w == leaf.as_slice())
+        .expect("the PDF's hash is in its record");
+    ers[at] ^= 0x01;
+    std::fs::write(&ers_path, ers).unwrap();
     let out = scanwerk(&["verify", batch.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("documents/antrag.ers"), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("documents/antrag.ers: its reduced hash tree does not lead from documents/antrag.pdf"),
+        "{}",
+        stderr(&out)
+    );
 
     // Without a time stamp there is none, and the protocol says why.
     let plain = TempDir::new("ers-none");

@@ -362,8 +362,8 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
     assert!(odd_out.status.success(), "{}", stderr(&odd_out));
     assert_eq!(
         entries(&archive.join("odd-names/documents")).len(),
-        8,
-        "four documents, PDF + JSON each"
+        12,
+        "four documents, PDF + JSON + ALTO each"
     );
     // The name that is not UTF-8: byte-exact on disk where the input is kept, shown with U+FFFD
     // in the document's record and the protocol, and a document id made of safe characters.
