@@ -101,6 +101,40 @@ pub fn content(recognition: &Recognition, at: Placement, glyphs: &mut GlyphTable
     placed(recognition, at, glyphs, font_name).0
 }
 
+/// Points per working-copy pixel along the text and across it, and the text's own axes: the page
+/// axes nearest to the mapped directions (see the module comment), also as `Tm` coefficients.
+struct TextAxes {
+    along: (f64, f64),
+    pt_along: f64,
+    pt_up: f64,
+    up_axis: (f64, f64),
+    axes: String,
+}
+
+impl TextAxes {
+    fn of(to_pdf: &Affine) -> TextAxes {
+        let length = |(x, y): (f64, f64)| x.hypot(y);
+        let along = to_pdf.direction((1.0, 0.0));
+        let up = to_pdf.direction((0.0, -1.0));
+        let (pt_along, pt_up) = (length(along), length(up));
+        let up_axis = ((up.0 / pt_up).round(), (up.1 / pt_up).round());
+        let axes = format!(
+            "{} {} {} {}",
+            coefficient((along.0 / pt_along).round()),
+            coefficient((along.1 / pt_along).round()),
+            coefficient(up_axis.0),
+            coefficient(up_axis.1)
+        );
+        TextAxes {
+            along,
+            pt_along,
+            pt_up,
+            up_axis,
+            axes,
+        }
+    }
+}
+
 /// [`content`], and the words as placed, line by line.
 pub fn placed(
     recognition: &Recognition,
@@ -117,20 +151,13 @@ pub fn placed(
     let advance = f64::from(font::ADVANCE) / 1000.0;
     let descent = -f64::from(font::DESCENT) / 1000.0;
     let to_pdf = at.pdf_map();
-    let length = |(x, y): (f64, f64)| x.hypot(y);
-    // Points per working-copy pixel along the text and across it, and the text's own axes: the
-    // page axes nearest to the mapped directions (see the module comment).
-    let along = to_pdf.direction((1.0, 0.0));
-    let up = to_pdf.direction((0.0, -1.0));
-    let (pt_along, pt_up) = (length(along), length(up));
-    let up_axis = ((up.0 / pt_up).round(), (up.1 / pt_up).round());
-    let axes = format!(
-        "{} {} {} {}",
-        coefficient((along.0 / pt_along).round()),
-        coefficient((along.1 / pt_along).round()),
-        coefficient(up_axis.0),
-        coefficient(up_axis.1)
-    );
+    let TextAxes {
+        along,
+        pt_along,
+        pt_up,
+        up_axis,
+        axes,
+    } = TextAxes::of(&to_pdf);
     let level_of = |(x, y): (f64, f64)| x * up_axis.0 + y * up_axis.1;
     for line in &recognition.lines {
         let box_h = f64::from(line.bbox.bottom.saturating_sub(line.bbox.top)).max(1.0);

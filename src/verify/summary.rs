@@ -62,25 +62,7 @@ fn lines(report: &VerifyReport) -> Vec<(&'static str, String)> {
             )
         },
     ));
-    lines.push((
-        "time stamp",
-        match (&report.timestamp, report.timestamp_pending) {
-            (Some(ts), _) => format!(
-                "{} by {} ({})",
-                ts.time,
-                ts.tsa,
-                if ts.tsa_trusted {
-                    "TSA certificate trusted"
-                } else {
-                    "TSA certificate not checked against a trust anchor; use --tsa-trust"
-                }
-            ),
-            (None, true) => {
-                "pending: hashtree.tsq written, attach the reply with `scanwerk timestamp attach`".into()
-            }
-            (None, false) => "none".into(),
-        },
-    ));
+    lines.push(("time stamp", timestamp(report)));
     if report.evidence_records > 0 {
         lines.push((
             "evidence",
@@ -100,4 +82,24 @@ fn lines(report: &VerifyReport) -> Vec<(&'static str, String)> {
         lines.push(("responsible", person.clone()));
     }
     lines
+}
+
+/// The time-stamp line: who stamped when, pending, or none.
+fn timestamp(report: &VerifyReport) -> String {
+    match (&report.timestamp, report.timestamp_pending) {
+        (Some(ts), _) => format!(
+            "{} by {} ({})",
+            ts.time,
+            ts.tsa,
+            if ts.tsa_trusted {
+                "TSA certificate trusted"
+            } else {
+                "TSA certificate not checked against a trust anchor; use --tsa-trust"
+            }
+        ),
+        (None, true) => {
+            "pending: hashtree.tsq written, attach the reply with `scanwerk timestamp attach`".into()
+        }
+        (None, false) => "none".into(),
+    }
 }
