@@ -36,6 +36,14 @@ if [ ! -x "$VENV/bin/pyhanko" ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check "pyHanko==0.38.0" "pyhanko-cli==0.6.0"
 fi
 
+# bagit.py (PyPI, the Library of Congress's BagIt tool) validates the bags in the tests.
+BAGIT_VENV="$(cd "$(dirname "$0")/.." && pwd)/target/bagit-venv"
+if [ ! -x "$BAGIT_VENV/bin/bagit.py" ]; then
+  echo "setup: installing bagit.py into $BAGIT_VENV" >&2
+  /usr/bin/python3 -m venv "$BAGIT_VENV"
+  "$BAGIT_VENV/bin/pip" install -q --disable-pip-version-check "bagit==1.8.1"
+fi
+
 # veraPDF (the reference PDF/A validator, offline, in ../shared/tools/verapdf) needs a JRE and
 # four Debian packages; its own script installs them (idempotent).
 VERAPDF_DEPS="$(cd "$(dirname "$0")/.." && pwd)/../shared/tools/verapdf/install-deps.sh"

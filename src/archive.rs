@@ -242,7 +242,13 @@ impl Staging {
                 source,
             });
         }
-        for dir in [self.dir.join("documents"), self.dir.clone()] {
+        // A bag holds the batch in data/.
+        let inner = [
+            self.dir.join("documents"),
+            self.dir.join("data/documents"),
+            self.dir.join("data"),
+        ];
+        for dir in inner.into_iter().filter(|d| d.is_dir()).chain([self.dir.clone()]) {
             sync_dir(&dir).map_err(|source| ArchiveError::Write {
                 path: dir.clone(),
                 source,
@@ -334,7 +340,7 @@ pub fn first_free(
     unreachable!("some name is free")
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

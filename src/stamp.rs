@@ -31,11 +31,15 @@ pub enum AttachError {
 pub fn pending_query(batch: &Path, trust: Option<&seal::TrustedKey>) -> Result<Vec<u8>, AttachError> {
     use layout::{TIMESTAMP_QUERY as QUERY_FILE, TIMESTAMP_REPLY as REPLY_FILE};
     let report = verify::verify(batch, trust, &[]);
+    let files = verify::payload(batch);
     // Evidence records left by an attach that was cut short are written again below.
     let problems: Vec<String> = report
         .problems
         .iter()
-        .filter(|p| !layout::is_document_ers(&p.file) || batch.join(REPLY_FILE).exists())
+        .filter(|p| {
+            let rel = p.file.strip_prefix("data/").unwrap_or(&p.file);
+            !layout::is_document_ers(rel) || files.join(REPLY_FILE).exists()
+        })
         .map(|p| format!("- {p}"))
         .collect();
     if !problems.is_empty() {
@@ -44,10 +48,10 @@ pub fn pending_query(batch: &Path, trust: Option<&seal::TrustedKey>) -> Result<V
             problems,
         });
     }
-    if batch.join(REPLY_FILE).exists() {
+    if files.join(REPLY_FILE).exists() {
         return Err(AttachError::AlreadyStamped(batch.into()));
     }
-    std::fs::read(batch.join(QUERY_FILE)).map_err(|_| AttachError::NoQuery(batch.into()))
+    std::fs::read(files.join(QUERY_FILE)).map_err(|_| AttachError::NoQuery(batch.into()))
 }
 
 /// Checks `reply` against a published batch's query and hash-tree root and adds it to the batch
@@ -58,14 +62,22 @@ pub fn attach_timestamp(
     trust: Option<&seal::TrustedKey>,
 ) -> Result<seal::timestamp::TimeStamp, AttachError> {
     let query = pending_query(batch, trust)?;
-    let path = batch.join(layout::TREE);
+    let files = verify::payload(batch);
+    let path = files.join(layout::TREE);
     let bytes = std::fs::read(&path).map_err(|source| AttachError::Read { path, source })?;
     // Verified above, so it parses and its root is hex.
     let tree: seal::tree::TreeFile = serde_json::from_slice(&bytes).expect("verified hash tree");
     let root = seal::tree::unhex(&tree.root).expect("verified hash tree");
     let stamp = seal::timestamp::check_reply(reply, tree.algorithm.algorithm(), &root, Some(&query), &[])?;
-    add_evidence_records(batch, reply)?;
-    archive::add_to_published(batch, layout::TIMESTAMP_REPLY, reply)?;
+    add_evidence_records(&files, reply)?;
+    archive::add_to_published(&files, layout::TIMESTAMP_REPLY, reply)?;
+    if crate::handoff::bag::is_bag(batch) {
+        // The payload grew: the bag's manifests say so.
+        crate::handoff::bag::refresh(batch).map_err(|source| AttachError::Read {
+            path: batch.join(crate::handoff::bag::BAG_INFO),
+            source,
+        })?;
+    }
     Ok(stamp)
 }
 

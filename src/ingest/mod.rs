@@ -466,8 +466,8 @@ pub fn published_from(target: &Path, config: &Config) -> bool {
     if !verify::verify(target, Some(&config.key.public()), &[]).ok() {
         return false;
     }
-    let Ok(Ok(published)) =
-        std::fs::read(target.join(layout::PROTOCOL)).map(|b| serde_json::from_slice::<Protocol>(&b))
+    let Ok(Ok(published)) = std::fs::read(verify::payload(target).join(layout::PROTOCOL))
+        .map(|b| serde_json::from_slice::<Protocol>(&b))
     else {
         return false;
     };

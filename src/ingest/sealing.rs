@@ -25,8 +25,29 @@ pub fn seal_and_publish(
     write_report(&staging, protocol)?;
     seal_tree(&staging, config, protocol)?;
     let manifest = seal_staging(&staging, config, protocol)?;
+    if config.profile.output.bagit {
+        bag(&staging, config, protocol)?;
+    }
     ensure_unchanged(&config.batch)?;
     Ok((staging.publish()?, manifest))
+}
+
+/// Makes the sealed staging folder a BagIt bag: the batch into `data/`, the tag files beside it.
+fn bag(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<(), IngestError> {
+    let journal = staging.dir().join(crate::journal::FILE);
+    let _ = std::fs::remove_file(&journal);
+    let info = crate::handoff::bag::BagInfo {
+        source_organization: config
+            .batch
+            .sheet
+            .organisation
+            .clone()
+            .unwrap_or_else(|| "unknown".into()),
+        bagging_date: protocol.transfer_note.times.sealed.chars().take(10).collect(),
+        external_identifier: config.batch.id.clone(),
+    };
+    crate::handoff::bag::make(staging.dir(), &info).map_err(staging.write_err("bagit.txt"))?;
+    Ok(())
 }
 
 /// Builds the hash tree over every PDF and the protocol, signs its root file, and gives each

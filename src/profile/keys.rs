@@ -33,6 +33,7 @@ pub const KEYS: &[crate::schema::Key] = &[
     ("quality", "incomplete_batch", Kind::Text),
     ("output", "alto", Kind::Boolean),
     ("output", "hocr", Kind::Boolean),
+    ("output", "bagit", Kind::Boolean),
     ("review", "mode", Kind::Text),
     ("review", "reviewers", Kind::Integer),
     ("seal", "signature", Kind::Text),
@@ -130,6 +131,7 @@ pub(super) struct RawOcr {
 pub(super) struct RawOutput {
     pub(super) alto: Option<bool>,
     pub(super) hocr: Option<bool>,
+    pub(super) bagit: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

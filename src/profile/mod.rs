@@ -141,6 +141,8 @@ pub struct OutputPolicy {
     pub alto: bool,
     /// `documents/<id>.hocr`. Default: false.
     pub hocr: bool,
+    /// The published batch is a BagIt 1.0 bag, the batch in `data/`. Default: false.
+    pub bagit: bool,
 }
 
 /// `[review]`: the mode, and how many different people must accept each page (four eyes: 2).

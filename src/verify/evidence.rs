@@ -1,4 +1,4 @@
-//! The documents' RFC 4998 evidence records (`documents/<id>.ers`): with the batch's time stamp in
+//! The batch root's RFC 3161 time stamp, and the documents' RFC 4998 evidence records (`documents/<id>.ers`): with the batch's time stamp in
 //! place, every document must have one whose reduced hash tree leads from the PDF's hash to the
 //! signed root and whose token is the batch's; without a time stamp there must be none. An
 //! attached record is not in the manifest (written with `timestamp attach` after sealing): it
@@ -8,8 +8,35 @@ use std::path::Path;
 
 use super::VerifyReport;
 use crate::layout;
+use crate::layout::{TIMESTAMP_QUERY, TIMESTAMP_REPLY};
 use crate::protocol::DocumentRecord;
 use crate::seal::tree::TreeHash;
+
+/// Checks the batch root's time stamp, if there is one: the reply must be granted, signed by a
+/// time-stamping certificate (chained to `tsa_roots` if given) and stamp this root with the
+/// query's nonce. A query without a reply is a time stamp still pending.
+pub(super) fn check_timestamp(
+    dir: &Path,
+    tree: Option<(crate::seal::tree::TreeHash, &[u8])>,
+    tsa_roots: &[x509_cert::Certificate],
+    report: &mut VerifyReport,
+) {
+    use crate::seal::timestamp::check_reply;
+    let query = std::fs::read(dir.join(TIMESTAMP_QUERY)).ok();
+    let reply = match std::fs::read(dir.join(TIMESTAMP_REPLY)) {
+        Ok(reply) => reply,
+        Err(_) => {
+            report.timestamp_pending = query.is_some();
+            return;
+        }
+    };
+    // Without a sound tree there is no root to check the stamp against; that is reported already.
+    let Some((algorithm, root)) = tree else { return };
+    match check_reply(&reply, algorithm.algorithm(), root, query.as_deref(), tsa_roots) {
+        Ok(stamp) => report.timestamp = Some(stamp),
+        Err(e) => report.problem(TIMESTAMP_REPLY, e.to_string()),
+    }
+}
 
 /// Checks each document's evidence record against its PDF, the root and the batch's token.
 pub(super) fn check(dir: &Path, tree: Option<(TreeHash, &[u8])>, report: &mut VerifyReport) {

@@ -14,8 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
 use crate::layout::{
-    MANIFEST, MANIFEST_SIGNATURE as SIGNATURE, TIMESTAMP_QUERY, TIMESTAMP_REPLY, TREE as TREE_FILE,
-    TREE_SIGNATURE,
+    MANIFEST, MANIFEST_SIGNATURE as SIGNATURE, TIMESTAMP_REPLY, TREE as TREE_FILE, TREE_SIGNATURE,
 };
 use crate::protocol::{DocumentRecord, Protocol};
 use crate::seal::tree::{HashTree, TreeFile, hex, unhex};
@@ -56,6 +55,8 @@ pub struct VerifyReport {
     pub sealing: Option<crate::protocol::NoteSealing>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub responsible_person: Option<String>,
+    /// The batch is a BagIt bag whose manifests and tag manifests hold.
+    pub bag: bool,
     /// Documents whose RFC 4998 evidence record leads from their PDF to the time-stamped root.
     pub evidence_records: usize,
     /// The review by people the protocol records (mode, pages, reviewers), when there was one.
@@ -85,8 +86,39 @@ impl VerifyReport {
 }
 
 /// Verifies the batch at `dir`; with `trust`, the signature must come from that key; with
-/// `tsa_roots`, a time stamp must come from a TSA certified by one of them.
+/// `tsa_roots`, a time stamp must come from a TSA certified by one of them. A BagIt bag is
+/// checked as a bag (`bagit.txt`, manifests, tag manifests, Payload-Oxum) and its `data/` as a
+/// batch, problems named by their path in the bag.
 pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Certificate]) -> VerifyReport {
+    use crate::handoff::bag;
+    if !bag::is_bag(dir) {
+        return verify_batch(dir, trust, tsa_roots);
+    }
+    let mut report = verify_batch(&dir.join(bag::DATA), trust, tsa_roots);
+    for problem in &mut report.problems {
+        problem.file = format!("{}/{}", bag::DATA, problem.file);
+    }
+    for (file, message) in bag::check(dir) {
+        report.problem(&file, message);
+    }
+    report.bag = true;
+    report
+}
+
+/// The folder a published batch's files are in: `data/` of a bag, else the folder itself.
+pub fn payload(dir: &Path) -> std::path::PathBuf {
+    if crate::handoff::bag::is_bag(dir) {
+        dir.join(crate::handoff::bag::DATA)
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+fn verify_batch(
+    dir: &Path,
+    trust: Option<&TrustedKey>,
+    tsa_roots: &[x509_cert::Certificate],
+) -> VerifyReport {
     let mut report = VerifyReport {
         pinned: trust.is_some(),
         ..Default::default()
@@ -99,7 +131,7 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Ce
         .signer()
         .and_then(|signer| check_tree(dir, &manifest, &signer, &mut report));
     let root = tree.as_ref().map(|(_, root)| root.clone());
-    check_timestamp(
+    evidence::check_timestamp(
         dir,
         tree.as_ref()
             .map(|(algorithm, root)| (*algorithm, root.as_slice())),
@@ -206,32 +238,6 @@ fn check_tree(
         .flatten()
 }
 
-/// Checks the batch root's time stamp, if there is one: the reply must be granted, signed by a
-/// time-stamping certificate (chained to `tsa_roots` if given) and stamp this root with the
-/// query's nonce. A query without a reply is a time stamp still pending.
-fn check_timestamp(
-    dir: &Path,
-    tree: Option<(crate::seal::tree::TreeHash, &[u8])>,
-    tsa_roots: &[x509_cert::Certificate],
-    report: &mut VerifyReport,
-) {
-    use crate::seal::timestamp::check_reply;
-    let query = std::fs::read(dir.join(TIMESTAMP_QUERY)).ok();
-    let reply = match std::fs::read(dir.join(TIMESTAMP_REPLY)) {
-        Ok(reply) => reply,
-        Err(_) => {
-            report.timestamp_pending = query.is_some();
-            return;
-        }
-    };
-    // Without a sound tree there is no root to check the stamp against; that is reported already.
-    let Some((algorithm, root)) = tree else { return };
-    match check_reply(&reply, algorithm.algorithm(), root, query.as_deref(), tsa_roots) {
-        Ok(stamp) => report.timestamp = Some(stamp),
-        Err(e) => report.problem(TIMESTAMP_REPLY, e.to_string()),
-    }
-}
-
 /// Reads a tree file, checks its signature and that its root follows from its leaves.
 fn read_tree(
     path: &Path,
@@ -301,7 +307,7 @@ pub fn verify_document(
     };
     if let Some(root) = unhex(&tree.root) {
         let dir = tree_path.parent().unwrap_or(Path::new("."));
-        check_timestamp(dir, Some((tree.algorithm, &root)), &[], &mut report);
+        evidence::check_timestamp(dir, Some((tree.algorithm, &root)), &[], &mut report);
     }
     let record_name = name(record);
     let record: DocumentRecord = match std::fs::read(record).map(|b| serde_json::from_slice(&b)) {

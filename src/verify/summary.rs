@@ -63,6 +63,12 @@ fn lines(report: &VerifyReport) -> Vec<(&'static str, String)> {
         },
     ));
     lines.push(("time stamp", timestamp(report)));
+    if report.bag {
+        lines.push((
+            "bag",
+            "BagIt 1.0: data/ against manifest-sha256/-sha512, tag manifests, Payload-Oxum".into(),
+        ));
+    }
     if report.evidence_records > 0 {
         lines.push((
             "evidence",

@@ -120,7 +120,8 @@ pub fn collect_pdfs(archive: &Path) {
         return;
     };
     for batch in batches.flatten() {
-        let folders = ["documents", "replaced"].map(|f| std::fs::read_dir(batch.path().join(f)));
+        let folders = ["documents", "replaced", "data/documents", "data/replaced"]
+            .map(|f| std::fs::read_dir(batch.path().join(f)));
         for pdf in folders
             .into_iter()
             .flatten()
