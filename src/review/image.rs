@@ -47,7 +47,8 @@ pub fn page_png(
         .png())
 }
 
-/// The text of the page's text layer in the current PDF (empty for a page without one).
+/// The text of the page's text layer in the current PDF, line by line: from the document's ALTO
+/// file where there is one (written from the same placed words), else as lopdf extracts it.
 pub fn page_text(
     area: &Area,
     record: &ReviewRecord,
@@ -59,7 +60,62 @@ pub fn page_text(
         return Ok(String::new());
     };
     let (pdf, _) = area.document_files(record, document);
+    let alto = area.dir.join(&pdf).with_extension("alto.xml");
+    if let Ok(alto) = std::fs::read_to_string(alto) {
+        return Ok(alto_page_text(&alto, number));
+    }
     let bytes = area.read(&pdf)?;
     let doc = lopdf::Document::load_mem(&bytes).map_err(|e| ReviewError::Refused(format!("{pdf}: {e}")))?;
     Ok(doc.extract_text(&[number]).unwrap_or_default())
+}
+
+/// The words of page `number` of an ALTO file scanwerk wrote, one line per `TextLine`.
+fn alto_page_text(alto: &str, number: u32) -> String {
+    let start = format!("<Page ID=\"P{number}\" ");
+    let Some(at) = alto.find(&start) else {
+        return String::new();
+    };
+    let page = &alto[at..];
+    let page = &page[..page.find("</Page>").unwrap_or(page.len())];
+    let unescape = |t: &str| {
+        t.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+    };
+    page.split("<TextLine ")
+        .skip(1)
+        .map(|line| {
+            line.split("CONTENT=\"")
+                .skip(1)
+                .filter_map(|w| w.split('"').next())
+                .map(unescape)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn alto_text_is_read_line_by_line() {
+        let pages = [crate::pdfa::PageText {
+            width: 100.0,
+            height: 100.0,
+            lines: vec![vec![word("Akte"), word("&<1>")], vec![word("Seite")]],
+        }];
+        let alto = crate::handoff::fulltext::alto("a.pdf", &pages);
+        assert_eq!(super::alto_page_text(&alto, 1), "Akte &<1>\nSeite");
+        assert_eq!(super::alto_page_text(&alto, 2), "");
+    }
+
+    fn word(text: &str) -> crate::pdfa::text::PlacedWord {
+        crate::pdfa::text::PlacedWord {
+            text: text.into(),
+            confidence: 90.0,
+            bbox: [1.0, 1.0, 2.0, 2.0],
+        }
+    }
 }

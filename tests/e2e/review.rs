@@ -749,6 +749,7 @@ fn the_review_page_image_is_the_pdf_page_as_shown() {
     );
     let text = http("GET", &format!("{url}text?document=turned&page=1"), None).1;
     assert!(text.contains("quick brown"), "{text}");
+    assert!(text.lines().count() >= 5, "one line per text line: {text}");
 }
 
 #[test]
