@@ -62,14 +62,7 @@ then: scanwerk review seal {0}",
                 );
                 return Exit::Ok;
             }
-            println!(
-                "published batch {}: {}, {} -> {}",
-                report.batch_id,
-                scanwerk::protocol::count(report.documents, "document"),
-                scanwerk::protocol::count(report.pages, "page"),
-                report.published.display()
-            );
-            println!("signed with key {}", report.key_fingerprint);
+            print_published(&report);
             print!("{report}");
             if timings {
                 print!("{}", report.timings);
@@ -81,6 +74,18 @@ then: scanwerk review seal {0}",
             e.exit()
         }
     }
+}
+
+/// The two lines that say a batch is published and with which key.
+pub(super) fn print_published(report: &scanwerk::ingest::IngestReport) {
+    println!(
+        "published batch {}: {}, {} -> {}",
+        report.batch_id,
+        scanwerk::protocol::count(report.documents, "document"),
+        scanwerk::protocol::count(report.pages, "page"),
+        report.published.display()
+    );
+    println!("signed with key {}", report.key_fingerprint);
 }
 
 pub(super) fn verify(

@@ -176,14 +176,7 @@ fn act(action: ReviewAction) -> Result<Exit, ReviewError> {
         }
         ReviewAction::Seal { which, keys } => {
             let report = review::seal(&which.area()?, &keys.overrides())?;
-            println!(
-                "published batch {}: {}, {} -> {}",
-                report.batch_id,
-                scanwerk::protocol::count(report.documents, "document"),
-                scanwerk::protocol::count(report.pages, "page"),
-                report.published.display()
-            );
-            println!("signed with key {}", report.key_fingerprint);
+            super::commands::print_published(&report);
             Ok(Exit::Ok)
         }
     }

@@ -18,7 +18,7 @@
 //! the new file; `refresh` writes them again after `timestamp attach` added files to the payload.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::seal::Digests;
 
@@ -39,30 +39,6 @@ pub struct BagInfo {
 /// True if `dir` is a bag (has `bagit.txt`).
 pub fn is_bag(dir: &Path) -> bool {
     dir.join(BAGIT_TXT).is_file()
-}
-
-/// Every file below `dir` as (relative path with `/`, absolute path), sorted by path.
-fn files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder)? {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).expect("below dir");
-                let rel: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                out.push((rel.join("/"), path));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// A manifest path as BagIt writes it: `%`, CR and LF percent-encoded.
@@ -99,7 +75,7 @@ pub fn make(dir: &Path, info: &BagInfo) -> std::io::Result<()> {
 
 /// Writes the payload manifests, `bag-info.txt` and the tag manifests from what `data/` holds.
 fn write_tags(dir: &Path, info: &BagInfo) -> std::io::Result<()> {
-    let payload = files(&dir.join(DATA))?;
+    let payload = crate::archive::files_below(&dir.join(DATA))?;
     let mut manifests = [String::new(), String::new()];
     let (mut bytes, mut count) = (0u64, 0usize);
     for (rel, path) in &payload {
@@ -168,7 +144,7 @@ pub fn check(dir: &Path) -> Vec<(String, String)> {
         Ok(text) if text.lines().next() == Some("BagIt-Version: 1.0") => {}
         _ => problems.push((BAGIT_TXT.into(), "is not a BagIt 1.0 declaration".into())),
     }
-    let payload = match files(&dir.join(DATA)) {
+    let payload = match crate::archive::files_below(&dir.join(DATA)) {
         Ok(payload) => payload,
         Err(e) => return vec![(DATA.into(), format!("cannot be read: {e}"))],
     };

@@ -72,7 +72,7 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
     let bytes = file.to_bytes();
     staging.write_file(layout::TREE, &bytes)?;
     staging.write_file(layout::TREE_SIGNATURE, &config.key.sign(&bytes))?;
-    stamp_root(staging, config, algorithm.algorithm(), tree.root())?;
+    let token = stamp_root(staging, config, algorithm.algorithm(), tree.root())?;
     for doc in &protocol.documents {
         let rel = layout::document_record(&doc.id);
         let path = staging.dir().join(&rel);
@@ -84,52 +84,38 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
             serde_json::from_slice(&read).expect("the record scanwerk just wrote parses");
         record.proof = tree.proof(&hashes[&doc.pdf]);
         staging.write_file(&rel, &to_json(&record))?;
-    }
-    write_evidence_records(staging, protocol)?;
-    Ok(())
-}
-
-/// With the root's time-stamp reply in place, each document's RFC 4998 evidence record
-/// (`documents/<id>.ers`) from its proof and the token.
-fn write_evidence_records(staging: &Staging, protocol: &Protocol) -> Result<(), IngestError> {
-    let Ok(reply) = std::fs::read(staging.dir().join(layout::TIMESTAMP_REPLY)) else {
-        return Ok(());
-    };
-    let token = seal::timestamp::token_of(&reply)?;
-    for doc in &protocol.documents {
-        let path = staging.dir().join(layout::document_record(&doc.id));
-        let read = std::fs::read(&path).map_err(|source| ArchiveError::Write { path, source })?;
-        let record: protocol::DocumentRecord =
-            serde_json::from_slice(&read).expect("the record scanwerk just wrote parses");
-        let proof = record.proof.expect("every sealed document has its proof");
-        let ers =
-            seal::ers::evidence_record(&proof, &token).map_err(seal::timestamp::TimestampError::from)?;
-        staging.write_file(&layout::document_ers(&doc.id), &ers)?;
+        // With the root's time-stamp token: the document's RFC 4998 evidence record.
+        if let (Some(token), Some(proof)) = (&token, &record.proof) {
+            let ers =
+                seal::ers::evidence_record(proof, token).map_err(seal::timestamp::TimestampError::from)?;
+            staging.write_file(&layout::document_ers(&doc.id), &ers)?;
+        }
     }
     Ok(())
 }
 
 /// Time-stamps the hash-tree root as the profile says: the query file always, the checked reply
-/// when the service is asked now.
+/// when the service is asked now; returns the reply's token then.
 fn stamp_root(
     staging: &Staging,
     config: &Config,
     algorithm: seal::hash::HashAlgorithm,
     root: &[u8],
-) -> Result<(), IngestError> {
+) -> Result<Option<Vec<u8>>, IngestError> {
     use profile::TimestampPolicy;
     use seal::timestamp;
     if config.profile.timestamp == TimestampPolicy::Off {
-        return Ok(());
+        return Ok(None);
     }
     let query = timestamp::query(algorithm, root)?;
     staging.write_file(layout::TIMESTAMP_QUERY, &query)?;
-    if let TimestampPolicy::Online { url } = &config.profile.timestamp {
-        let reply = timestamp::request(url.as_str(), &query)?;
-        timestamp::check_reply(&reply, algorithm, root, Some(&query), &[])?;
-        staging.write_file(layout::TIMESTAMP_REPLY, &reply)?;
-    }
-    Ok(())
+    let TimestampPolicy::Online { url } = &config.profile.timestamp else {
+        return Ok(None);
+    };
+    let reply = timestamp::request(url.as_str(), &query)?;
+    timestamp::check_reply(&reply, algorithm, root, Some(&query), &[])?;
+    staging.write_file(layout::TIMESTAMP_REPLY, &reply)?;
+    Ok(Some(timestamp::token_of(&reply)?))
 }
 
 /// Writes `report.html` from the staged records and thumbnails, then drops the thumbnails.

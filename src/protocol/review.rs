@@ -145,6 +145,11 @@ impl ReviewRecord {
             .unwrap_or(0)
     }
 
+    /// The document's current version: how many rescans it had (of any of its pages).
+    pub fn document_version(&self, document: &str) -> u32 {
+        self.rescans.iter().filter(|r| r.document == document).count() as u32
+    }
+
     /// The statement of the transfer note for a batch checked this way: what people checked.
     pub fn statement(&self, pages: usize) -> (String, String) {
         let (automatic, automatic_en) = super::automatic_statement(pages);

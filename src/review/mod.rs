@@ -314,11 +314,11 @@ impl Area {
 
     /// The current version of a document: its PDF and record (relative to the review folder).
     pub fn document_files(&self, record: &ReviewRecord, document: &str) -> (String, String) {
-        let version = record.rescans.iter().filter(|r| r.document == document).count();
+        let version = record.document_version(document);
         let prefix = if version == 0 {
             String::new()
         } else {
-            format!("{}/{}/", layout::VERSIONS, version_dir(document, version as u32))
+            format!("{}/{}/", layout::VERSIONS, version_dir(document, version))
         };
         (
             format!("{prefix}{}", layout::document_pdf(document)),

@@ -37,24 +37,24 @@ pub fn rescan(
     one_page(file)?;
     let (config, _) = config(area, overrides)?;
     let version = record.version_of(document, page) + 1;
-    let document_version = record.rescans.iter().filter(|r| r.document == document).count() as u32 + 1;
+    let document_version = record.document_version(document) + 1;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scan".into());
-    let kept = keep_copy(area, &format!("{document}-p{page}-v{version}-{name}"), file)?;
+    let kept = keep_copy(area, &copy_name(document, page, version, &name), file)?;
     let sha256 = crate::seal::Digests::of_file(&kept)
         .map_err(|source| ReviewError::Read {
             path: kept.clone(),
             source,
         })?
         .sha256;
-    let source = replaced_source(&config.batch, &record, area, document, page)?;
+    let source = replaced_source(&config.batch, &record, area, document, (page, &kept))?;
     let batch = Batch {
         documents: vec![source],
         ..config.batch.clone()
     };
-    let made = compose(area, &config, &batch, document, document_version, page, &kept)?;
+    let made = compose(area, &config, &batch, document, document_version, &kept)?;
     let rescan = Rescan {
         document: document.into(),
         page,
@@ -76,7 +76,7 @@ pub fn rescan(
     };
     area.append(|now| {
         if now.version_of(document, page) + 1 != version
-            || now.rescans.iter().filter(|r| r.document == document).count() as u32 + 1 != document_version
+            || now.document_version(document) + 1 != document_version
         {
             return Err(ReviewError::Refused(format!(
                 "{document} page {page} was rescanned by someone else meanwhile; see `scanwerk review status`"
@@ -166,13 +166,19 @@ fn keep_copy(area: &Area, name: &str, file: &Path) -> Result<PathBuf, ReviewErro
     Ok(target)
 }
 
-/// The document's pages as now reviewed: its source with earlier rescans in their pages' places.
+/// `<document>-p<page>-v<version>-<file>`: where a rescan's copy is kept under `rescans/`.
+fn copy_name(document: &str, page: u32, version: u32, file: &str) -> String {
+    format!("{document}-p{page}-v{version}-{file}")
+}
+
+/// The document's source with earlier rescans in their pages' places, and the new scan `kept` in
+/// page `page`'s.
 fn replaced_source(
     batch: &Batch,
     record: &ReviewRecord,
     area: &Area,
     document: &str,
-    page: u32,
+    (page, kept): (u32, &Path),
 ) -> Result<DocumentSource, ReviewError> {
     let original = batch
         .documents
@@ -188,16 +194,17 @@ fn replaced_source(
         let copy = area
             .dir
             .join(layout::RESCANS)
-            .join(format!("{document}-p{}-v{}-{}", r.page, r.version, r.file));
+            .join(copy_name(document, r.page, r.version, &r.file));
         if let Some(slot) = pages.get_mut(r.page as usize - 1) {
             *slot = (copy, 0);
         }
     }
-    if pages.len() < page as usize {
+    let Some(slot) = pages.get_mut(page as usize - 1) else {
         return Err(ReviewError::Refused(format!(
             "document {document} has no page {page}"
         )));
-    }
+    };
+    *slot = (kept.to_path_buf(), 0);
     Ok(DocumentSource {
         parts: parts_of(&pages),
         ..original.clone()
@@ -219,26 +226,16 @@ fn parts_of(pages: &[(PathBuf, u32)]) -> Vec<Part> {
     parts
 }
 
-/// Composes the document with page `page` from `kept` into `versions/<document>-v<n>/`; its
-/// record, the rescan's source named by its place in the review folder.
+/// Composes the batch's one document (the rescan `kept` in it) into `versions/<document>-v<n>/`;
+/// its record, the rescan's source named by its place in the review folder.
 fn compose(
     area: &Area,
     config: &crate::config::Config,
     batch: &Batch,
     document: &str,
     document_version: u32,
-    page: u32,
     kept: &Path,
 ) -> Result<DocumentRecord, ReviewError> {
-    let mut batch = batch.clone();
-    let slot = &mut batch.documents[0];
-    let mut pages: Vec<(PathBuf, u32)> = slot
-        .parts
-        .iter()
-        .flat_map(|p| (p.pages.clone()).map(move |i| (p.file.clone(), i)))
-        .collect();
-    pages[page as usize - 1] = (kept.to_path_buf(), 0);
-    slot.parts = parts_of(&pages);
     let versions = area.dir.join(layout::VERSIONS);
     let dir_name = version_dir(document, document_version);
     let write = |source| ReviewError::Write {
@@ -251,7 +248,7 @@ fn compose(
     let staging = Staging::create(&versions, &dir_name).map_err(crate::ingest::IngestError::from)?;
     let timings = crate::pipeline::Timings::default();
     let output = crate::pipeline::run(
-        &batch,
+        batch,
         &config.profile,
         &config.operator.0,
         config.threads,

@@ -125,20 +125,6 @@ fn place(staging: &Staging, from: &Path, rel: &str) -> Result<(), ArchiveError> 
         .map_err(staging.write_err(rel))
 }
 
-/// Every file under `dir` (relative paths), recursively.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 /// Fills the staging folder from the review folder and returns the final protocol.
 fn assemble(
     area: &Area,
@@ -147,13 +133,10 @@ fn assemble(
     mut protocol: Protocol,
 ) -> Result<Protocol, ReviewError> {
     let copy_tree = |dir: &str| -> Result<(), ArchiveError> {
-        for file in files_under(&area.dir.join(dir)) {
-            let rel = file
-                .strip_prefix(&area.dir)
-                .expect("below the area")
-                .to_string_lossy()
-                .into_owned();
-            place(staging, &file, &rel)?;
+        // A folder the batch does not have (no separator sheets) has nothing to copy.
+        let files = crate::archive::files_below(&area.dir.join(dir)).unwrap_or_default();
+        for (rel, file) in files {
+            place(staging, &file, &format!("{dir}/{rel}"))?;
         }
         Ok(())
     };

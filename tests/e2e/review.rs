@@ -760,20 +760,23 @@ fn run_leaves_a_batch_for_review_and_seal_finishes_it_into_done() {
     let inbox = dir.dir("inbox");
     let archive = dir.dir("archive");
     copy_tree(&project("testdata/demo-batch"), &inbox.join("stapel-1"));
-    let out = scanwerk(&[
-        "run",
-        "--inbox",
-        inbox.to_str().unwrap(),
-        "--archive",
-        archive.to_str().unwrap(),
-        "--key",
-        keys.private.to_str().unwrap(),
-        "--profile",
-        &profile,
-        "--json",
-        "--settle-seconds",
-        "0",
-    ]);
+    let run = || {
+        scanwerk(&[
+            "run",
+            "--inbox",
+            inbox.to_str().unwrap(),
+            "--archive",
+            archive.to_str().unwrap(),
+            "--key",
+            keys.private.to_str().unwrap(),
+            "--profile",
+            &profile,
+            "--json",
+            "--settle-seconds",
+            "0",
+        ])
+    };
+    let out = run();
     assert!(out.status.success(), "{}", stderr(&out));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     let batch = &summary["batches"][0];
@@ -787,18 +790,7 @@ fn run_leaves_a_batch_for_review_and_seal_finishes_it_into_done() {
     );
     assert!(!archive.join(BATCH).exists());
     // A second run leaves it alone: review/ is not a batch.
-    let out = scanwerk(&[
-        "run",
-        "--inbox",
-        inbox.to_str().unwrap(),
-        "--archive",
-        archive.to_str().unwrap(),
-        "--key",
-        keys.private.to_str().unwrap(),
-        "--profile",
-        &profile,
-        "--json",
-    ]);
+    let out = run();
     assert!(out.status.success(), "{}", stderr(&out));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["batches"].as_array().unwrap().len(), 0, "{summary}");
