@@ -30,7 +30,7 @@ mkdir -p "$WORK/batch" "$WORK/archive" "$WORK/ocrmypdf" "$WORK/keys"
 target/release/scanwerk keygen --out "$WORK/keys" >/dev/null
 target/release/scanwerk ingest "$WORK/batch" --archive "$WORK/archive" --key "$WORK/keys/signing-key.pem" \
   --profile standard >/dev/null 2>&1
-DOCS=$WORK/archive/batch/documents
+DOCS=$WORK/archive/batch/data/documents
 
 # OCRmyPDF's outputs are cached by input SHA-256 and OCRmyPDF version: a rerun after a scanwerk
 # change only re-measures scanwerk.

@@ -42,7 +42,7 @@ rows, ok = [], True
 for f in files:
     pages = [None] if f != "cardinal.pdf" else [1, 2, 3, 4]
     for page in pages:
-        ours = recall(truth, text(f"{work}/archive/pdf-inputs/documents/{f}", page))
+        ours = recall(truth, text(f"{work}/archive/pdf-inputs/data/documents/{f}", page))
         theirs = recall(truth, text(f"{work}/ocrmypdf/{f}", page))
         ok &= ours >= theirs - 0.02
         rows.append((f if page is None else f"{f} page {page}", ours, theirs))

@@ -26,13 +26,13 @@ fi
 "$bin" verify "$archive/$batch" --trust "$keys/signing-key.pub.pem"
 echo
 echo "pdfsig on bescheid.pdf (the self-signed demo certificate is unknown to poppler's trust store):"
-pdfsig "$archive/$batch/documents/bescheid.pdf" | grep -E "Signer Certificate Common Name|Signature Type|Total document|Signature Validation"
+pdfsig "$archive/$batch/data/documents/bescheid.pdf" | grep -E "Signer Certificate Common Name|Signature Type|Total document|Signature Validation"
 
 echo
-echo "Output: $archive/$batch/"
-echo "  documents/*.pdf   searchable PDF/A-2b files (try: pdftotext $archive/$batch/documents/bescheid.pdf -)"
-echo "  documents/*.json  per-document metadata with hashes"
-echo "  protocol.json     scan protocol with the transfer note"
-echo "  hashtree.json/.sig  hash tree over PDFs and protocol, root signed; manifest.json + .sig: the seal"
+echo "Output: $archive/$batch/ (a BagIt 1.0 bag: bagit.txt, bag-info.txt, manifest-*.txt beside data/)"
+echo "  data/documents/*.pdf       searchable PDF/A-2b files (try: pdftotext $archive/$batch/data/documents/bescheid.pdf -)"
+echo "  data/documents/*.json      per-document metadata with hashes; *.alto.xml the full text as ALTO 4"
+echo "  data/protocol.json         scan protocol with the transfer note"
+echo "  data/hashtree.json/.sig    hash tree over PDFs and protocol, root signed; manifest.json + .sig: the seal"
 echo "First lines recovered from bescheid.pdf:"
-pdftotext "$archive/$batch/documents/bescheid.pdf" - | head -3
+pdftotext "$archive/$batch/data/documents/bescheid.pdf" - | head -3

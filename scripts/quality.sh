@@ -33,6 +33,6 @@ ls "$WORK/batch" | xargs -P "$(nproc)" -I{} sh -c \
   echo "Lower CER and higher recall are better; texts are normalised alike, scanwerk's read with"
   echo "\`pdftotext -raw\` (see scripts/quality.py). The CLI reads pages as they lie: turned pages fail."
   echo
-  python3 scripts/quality.py "$REALSCANS" "$WORK/archive/batch/documents" "$WORK/cli"
+  python3 scripts/quality.py "$REALSCANS" "$WORK/archive/batch/data/documents" "$WORK/cli"
 } >"$OUT"
 cat "$OUT"

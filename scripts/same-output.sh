@@ -14,7 +14,7 @@ mkdir -p "$work/realscans"
   while read -r f; do cp "../shared/realscans/$f" "$work/realscans/$(echo "${f#./}" | tr / _)"; done
 printf 'id = "realscans-all"\noperator = "Test Operator"\nscanned = "2026-11-20T09:30:00+01:00"\n' > "$work/realscans/batch.toml"
 digests() { # ARCHIVE BATCH-ID: "sha256  file" for every PDF and every record without its proof
-  local dir="$1/$2/documents"
+  local dir="$1/$2/data/documents"
   for f in "$dir"/*.pdf; do echo "$(sha256sum < "$f" | cut -c1-64)  $2/$(basename "$f")"; done
   for f in "$dir"/*.json; do
     echo "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("proof",None); sys.stdout.write(json.dumps(d,sort_keys=True))' "$f" | sha256sum | cut -c1-64)  $2/$(basename "$f") (without proof)"

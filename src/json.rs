@@ -4,8 +4,17 @@
 
 use serde::Serialize;
 
-/// Format tag written into every JSON file.
-pub const FORMAT: &str = "scanwerk/1";
+/// Format tag of the output contract, written into every JSON file of a published batch.
+/// `scanwerk/2`: the batch is a BagIt bag by default (its files under `data/`); `scanwerk/1` was
+/// the plain folder. `verify` reads both (see [`READABLE_FORMATS`]).
+pub const FORMAT: &str = "scanwerk/2";
+
+/// The batch formats `verify` checks: this one and every earlier one.
+pub const READABLE_FORMATS: [&str; 2] = ["scanwerk/1", FORMAT];
+
+/// Format tag of the JSON that commands print (`--json` summaries, `verify --json`, inbox status).
+/// Its fields did not change with the bag layout, so it stays at its first version.
+pub const COMMAND_FORMAT: &str = "scanwerk/1";
 
 /// Pretty JSON with a trailing newline, as every scanwerk JSON file is written.
 pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {

@@ -239,7 +239,7 @@ pub(super) fn run_inbox(
     let (total, exit) = scanwerk::inbox::serve(&opts, &stop, watch);
     if args.json {
         let mut value = serde_json::to_value(&total).expect("serialises");
-        value["format"] = scanwerk::json::FORMAT.into();
+        value["format"] = scanwerk::json::COMMAND_FORMAT.into();
         value["exit_code"] = exit.code().into();
         println!("{}", serde_json::to_string_pretty(&value).expect("serialises"));
     }

@@ -91,11 +91,12 @@ fn write_tags(dir: &Path, info: &BagInfo) -> std::io::Result<()> {
     }
     let bag_info = format!(
         "Source-Organization: {}\nBagging-Date: {}\nPayload-Oxum: {bytes}.{count}\nExternal-Identifier: {}\n\
-         Bag-Software-Agent: scanwerk {} (BagIt 1.0 around a scanwerk/1 batch)\nScanwerk-Layout: bagit\n",
+         Bag-Software-Agent: scanwerk {} (BagIt 1.0 around a {} batch)\nScanwerk-Layout: bagit\n",
         one_line(&info.source_organization),
         info.bagging_date,
         one_line(&info.external_identifier),
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        crate::json::FORMAT
     );
     replace_file(dir, BAG_INFO, bag_info.as_bytes())?;
     let mut tags = [String::new(), String::new()];

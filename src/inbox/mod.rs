@@ -455,7 +455,7 @@ fn set_aside(opts: &RunOptions, name: &str, dir: &Path, report: &crate::ingest::
     );
     let text = format!("{message}\n\n{}\n", problems.join("\n"));
     let json = serde_json::json!({
-        "format": crate::json::FORMAT,
+        "format": crate::json::COMMAND_FORMAT,
         "batch": name,
         "batch_id": report.batch_id,
         "time": crate::json::now_rfc3339(),
@@ -528,7 +528,7 @@ fn quarantine(
         crate::json::now_rfc3339()
     );
     let json = serde_json::json!({
-        "format": crate::json::FORMAT,
+        "format": crate::json::COMMAND_FORMAT,
         "batch": name,
         "batch_id": batch_id,
         "time": crate::json::now_rfc3339(),

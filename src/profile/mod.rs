@@ -141,7 +141,8 @@ pub struct OutputPolicy {
     pub alto: bool,
     /// `documents/<id>.hocr`. Default: false.
     pub hocr: bool,
-    /// The published batch is a BagIt 1.0 bag, the batch in `data/`. Default: false.
+    /// The published batch is a BagIt 1.0 bag, the batch in `data/`. Default: true (output
+    /// contract scanwerk/2); false keeps the plain folder of scanwerk/1.
     pub bagit: bool,
 }
 

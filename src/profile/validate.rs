@@ -146,7 +146,7 @@ pub(super) fn validate(
         output: super::OutputPolicy {
             alto: raw.output.alto.unwrap_or(true),
             hocr: raw.output.hocr.unwrap_or(false),
-            bagit: raw.output.bagit.unwrap_or(false),
+            bagit: raw.output.bagit.unwrap_or(true),
         },
         signature,
         key,

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::hash::Digests;
 use super::sign::TrustedKey;
 
-/// File format tag of the manifest.
-pub const FORMAT: &str = "scanwerk/1";
+/// File format tag of the manifest: the output contract's.
+pub const FORMAT: &str = crate::json::FORMAT;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

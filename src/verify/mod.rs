@@ -73,7 +73,7 @@ impl VerifyReport {
     pub fn to_json(&self) -> String {
         let mut value = serde_json::to_value(self).expect("serialises");
         value["ok"] = self.ok().into();
-        value["format"] = crate::json::FORMAT.into();
+        value["format"] = crate::json::COMMAND_FORMAT.into();
         serde_json::to_string_pretty(&value).expect("serialises")
     }
 
@@ -367,6 +367,18 @@ fn read_manifest(dir: &Path, report: &mut VerifyReport) -> Option<(Manifest, Vec
     let manifest: Manifest = serde_json::from_slice(&bytes)
         .map_err(|e| report.problem(MANIFEST, format!("is not a valid scanwerk manifest: {e}")))
         .ok()?;
+    if !crate::json::READABLE_FORMATS.contains(&manifest.format.as_str()) {
+        report.problem(
+            MANIFEST,
+            format!(
+                "has format {:?}, which this scanwerk ({}) does not know (it reads {}); verify it with the scanwerk that wrote it or a newer one",
+                manifest.format,
+                env!("CARGO_PKG_VERSION"),
+                crate::json::READABLE_FORMATS.join(", ")
+            ),
+        );
+        return None;
+    }
     Some((manifest, bytes))
 }
 

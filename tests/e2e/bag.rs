@@ -1,29 +1,21 @@
-//! BagIt (`output.bagit = true`): the published batch is a bag that the Library of Congress's
-//! `bagit.py --validate` accepts — plain, signed and time-stamped (online and attached later),
-//! separated, real scans, and sealed after review — and `scanwerk verify` checks it too.
+//! BagIt (the default layout, output format scanwerk/2): the published batch is a bag that the
+//! Library of Congress's `bagit.py --validate` accepts — plain, signed and time-stamped (online and
+//! attached later), real scans, and sealed after review — and `scanwerk verify` checks it too.
+//! Every other batch the e2e suite publishes (separated stacks, scanner PDFs, …) is validated by
+//! `bagit.py` right after publication in the harness (`validate_bags`). The plain folder of
+//! `output.bagit = false` and batches of format scanwerk/1 still verify; an unknown format does not.
 
 use std::path::Path;
 
 use crate::harness::*;
 use crate::tsa::TestTsa;
 
-/// `bagit.py --validate BAG` (target/bagit-venv, installed by scripts/setup.sh).
-fn bagit_validate(bag: &Path) -> std::process::Output {
-    let python = project("target/bagit-venv/bin/python");
-    let script = project("target/bagit-venv/bin/bagit.py");
-    tool(
-        python.to_str().unwrap(),
-        &[script.to_str().unwrap(), "--validate", bag.to_str().unwrap()],
-    )
-}
-
+/// A profile that leaves `output.bagit` at its default, plus `extra`.
 fn bagged_profile(dir: &TempDir, extra: &str) -> String {
     let path = dir.join("bag.toml");
     std::fs::write(
         &path,
-        format!(
-            "id = \"bag\"\nversion = \"1\"\n[input]\nassume_dpi = 300\n[output]\nbagit = true\n{extra}\n"
-        ),
+        format!("id = \"bag\"\nversion = \"1\"\n[input]\nassume_dpi = 300\n{extra}\n"),
     )
     .unwrap();
     path.to_str().unwrap().to_string()
@@ -121,46 +113,11 @@ fn bags_validate_with_bagit_py_plain_signed_time_stamped_and_attached_later() {
 }
 
 #[test]
-fn real_scans_a_separated_stack_and_a_reviewed_batch_are_valid_bags() {
+fn real_scans_and_a_reviewed_batch_are_valid_bags() {
     let dir = TempDir::new("bag-more");
     let keys = keygen(&dir.dir("keys"));
-    // Real scans.
-    let real = dir.dir("real");
-    for (image, _) in REAL_BATCH {
-        std::fs::copy(
-            realscans().join(image),
-            real.join(Path::new(image).file_name().unwrap()),
-        )
-        .unwrap();
-    }
-    std::fs::write(real.join("batch.toml"), "id = \"real-bag\"\n").unwrap();
-    // Bagging does not depend on the text: no OCR here keeps the test short.
-    let profile = bagged_profile(&dir, "[ocr]\nenabled = false");
-    let archive = dir.dir("archive");
-    let out = ingest(&real, &archive, &keys.private, &["--profile", &profile]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_valid_bag(&archive.join("real-bag"), false);
-
-    // A stack split at separator sheets (their images kept in data/separators/).
-    let stack = dir.dir("stapel");
-    let out = tool(
-        "/usr/bin/python3",
-        &[
-            project("scripts/make-separator-batch.py").to_str().unwrap(),
-            stack.to_str().unwrap(),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    std::fs::write(
-        stack.join("batch.toml"),
-        "id = \"stapel-bag\"\nseparation = \"patch-code+barcode\"\n",
-    )
-    .unwrap();
-    let out = ingest(&stack, &archive, &keys.private, &["--profile", &profile]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let bag = archive.join("stapel-bag");
-    assert!(std::fs::read_dir(bag.join("data/separators")).unwrap().count() > 0);
-    assert_valid_bag(&bag, false);
+    // Every image of ../shared/realscans, one document each (the shared batch; not tampered with).
+    assert_valid_bag(&all_published().dir, false);
 
     // Sealed after review.
     let reviewed = TempDir::new("bag-review");
@@ -178,4 +135,62 @@ fn real_scans_a_separated_stack_and_a_reviewed_batch_are_valid_bags() {
     let out = scanwerk(&["review", "seal", folder.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_valid_bag(&archive.join("demo-2026-001"), true);
+}
+
+/// The plain folder (`output.bagit = false`, the layout of scanwerk/1) is published and verifies;
+/// a batch whose signed manifest says `scanwerk/1` verifies; one that says `scanwerk/3` is refused
+/// by name. The manifests are signed again with openssl, so only the format differs.
+#[test]
+fn the_plain_layout_and_format_1_still_verify_and_an_unknown_format_is_refused() {
+    let dir = TempDir::new("bag-plain");
+    let keys = keygen(&dir.dir("keys"));
+    let profile = bagged_profile(&dir, "[output]\nbagit = false\n[ocr]\nenabled = false");
+    let archive = dir.dir("archive");
+    let out = ingest(
+        &project("testdata/demo-batch"),
+        &archive,
+        &keys.private,
+        &["--profile", &profile],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let batch = archive.join("demo-2026-001");
+    assert!(!batch.join("bagit.txt").exists() && !batch.join("data").exists());
+    assert!(batch.join("protocol.json").is_file() && batch.join("documents/akte.pdf").is_file());
+    let manifest = std::fs::read_to_string(batch.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"format\": \"scanwerk/2\""), "{manifest}");
+    let out = scanwerk(&["verify", batch.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("BagIt"));
+
+    for (format, accepted) in [("scanwerk/1", true), ("scanwerk/3", false)] {
+        std::fs::write(
+            batch.join("manifest.json"),
+            manifest.replace("\"format\": \"scanwerk/2\"", &format!("\"format\": \"{format}\"")),
+        )
+        .unwrap();
+        let out = tool(
+            "openssl",
+            &[
+                "dgst",
+                "-sha256",
+                "-sign",
+                keys.private.to_str().unwrap(),
+                "-out",
+                batch.join("manifest.sig").to_str().unwrap(),
+                batch.join("manifest.json").to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = scanwerk(&["verify", batch.to_str().unwrap()]);
+        let err = stderr(&out);
+        if accepted {
+            assert!(out.status.success(), "{format}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{format}: {err}");
+            assert!(
+                err.contains("manifest.json: has format \"scanwerk/3\", which this scanwerk"),
+                "{err}"
+            );
+        }
+    }
 }

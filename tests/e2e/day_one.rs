@@ -83,10 +83,11 @@ fn batch_with_blank(dir: &Path, id: &str) {
 /// is recorded with its source hash; the rest verifies with scanwerk and veraPDF.
 fn check_blank_recorded(published: &Path, input: &Path, keys: &Keys) {
     assert!(
-        !published.join("documents/blank1.pdf").exists() && !published.join("documents/blank1.json").exists(),
+        !payload(published).join("documents/blank1.pdf").exists()
+            && !payload(published).join("documents/blank1.json").exists(),
         "no PDF and no record for a document without pages"
     );
-    let protocol = json(&published.join("protocol.json"));
+    let protocol = json(&payload(published).join("protocol.json"));
     let empty = &protocol["empty_documents"][0];
     assert_eq!(empty["id"], "blank1", "{protocol}");
     assert_eq!(empty["sources"][0]["path"], "blank1.png");
@@ -362,7 +363,7 @@ fn review_and_spot_check_pages_are_named_in_run_and_ingest() {
     assert!(review.contains(&"bescheid page 1: low_resolution"), "{review:?}");
     let sample = batch["spot_check"].as_array().unwrap();
     assert_eq!(sample.len(), 1, "3 % of 5 pages, at least one: {batch}");
-    let protocol = json(&archive.join("demo-2026-001/protocol.json"));
+    let protocol = json(&archive.join("demo-2026-001/data/protocol.json"));
     let drawn = &protocol["qa_sample"]["pages"][0];
     assert_eq!(
         sample[0],
@@ -480,7 +481,7 @@ fn profile_and_sheet_problems_come_all_at_once_with_lines_and_no_false_follow_up
     let archive = work.dir("archive");
     let out = ingest(&batch, &archive, &keys.private, &["--profile", "image-only"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let protocol = json(&archive.join("dated/protocol.json"));
+    let protocol = json(&archive.join("dated/data/protocol.json"));
     assert_eq!(
         protocol["transfer_note"]["times"]["scanned"],
         "2026-11-30T08:00:00Z"
@@ -496,7 +497,7 @@ fn ingesting_the_same_input_twice_says_so_and_publishes_nothing_twice() {
     let demo = project("testdata/demo-batch");
     let first = ingest(&demo, &archive, &keys.private, &["--profile", "image-only"]);
     assert!(first.status.success(), "{}", stderr(&first));
-    let manifest = std::fs::read(archive.join("demo-2026-001/manifest.json")).unwrap();
+    let manifest = std::fs::read(archive.join("demo-2026-001/data/manifest.json")).unwrap();
     let again = ingest(&demo, &archive, &keys.private, &["--profile", "image-only"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     let text = String::from_utf8_lossy(&again.stdout);
@@ -505,7 +506,7 @@ fn ingesting_the_same_input_twice_says_so_and_publishes_nothing_twice() {
         "{text}"
     );
     assert_eq!(
-        std::fs::read(archive.join("demo-2026-001/manifest.json")).unwrap(),
+        std::fs::read(archive.join("demo-2026-001/data/manifest.json")).unwrap(),
         manifest
     );
 
@@ -564,7 +565,7 @@ fn the_report_tells_scan_time_review_from_record_and_anomalies() {
     let archive = work.dir("archive");
     let out = ingest(&batch, &archive, &keys.private, &["--profile", "standard"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let report = archive.join("demo-2026-001/report.html");
+    let report = archive.join("demo-2026-001/data/report.html");
     let dom = String::from_utf8(
         crate::report::chromium(&["--dump-dom"], &format!("file://{}", report.display())).stdout,
     )

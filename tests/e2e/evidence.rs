@@ -45,7 +45,7 @@ fn pades_signatures_validate_with_pyhanko_and_pdfsig_and_the_pdfs_stay_pdfa() {
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
     for doc in ["akte", "antrag", "bescheid"] {
-        let pdf = batch.join(format!("documents/{doc}.pdf"));
+        let pdf = payload(&batch).join(format!("documents/{doc}.pdf"));
         let hanko = pyhanko_validate(&pdf, &keys.cert);
         let said = stdout(&hanko);
         assert!(
@@ -69,11 +69,11 @@ fn pades_signatures_validate_with_pyhanko_and_pdfsig_and_the_pdfs_stay_pdfa() {
         }
         let qpdf = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
         assert!(qpdf.status.success(), "qpdf on {doc}: {}", stdout(&qpdf));
-        let record = json(&batch.join(format!("documents/{doc}.json")));
+        let record = json(&payload(&batch).join(format!("documents/{doc}.json")));
         assert_eq!(record["pdf_signature"]["sub_filter"], "ETSI.CAdES.detached");
         assert_eq!(record["pdf_signature"]["signer"], "CN=Erika Mustermann");
     }
-    let protocol = json(&batch.join("protocol.json"));
+    let protocol = json(&payload(&batch).join("protocol.json"));
     assert_eq!(
         protocol["transfer_note"]["sealing"]["pdf_signer"],
         "CN=Erika Mustermann"
@@ -93,7 +93,7 @@ fn pades_signatures_validate_with_pyhanko_and_pdfsig_and_the_pdfs_stay_pdfa() {
     );
 
     // One changed byte inside the signed range: pyHanko and pdfsig both see it.
-    let pdf = batch.join("documents/bescheid.pdf");
+    let pdf = payload(&batch).join("documents/bescheid.pdf");
     let bad = archive.join("bad.pdf");
     let mut bytes = std::fs::read(&pdf).unwrap();
     let at = bytes.len() / 3;
@@ -133,7 +133,7 @@ fn p384_keys_sign_batch_and_pdfs_and_a_curve_mismatch_is_refused() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
-    let manifest = json(&batch.join("manifest.json"));
+    let manifest = json(&payload(&batch).join("manifest.json"));
     assert_eq!(
         manifest["signature"]["algorithm"], "ecdsa-p384-sha384",
         "{manifest}"
@@ -142,10 +142,15 @@ fn p384_keys_sign_batch_and_pdfs_and_a_curve_mismatch_is_refused() {
         ("manifest.sig", "manifest.json"),
         ("hashtree.sig", "hashtree.json"),
     ] {
-        let out = openssl_verify_with("-sha384", &keys.public, &batch.join(sig), &batch.join(file));
+        let out = openssl_verify_with(
+            "-sha384",
+            &keys.public,
+            &payload(&batch).join(sig),
+            &payload(&batch).join(file),
+        );
         assert!(out.status.success(), "openssl on {file}: {}", stderr(&out));
     }
-    let hanko = pyhanko_validate(&batch.join("documents/akte.pdf"), &keys.cert);
+    let hanko = pyhanko_validate(&payload(&batch).join("documents/akte.pdf"), &keys.cert);
     assert!(
         stdout(&hanko).contains(":INTACT:TRUSTED,UNTOUCHED"),
         "{}",
@@ -189,13 +194,16 @@ fn online_time_stamp_from_a_loopback_tsa_verifies_with_openssl_and_scanwerk() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
-    let tree = json(&batch.join("hashtree.json"));
+    let tree = json(&payload(&batch).join("hashtree.json"));
     let root = tree["root"].as_str().unwrap();
-    let reply = batch.join("hashtree.tsr");
+    let reply = payload(&batch).join("hashtree.tsr");
     // openssl checks the token on its own: over the root itself, and against the query.
     for how in [
         ["-digest", root],
-        ["-queryfile", batch.join("hashtree.tsq").to_str().unwrap()],
+        [
+            "-queryfile",
+            payload(&batch).join("hashtree.tsq").to_str().unwrap(),
+        ],
     ] {
         let out = tool(
             "openssl",
@@ -217,7 +225,7 @@ fn online_time_stamp_from_a_loopback_tsa_verifies_with_openssl_and_scanwerk() {
             stderr(&out)
         );
     }
-    let manifest = json(&batch.join("manifest.json"));
+    let manifest = json(&payload(&batch).join("manifest.json"));
     let listed: Vec<&str> = manifest["files"]
         .as_array()
         .unwrap()
@@ -269,10 +277,14 @@ fn online_time_stamp_from_a_loopback_tsa_verifies_with_openssl_and_scanwerk() {
         &["--profile", &stamped],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    std::fs::copy(archive2.join(&format!("{BATCH}/hashtree.tsr")), &reply).unwrap();
+    std::fs::copy(archive2.join(&format!("{BATCH}/data/hashtree.tsr")), &reply).unwrap();
     let out = scanwerk(&["verify", batch.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("FAIL hashtree.tsr"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("FAIL data/hashtree.tsr"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -291,7 +303,7 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
-    assert!(!batch.join("hashtree.tsr").exists());
+    assert!(!payload(&batch).join("hashtree.tsr").exists());
     let out = scanwerk(&["verify", batch.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -302,7 +314,7 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
 
     // The query goes to the TSA by other means; its reply is attached.
     let reply = archive.join("reply.tsr");
-    std::fs::write(&reply, tsa.reply(&batch.join("hashtree.tsq"))).unwrap();
+    std::fs::write(&reply, tsa.reply(&payload(&batch).join("hashtree.tsq"))).unwrap();
     let attach = |reply: &Path| {
         scanwerk(&[
             "timestamp",
@@ -334,7 +346,7 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
     let out = attach(&wrong);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("stamps another hash"), "{}", stderr(&out));
-    assert!(!batch.join("hashtree.tsr").exists());
+    assert!(!payload(&batch).join("hashtree.tsr").exists());
 
     let out = attach(&reply);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -343,7 +355,7 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
         "{}",
         stdout(&out)
     );
-    let root = json(&batch.join("hashtree.json"))["root"]
+    let root = json(&payload(&batch).join("hashtree.json"))["root"]
         .as_str()
         .unwrap()
         .to_string();
@@ -355,7 +367,7 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
             "-digest",
             &root,
             "-in",
-            batch.join("hashtree.tsr").to_str().unwrap(),
+            payload(&batch).join("hashtree.tsr").to_str().unwrap(),
             "-CAfile",
             tsa.ca.to_str().unwrap(),
         ],
@@ -397,7 +409,7 @@ fn offline_time_stamp_query_is_attached_later_and_checked() {
 
     // A protocol raised to "hoch" after the fact: besides the broken hashes, verify names the
     // signatures the level would have required.
-    let protocol = batch.join("protocol.json");
+    let protocol = payload(&batch).join("protocol.json");
     let text = std::fs::read_to_string(&protocol).unwrap();
     assert!(text.contains("\"protection\": \"normal\""));
     std::fs::write(
@@ -517,7 +529,7 @@ fn protection_levels_are_refused_before_any_page_is_read_when_unmet() {
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
     for doc in ["akte", "antrag", "bescheid"] {
-        let record = json(&batch.join(format!("documents/{doc}.json")));
+        let record = json(&payload(&batch).join(format!("documents/{doc}.json")));
         for page in record["pages"].as_array().unwrap() {
             assert_eq!(page["needs_review"], true, "{page}");
             assert!(
@@ -533,7 +545,7 @@ fn protection_levels_are_refused_before_any_page_is_read_when_unmet() {
         "{}",
         stdout(&out)
     );
-    let protocol = json(&batch.join("protocol.json"));
+    let protocol = json(&payload(&batch).join("protocol.json"));
     assert_eq!(protocol["transfer_note"]["sealing"]["protection"], "sehr-hoch");
     assert_eq!(protocol["transfer_note"]["sealing"]["timestamp"], "offline");
 }
@@ -594,11 +606,11 @@ fn evidence_records_verify_with_bouncy_castle_and_openssl_reads_them() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
-    let protocol = json(&batch.join("protocol.json"));
-    let manifest = std::fs::read_to_string(batch.join("manifest.json")).unwrap();
+    let protocol = json(&payload(&batch).join("protocol.json"));
+    let manifest = std::fs::read_to_string(payload(&batch).join("manifest.json")).unwrap();
     for doc in ["akte", "antrag", "bescheid"] {
-        let ers = batch.join(format!("documents/{doc}.ers"));
-        let pdf = batch.join(format!("documents/{doc}.pdf"));
+        let ers = payload(&batch).join(format!("documents/{doc}.ers"));
+        let pdf = payload(&batch).join(format!("documents/{doc}.pdf"));
         let out = tool(
             "openssl",
             &["asn1parse", "-inform", "DER", "-in", ers.to_str().unwrap()],
@@ -643,9 +655,9 @@ fn evidence_records_verify_with_bouncy_castle_and_openssl_reads_them() {
     );
     // An evidence record whose reduced hash tree no longer holds its PDF's hash is named by verify
     // (a sibling's record would still be right: in RFC 4998 two leaves of one pair share theirs).
-    let ers_path = batch.join("documents/antrag.ers");
+    let ers_path = payload(&batch).join("documents/antrag.ers");
     let leaf = scanwerk::seal::tree::TreeHash::Sha256
-        .digest(&std::fs::read(batch.join("documents/antrag.pdf")).unwrap());
+        .digest(&std::fs::read(payload(&batch).join("documents/antrag.pdf")).unwrap());
     let mut ers = std::fs::read(&ers_path).unwrap();
     let at = ers
         .windows(32)
@@ -672,8 +684,8 @@ fn evidence_records_verify_with_bouncy_castle_and_openssl_reads_them() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = plain.join(BATCH);
-    assert!(!batch.join("documents/akte.ers").exists());
-    let protocol = json(&batch.join("protocol.json"));
+    assert!(!payload(&batch).join("documents/akte.ers").exists());
+    let protocol = json(&payload(&batch).join("protocol.json"));
     let why = protocol["transfer_note"]["sealing"]["evidence_records"]
         .as_str()
         .unwrap();
@@ -692,9 +704,9 @@ fn evidence_records_verify_with_bouncy_castle_and_openssl_reads_them() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = offline.join(BATCH);
-    assert!(!batch.join("documents/akte.ers").exists());
+    assert!(!payload(&batch).join("documents/akte.ers").exists());
     let reply = offline.join("reply.tsr");
-    std::fs::write(&reply, tsa.reply(&batch.join("hashtree.tsq"))).unwrap();
+    std::fs::write(&reply, tsa.reply(&payload(&batch).join("hashtree.tsq"))).unwrap();
     let out = scanwerk(&[
         "timestamp",
         "attach",
@@ -704,8 +716,8 @@ fn evidence_records_verify_with_bouncy_castle_and_openssl_reads_them() {
     assert!(out.status.success(), "{}", stderr(&out));
     for doc in ["akte", "antrag", "bescheid"] {
         let out = bouncy_castle_ers(
-            &batch.join(format!("documents/{doc}.ers")),
-            &batch.join(format!("documents/{doc}.pdf")),
+            &payload(&batch).join(format!("documents/{doc}.ers")),
+            &payload(&batch).join(format!("documents/{doc}.pdf")),
         );
         assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     }

@@ -8,8 +8,8 @@ use crate::harness::*;
 /// `alto_check.py`'s verdict on one document of a published batch.
 fn alto_check(batch: &std::path::Path, id: &str) -> Value {
     let script = project("tests/e2e/alto_check.py");
-    let alto = batch.join(format!("documents/{id}.alto.xml"));
-    let pdf = batch.join(format!("documents/{id}.pdf"));
+    let alto = payload(batch).join(format!("documents/{id}.alto.xml"));
+    let pdf = payload(batch).join(format!("documents/{id}.pdf"));
     let out = tool(
         "/usr/bin/python3",
         &[
@@ -24,7 +24,7 @@ fn alto_check(batch: &std::path::Path, id: &str) -> Value {
 
 /// The ids of a published batch's documents.
 fn documents(batch: &std::path::Path) -> Vec<String> {
-    entries(&batch.join("documents"))
+    entries(&payload(batch).join("documents"))
         .into_iter()
         .filter_map(|f| f.strip_suffix(".pdf").map(String::from))
         .collect()
@@ -33,7 +33,7 @@ fn documents(batch: &std::path::Path) -> Vec<String> {
 #[test]
 fn alto_of_every_realscans_page_holds_the_text_layer_words_where_poppler_finds_them() {
     let published = all_published();
-    let manifest = std::fs::read_to_string(published.dir.join("manifest.json")).unwrap();
+    let manifest = std::fs::read_to_string(payload(&published.dir).join("manifest.json")).unwrap();
     let (mut pages, mut words, mut apart, mut worst) = (0, 0, 0, 0.0f64);
     let ids = documents(&published.dir);
     assert!(ids.len() >= 40, "{ids:?}");
@@ -91,8 +91,8 @@ fn hocr_by_profile_holds_the_same_words_as_alto() {
         assert hw == aw and hw, (hw, aw)\n\
         print(len(pages), len(hw))\n";
     for id in documents(&batch) {
-        let hocr = batch.join(format!("documents/{id}.hocr"));
-        let alto = batch.join(format!("documents/{id}.alto.xml"));
+        let hocr = payload(&batch).join(format!("documents/{id}.hocr"));
+        let alto = payload(&batch).join(format!("documents/{id}.alto.xml"));
         let out = tool(
             "/usr/bin/python3",
             &["-c", script, hocr.to_str().unwrap(), alto.to_str().unwrap()],

@@ -45,6 +45,12 @@ impl TempDir {
     }
 }
 
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -87,7 +93,8 @@ pub fn pyhanko_validate(pdf: &Path, trust: &Path) -> Output {
 }
 
 /// Runs scanwerk. After an `ingest` or `run` that succeeded, every PDF now in the archive is
-/// handed to [`collect_pdfs`], so that veraPDF sees what the tests publish.
+/// handed to [`collect_pdfs`], so that veraPDF sees what the tests publish, and every bag not seen
+/// before is validated by `bagit.py` ([`validate_bags`]).
 pub fn scanwerk(args: &[&str]) -> Output {
     let out = Command::new(BIN).args(args).output().expect("scanwerk runs");
     if out.status.success()
@@ -96,6 +103,7 @@ pub fn scanwerk(args: &[&str]) -> Output {
         && let Some(archive) = args.get(at + 1)
     {
         collect_pdfs(Path::new(archive));
+        validate_bags(Path::new(archive));
     }
     // A reviewed batch is published by `review seal <archive>/.review/<batch>`.
     if out.status.success()
@@ -103,8 +111,54 @@ pub fn scanwerk(args: &[&str]) -> Output {
         && let Some(archive) = args.get(2).and_then(|f| Path::new(f).parent()?.parent())
     {
         collect_pdfs(archive);
+        validate_bags(archive);
     }
     out
+}
+
+/// The folder a published batch's files are in: `data/` of a bag (the default layout), else the
+/// batch folder itself (`output.bagit = false`).
+pub fn payload(batch: impl AsRef<Path>) -> PathBuf {
+    let batch = batch.as_ref();
+    if batch.join("bagit.txt").is_file() {
+        batch.join("data")
+    } else {
+        batch.to_path_buf()
+    }
+}
+
+/// `bagit.py --validate BAG` (the Library of Congress's tool, PyPI `bagit` in
+/// target/bagit-venv, installed by scripts/setup.sh).
+pub fn bagit_validate(bag: &Path) -> Output {
+    let python = project("target/bagit-venv/bin/python");
+    let script = project("target/bagit-venv/bin/bagit.py");
+    tool(
+        python.to_str().unwrap(),
+        &[script.to_str().unwrap(), "--validate", bag.to_str().unwrap()],
+    )
+}
+
+/// Validates every bag in `archive` that this test run has not validated yet with `bagit.py`, right
+/// after publication (before any test tampers with it): every batch the e2e suite publishes is
+/// checked by the independent tool, whichever test published it.
+pub fn validate_bags(archive: &Path) {
+    static SEEN: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let Ok(batches) = std::fs::read_dir(archive) else {
+        return;
+    };
+    for bag in batches.flatten().map(|e| e.path()) {
+        if !bag.join("bagit.txt").is_file() || SEEN.lock().unwrap().contains(&bag) {
+            continue;
+        }
+        let out = bagit_validate(&bag);
+        assert!(
+            out.status.success(),
+            "bagit.py refuses {}: {}",
+            bag.display(),
+            stderr(&out)
+        );
+        SEEN.lock().unwrap().push(bag);
+    }
 }
 
 /// Copies every published PDF below `archive` (`<batch>/documents/*.pdf`) into the folder
@@ -491,7 +545,7 @@ pub fn verapdf(pdfs: &[PathBuf]) {
 
 /// The PDFs in `<batch>/documents`, sorted.
 pub fn pdfs_in(batch: &Path) -> Vec<PathBuf> {
-    let mut pdfs: Vec<PathBuf> = std::fs::read_dir(batch.join("documents"))
+    let mut pdfs: Vec<PathBuf> = std::fs::read_dir(payload(batch).join("documents"))
         .unwrap()
         .flatten()
         .map(|e| e.path())

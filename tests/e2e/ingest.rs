@@ -18,7 +18,7 @@ fn real_scans_are_searchable_as_well_as_with_the_tesseract_cli() {
     let published = real_published();
     let mut report = Vec::new();
     for (image, gt) in REAL_BATCH {
-        let pdf = published.dir.join(format!("documents/{}.pdf", doc_id(image)));
+        let pdf = payload(&published.dir).join(format!("documents/{}.pdf", doc_id(image)));
         let truth = std::fs::read_to_string(realscans().join(gt)).unwrap();
         let ours = word_recall(&truth, &pdftotext(&pdf));
         let cli = tool(
@@ -41,7 +41,7 @@ fn real_scans_are_searchable_as_well_as_with_the_tesseract_cli() {
 fn every_real_scan_pdf_passes_qpdf_check() {
     let published = real_published();
     for (image, _) in REAL_BATCH {
-        let pdf = published.dir.join(format!("documents/{}.pdf", doc_id(image)));
+        let pdf = payload(&published.dir).join(format!("documents/{}.pdf", doc_id(image)));
         let out = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
         assert!(
             out.status.success(),
@@ -55,7 +55,7 @@ fn every_real_scan_pdf_passes_qpdf_check() {
 fn one_pdf_per_input_file_with_its_page_count() {
     let published = real_published();
     for (image, _) in REAL_BATCH {
-        let json = published.dir.join(format!("documents/{}.json", doc_id(image)));
+        let json = payload(&published.dir).join(format!("documents/{}.json", doc_id(image)));
         let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
         let expected = if image.ends_with("multi-page-images.tiff") {
             3
@@ -63,7 +63,7 @@ fn one_pdf_per_input_file_with_its_page_count() {
             1
         };
         assert_eq!(record["page_count"], expected, "{image}");
-        let pdf = published.dir.join(format!("documents/{}.pdf", doc_id(image)));
+        let pdf = payload(&published.dir).join(format!("documents/{}.pdf", doc_id(image)));
         let info = tool("pdfinfo", &[pdf.to_str().unwrap()]);
         let text = String::from_utf8_lossy(&info.stdout).into_owned();
         let pages = text.lines().find_map(|l| l.strip_prefix("Pages:")).map(str::trim);
@@ -75,7 +75,7 @@ fn one_pdf_per_input_file_with_its_page_count() {
 fn jpeg_inputs_are_embedded_byte_for_byte() {
     let published = real_published();
     for image in ["pytesseract/test.jpg", "naps2/word_p2.jpg"] {
-        let pdf = published.dir.join(format!("documents/{}.pdf", doc_id(image)));
+        let pdf = payload(&published.dir).join(format!("documents/{}.pdf", doc_id(image)));
         let list = String::from_utf8_lossy(&tool("pdfimages", &["-list", pdf.to_str().unwrap()]).stdout)
             .into_owned();
         let row = list.lines().nth(2).unwrap_or_default();
@@ -98,7 +98,7 @@ fn jpeg_inputs_are_embedded_byte_for_byte() {
 fn physical_page_size_follows_resolution() {
     let published = real_published();
     // eurotext.tif: 1024 x 800 px at 300 dpi = 245.76 x 192 pt.
-    let pdf = published.dir.join("documents/eurotext.pdf");
+    let pdf = payload(&published.dir).join("documents/eurotext.pdf");
     let info = String::from_utf8_lossy(&tool("pdfinfo", &[pdf.to_str().unwrap()]).stdout).into_owned();
     let size = info
         .lines()
@@ -111,8 +111,9 @@ fn physical_page_size_follows_resolution() {
 fn protocol_records_sources_profile_and_operator() {
     let published = real_published();
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(published.dir.join("protocol.json")).unwrap()).unwrap();
-    assert_eq!(protocol["format"], "scanwerk/1");
+        serde_json::from_slice(&std::fs::read(payload(&published.dir).join("protocol.json")).unwrap())
+            .unwrap();
+    assert_eq!(protocol["format"], "scanwerk/2");
     assert_eq!(protocol["batch_id"], "real-1");
     assert_eq!(protocol["operator"], "Test Operator");
     let note = &protocol["transfer_note"];
@@ -201,18 +202,18 @@ fn demo_batch_recovers_german_text_and_is_deterministic() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(files(&batch), before, "input untouched");
     for doc in ["bescheid", "antrag", "akte"] {
-        let pdf = a.join(&format!("demo-2026-001/documents/{doc}.pdf"));
+        let pdf = a.join(&format!("demo-2026-001/data/documents/{doc}.pdf"));
         let truth = std::fs::read_to_string(project(&format!("testdata/demo-gt/{doc}.txt"))).unwrap();
         let recall = word_recall(&truth, &pdftotext(&pdf));
         assert!(recall >= 0.95, "{doc}: recall {recall:.3}");
-        let rel = format!("demo-2026-001/documents/{doc}.pdf");
+        let rel = format!("demo-2026-001/data/documents/{doc}.pdf");
         assert!(
             std::fs::read(a.join(&rel)).unwrap() == std::fs::read(b.join(&rel)).unwrap(),
             "{rel} differs between runs"
         );
         // The record is identical but for its hash-tree proof, which depends on every file of the
         // batch, the protocol's real times included.
-        let rel = format!("demo-2026-001/documents/{doc}.json");
+        let rel = format!("demo-2026-001/data/documents/{doc}.json");
         let without_proof = |dir: &TempDir| {
             let mut v: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(dir.join(&rel)).unwrap()).unwrap();
@@ -222,12 +223,12 @@ fn demo_batch_recovers_german_text_and_is_deterministic() {
         };
         assert_eq!(without_proof(&a), without_proof(&b), "{rel} differs between runs");
     }
-    let text = pdftotext(&a.join("demo-2026-001/documents/bescheid.pdf"));
+    let text = pdftotext(&a.join("demo-2026-001/data/documents/bescheid.pdf"));
     for word in ["Straßenverkehrsamt", "Förderung", "Müller", "Grüßen"] {
         assert!(text.contains(word), "{word} missing in:\n{text}");
     }
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(a.join("demo-2026-001/protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(a.join("demo-2026-001/data/protocol.json")).unwrap()).unwrap();
     assert_eq!(protocol["completeness"]["complete"], true, "{protocol}");
     assert_eq!(protocol["metadata"]["file_number"], "32.1-0815/2026");
     let pages: Vec<_> = protocol["documents"]
@@ -251,7 +252,7 @@ fn image_only_profile_embeds_without_text() {
         &["--profile", "image-only"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = pdftotext(&archive.join("demo-2026-001/documents/bescheid.pdf"));
+    let text = pdftotext(&archive.join("demo-2026-001/data/documents/bescheid.pdf"));
     assert!(text.trim().is_empty(), "no OCR text expected: {text}");
     assert!(
         scanwerk(&["verify", archive.join("demo-2026-001").to_str().unwrap()])

@@ -71,7 +71,8 @@ fn strict_profile_refuses_images_without_resolution() {
         .unwrap()
         .path();
     let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("documents/simple-no-dpi.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&dir).join("documents/simple-no-dpi.json")).unwrap())
+            .unwrap();
     assert_eq!(record["pages"][0]["dpi_assumed"], true);
 }
 
@@ -131,7 +132,7 @@ fn a_published_batch_is_never_overwritten() {
         .status
         .success()
     );
-    let first = std::fs::read(archive.join("demo-2026-001/manifest.json")).unwrap();
+    let first = std::fs::read(archive.join("demo-2026-001/data/manifest.json")).unwrap();
     let out = ingest(
         &batch,
         archive.path(),
@@ -147,7 +148,7 @@ fn a_published_batch_is_never_overwritten() {
         stderr(&out)
     );
     assert_eq!(
-        std::fs::read(archive.join("demo-2026-001/manifest.json")).unwrap(),
+        std::fs::read(archive.join("demo-2026-001/data/manifest.json")).unwrap(),
         first
     );
     assert_eq!(
@@ -194,18 +195,20 @@ fn formats_of_the_input_contract_decode() {
         .unwrap()
         .path();
     assert!(scanwerk(&["verify", dir.to_str().unwrap()]).status.success());
-    let pdfs = files(&dir.join("documents"))
+    let pdfs = files(&payload(&dir).join("documents"))
         .into_iter()
         .filter(|f| f.ends_with(".pdf"))
         .count();
     assert_eq!(pdfs, inputs.len());
     // The PNG behind a .jpg name is read as PNG, and RGBA pages are flattened and recorded.
-    let rotated: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("documents/8-word_p1_rotated.json")).unwrap())
-            .unwrap();
+    let rotated: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(payload(&dir).join("documents/8-word_p1_rotated.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(rotated["sources"][0]["format"], "png");
     let rgba: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("documents/1-phototestrot.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&dir).join("documents/1-phototestrot.json")).unwrap())
+            .unwrap();
     assert!(
         rgba["pages"][0]["warnings"][0]
             .as_str()
@@ -237,16 +240,17 @@ fn packbits_and_16_bit_tiff_and_2_4_16_bit_png_keep_their_pixels_cmyk_and_g3_are
     let dir = archive.join("ok");
     assert!(scanwerk(&["verify", dir.to_str().unwrap()]).status.success());
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&dir).join("protocol.json")).unwrap()).unwrap();
     let documents = protocol["documents"].as_array().unwrap();
     assert_eq!(documents.len(), 6, "{documents:?}");
     for doc in documents {
         let id = doc["id"].as_str().unwrap();
-        let record: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join(format!("documents/{id}.json"))).unwrap())
-                .unwrap();
+        let record: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(payload(&dir).join(format!("documents/{id}.json"))).unwrap(),
+        )
+        .unwrap();
         let input = record["sources"][0]["path"].as_str().unwrap();
-        let pdf = dir.join(doc["pdf"].as_str().unwrap());
+        let pdf = payload(&dir).join(doc["pdf"].as_str().unwrap());
         let source = ok.join(input);
         let prefix = tmp.join(&format!("x-{id}"));
         pdfimages("-png", &pdf, &prefix);
@@ -492,7 +496,7 @@ fn set_aside_publishes_the_good_documents_and_records_the_bad_ones() {
     let pdfs = pdfs_in(&published);
     assert_eq!(pdfs.len(), 3, "the three good documents: {pdfs:?}");
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published).join("protocol.json")).unwrap()).unwrap();
     assert_eq!(protocol["completeness"]["complete"], false);
     let set_aside = protocol["set_aside"].as_array().unwrap();
     assert_eq!(set_aside.len(), 6, "{set_aside:?}");

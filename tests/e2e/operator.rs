@@ -109,7 +109,8 @@ fn a_shown_profile_is_a_start_for_ones_own() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(archive.join("demo-2026-001/protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(archive.join("demo-2026-001/data/protocol.json")).unwrap())
+            .unwrap();
     assert_eq!(protocol["profile"]["id"], "bauakten");
     // The bundled profiles shown and a file shown agree.
     let again = scanwerk(&["profiles", "show", path.to_str().unwrap()]);

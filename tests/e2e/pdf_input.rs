@@ -12,7 +12,7 @@ fn input(name: &str) -> PathBuf {
 }
 
 fn output(name: &str) -> PathBuf {
-    pdf_published().dir.join("documents").join(name)
+    payload(&pdf_published().dir).join("documents").join(name)
 }
 
 /// `pdfimages -list` rows: (page, object id, encoding).
@@ -334,7 +334,7 @@ fn a_pdf_with_a_damaged_cross_reference_table_is_rebuilt_and_the_repair_recorded
         bytes,
         "input untouched"
     );
-    let record = std::fs::read_to_string(archive.join("pdf-repaired/documents/damaged.json")).unwrap();
+    let record = std::fs::read_to_string(archive.join("pdf-repaired/data/documents/damaged.json")).unwrap();
     let sha = scanwerk::seal::hash::sha256_hex(&bytes);
     assert!(record.contains(&sha), "the record names the input's own hash");
     assert!(
@@ -349,7 +349,7 @@ fn a_pdf_with_a_damaged_cross_reference_table_is_rebuilt_and_the_repair_recorded
     let truth = std::fs::read_to_string(realscans().join("ocrmypdf/linn.txt")).unwrap();
     let recall = word_recall(
         &truth,
-        &pdftotext(&archive.join("pdf-repaired/documents/damaged.pdf")),
+        &pdftotext(&archive.join("pdf-repaired/data/documents/damaged.pdf")),
     );
     assert!(recall >= 0.9, "recall {recall:.3}");
 }
@@ -361,10 +361,10 @@ fn a_pdfa_scan_goes_through_again_with_its_image_and_its_identification_recorded
     let source = std::fs::read(output("ccitt.pdf")).unwrap();
     let (out, _batch, archive) = ingest_files("pdfa-again", &[("again.pdf", source)]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let ours = archive.join("pdfa-again/documents/again.pdf");
+    let ours = archive.join("pdfa-again/data/documents/again.pdf");
     let (before, after) = (images(&output("ccitt.pdf")), images(&ours));
     assert!(raw_stream(&output("ccitt.pdf"), before[0].1) == raw_stream(&ours, after[0].1));
-    let record = std::fs::read_to_string(archive.join("pdfa-again/documents/again.json")).unwrap();
+    let record = std::fs::read_to_string(archive.join("pdfa-again/data/documents/again.json")).unwrap();
     assert!(record.contains("the source PDF says it is PDF/A-2B"), "{record}");
     assert!(record.contains("invisible text layer was left out"), "{record}");
 }

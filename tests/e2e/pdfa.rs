@@ -11,7 +11,7 @@ use crate::harness::*;
 /// The document records of the all-realscans batch.
 fn records() -> Vec<Value> {
     let published = all_published();
-    let dir = published.dir.join("documents");
+    let dir = payload(&published.dir).join("documents");
     let mut out = Vec::new();
     for name in files(&dir) {
         if name.ends_with(".json") {
@@ -23,7 +23,7 @@ fn records() -> Vec<Value> {
 }
 
 fn pdf_of(record: &Value) -> std::path::PathBuf {
-    all_published().dir.join(record["pdf"].as_str().unwrap())
+    payload(&all_published().dir).join(record["pdf"].as_str().unwrap())
 }
 
 #[test]

@@ -11,7 +11,7 @@ use crate::harness::*;
 /// The document record of a realscans image in the all-realscans batch.
 fn record(image: &str) -> Value {
     let name = all_published_name(image);
-    let dir = all_published().dir.join("documents");
+    let dir = payload(&all_published().dir).join("documents");
     for file in files(&dir) {
         if file.ends_with(".json") {
             let record: Value = serde_json::from_slice(&std::fs::read(dir.join(&file)).unwrap()).unwrap();
@@ -24,7 +24,7 @@ fn record(image: &str) -> Value {
 }
 
 fn pdf(record: &Value) -> std::path::PathBuf {
-    all_published().dir.join(record["pdf"].as_str().unwrap())
+    payload(&all_published().dir).join(record["pdf"].as_str().unwrap())
 }
 
 fn recall(image: &str, truth: &str) -> f64 {
@@ -320,7 +320,8 @@ fn the_image_itself_is_straightened_when_the_profile_asks() {
     assert!(out.status.success(), "{}", stderr(&out));
     let published = archive.join("deskew-image");
     let record: Value =
-        serde_json::from_slice(&std::fs::read(published.join("documents/skew.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published).join("documents/skew.json")).unwrap())
+            .unwrap();
     let page = &record["pages"][0];
     let degrees = page["skew"]["degrees"].as_f64().unwrap();
     let operation = page["operations"][0].as_str().unwrap();
@@ -335,7 +336,7 @@ fn the_image_itself_is_straightened_when_the_profile_asks() {
     // The embedded image is now straight: leptonica measures what was 1.9° as almost nothing.
     let out_dir = TempDir::new("deskewimages");
     let prefix = out_dir.join("img");
-    let pdf = published.join("documents/skew.pdf");
+    let pdf = payload(&published).join("documents/skew.pdf");
     pdfimages("-png", &pdf, &prefix);
     // Measured independently (projection profile, not leptonica); "not measurable" fails.
     let residual = independent_skew(&out_dir.join("img-000.png"))
@@ -363,7 +364,8 @@ fn blank_pages_are_found_and_flagged_for_review() {
     assert_eq!(marked["blank"]["blank"], false, "{marked}");
     // The batch protocol lists every flagged page.
     let protocol: Value =
-        serde_json::from_slice(&std::fs::read(all_published().dir.join("protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&all_published().dir).join("protocol.json")).unwrap())
+            .unwrap();
     let flagged: Vec<String> = protocol["documents"]
         .as_array()
         .unwrap()
@@ -457,7 +459,8 @@ fn a_small_pen_mark_is_not_blank_and_removal_keeps_the_hash() {
     assert!(stdout.contains("3 pages scanned, 2 blank removed"), "{stdout}");
     let published = archive.join("blankbatch");
     let record: Value =
-        serde_json::from_slice(&std::fs::read(published.join("documents/akte.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published).join("documents/akte.json")).unwrap())
+            .unwrap();
     let pages = record["pages"].as_array().unwrap();
     assert_eq!(
         pages[0]["blank"]["blank"], false,
@@ -480,7 +483,7 @@ fn a_small_pen_mark_is_not_blank_and_removal_keeps_the_hash() {
         "{anomalies}"
     );
     let protocol: Value =
-        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published).join("protocol.json")).unwrap()).unwrap();
     assert_eq!(protocol["transfer_note"]["quality"]["pages_scanned"], 3);
     assert_eq!(protocol["transfer_note"]["quality"]["pages_in_pdfs"], 1);
     assert!(
@@ -493,7 +496,7 @@ fn a_small_pen_mark_is_not_blank_and_removal_keeps_the_hash() {
         &[
             "-XMP-scanwerk:TransferNote",
             "-b",
-            published.join("documents/akte.pdf").to_str().unwrap(),
+            payload(&published).join("documents/akte.pdf").to_str().unwrap(),
         ],
     );
     let xmp = String::from_utf8_lossy(&xmp.stdout);
@@ -503,7 +506,7 @@ fn a_small_pen_mark_is_not_blank_and_removal_keeps_the_hash() {
     );
     let info = tool(
         "pdfinfo",
-        &[published.join("documents/akte.pdf").to_str().unwrap()],
+        &[payload(&published).join("documents/akte.pdf").to_str().unwrap()],
     );
     assert!(String::from_utf8_lossy(&info.stdout).contains("Pages:           1"));
     let verify = scanwerk(&["verify", published.to_str().unwrap()]);
@@ -537,7 +540,7 @@ fn an_incomplete_batch_is_recorded_or_refused_as_the_profile_says() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("INCOMPLETE"));
     let protocol: Value =
-        serde_json::from_slice(&std::fs::read(archive.path().join("incomplete/protocol.json")).unwrap())
+        serde_json::from_slice(&std::fs::read(archive.path().join("incomplete/data/protocol.json")).unwrap())
             .unwrap();
     assert_eq!(protocol["completeness"]["complete"], false);
     assert_eq!(protocol["completeness"]["pages"], 1);

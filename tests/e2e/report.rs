@@ -66,8 +66,8 @@ fn hex(bytes: &[u8]) -> String {
 #[test]
 fn report_renders_every_page_with_its_flags() {
     let dir = &all_published().dir;
-    let report = dir.join("report.html");
-    let manifest = json(&dir.join("manifest.json"));
+    let report = payload(dir).join("report.html");
+    let manifest = json(&payload(dir).join("manifest.json"));
     assert!(
         manifest["files"]
             .as_array()
@@ -83,12 +83,12 @@ fn report_renders_every_page_with_its_flags() {
     let url = format!("file://{}", report.display());
 
     let dom = String::from_utf8(chromium(&["--dump-dom"], &url).stdout).unwrap();
-    let protocol = json(&dir.join("protocol.json"));
+    let protocol = json(&payload(dir).join("protocol.json"));
     let sample = &protocol["qa_sample"];
     let (mut pages, mut flagged) = (0, 0);
     for doc in protocol["documents"].as_array().unwrap() {
         let id = doc["id"].as_str().unwrap();
-        let record = json(&dir.join(format!("documents/{id}.json")));
+        let record = json(&payload(dir).join(format!("documents/{id}.json")));
         for page in record["pages"].as_array().unwrap() {
             let n = page["number"].as_u64().unwrap();
             let element = format!("id=\"page-{id}-{n}\"");
@@ -195,7 +195,7 @@ fn report_renders_every_page_with_its_flags() {
 
 #[test]
 fn the_spot_check_is_redrawn_from_the_protocol_alone() {
-    let protocol = json(&all_published().dir.join("protocol.json"));
+    let protocol = json(&payload(&all_published().dir).join("protocol.json"));
     let sample = &protocol["qa_sample"];
     let mut seed = format!("scanwerk qa sample\n{}\n", protocol["batch_id"].as_str().unwrap());
     let mut lots = Vec::new();

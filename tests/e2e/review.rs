@@ -458,7 +458,7 @@ fn a_rejected_page_is_rescanned_and_the_sealed_document_holds_the_new_page() {
     );
 
     let batch = archive.join(BATCH);
-    let pdf = batch.join(format!("documents/{document}.pdf"));
+    let pdf = payload(&batch).join(format!("documents/{document}.pdf"));
     // The new page's text and pixels are in the sealed PDF, the old version is kept.
     let text = tool(
         "pdftotext",
@@ -497,19 +497,19 @@ fn a_rejected_page_is_rescanned_and_the_sealed_document_holds_the_new_page() {
         String::from_utf8_lossy(&out.stdout),
         stderr(&out)
     );
-    let record = json_file(&batch.join(format!("documents/{document}.json")));
+    let record = json_file(&payload(&batch).join(format!("documents/{document}.json")));
     let rescan = &record["rescans"][0];
     assert_eq!(rescan["by"], "Carla");
     assert_eq!(
         rescan["sha256"],
         scanwerk::seal::hash::sha256_hex(&std::fs::read(&new_scan).unwrap())
     );
-    let replaced = batch.join(rescan["replaced"]["pdf"].as_str().unwrap());
+    let replaced = payload(&batch).join(rescan["replaced"]["pdf"].as_str().unwrap());
     assert_eq!(
         rescan["replaced"]["pdf_sha256"],
         scanwerk::seal::hash::sha256_hex(&std::fs::read(&replaced).unwrap())
     );
-    let protocol = json_file(&batch.join("protocol.json"));
+    let protocol = json_file(&payload(&batch).join("protocol.json"));
     let anomalies = protocol["transfer_note"]["anomalies"].to_string();
     assert!(
         anomalies.contains(&format!("{document} page {number} rescanned on"))
@@ -591,7 +591,7 @@ fn four_eyes_under_sehr_hoch_need_two_different_people() {
     let out = scanwerk(&["review", "seal", folder.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let batch = archive.join(BATCH);
-    let protocol = json_file(&batch.join("protocol.json"));
+    let protocol = json_file(&payload(&batch).join("protocol.json"));
     assert!(
         protocol["transfer_note"]["statement"]
             .as_str()
@@ -610,9 +610,9 @@ fn four_eyes_under_sehr_hoch_need_two_different_people() {
     let out = scanwerk(&["verify", batch.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     // A protocol whose review lost a verdict does not verify.
-    let text = std::fs::read_to_string(batch.join("protocol.json")).unwrap();
+    let text = std::fs::read_to_string(payload(&batch).join("protocol.json")).unwrap();
     let cut = text.replacen("\"reviewer\": \"Ben\"", "\"reviewer\": \"Anna\"", 1);
-    std::fs::write(batch.join("protocol.json"), cut).unwrap();
+    std::fs::write(payload(&batch).join("protocol.json"), cut).unwrap();
     let out = scanwerk(&["verify", batch.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -726,7 +726,7 @@ fn the_review_page_image_is_the_pdf_page_as_shown() {
     assert_eq!(response.status().as_u16(), 200);
     let png = response.body_mut().read_to_vec().unwrap();
     let shown = image::load_from_memory(&png).unwrap().to_luma8();
-    let pdf = folder.join("documents/turned.pdf");
+    let pdf = payload(&folder).join("documents/turned.pdf");
     let out = tool(
         "pdftoppm",
         &[

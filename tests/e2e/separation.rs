@@ -72,7 +72,7 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
     assert!(out.status.success(), "ingest: {}", stderr(&out));
     let published = archive.join("stapel-1");
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published).join("protocol.json")).unwrap()).unwrap();
 
     // Exactly the six documents, in stack order, with their pages and file numbers.
     let expected = [
@@ -89,7 +89,7 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
         assert_eq!(doc["id"], *id);
         assert_eq!(doc["pages"], *pages, "{id}");
         assert_eq!(doc["metadata"]["file_number"].as_str(), *file_number, "{id}");
-        let pdf = published.join(format!("documents/{id}.pdf"));
+        let pdf = payload(&published).join(format!("documents/{id}.pdf"));
         assert_eq!(pdf_pages(&pdf), *pages, "{id}");
         // Each page of the PDF is a page of this document, in order, and no separator sheet.
         let text = pdftotext(&pdf);
@@ -106,9 +106,10 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
             !text.contains("Trennblatt") && !text.contains("PATCH"),
             "{id}: {text}"
         );
-        let record: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(published.join(format!("documents/{id}.json"))).unwrap())
-                .unwrap();
+        let record: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(payload(&published).join(format!("documents/{id}.json"))).unwrap(),
+        )
+        .unwrap();
         assert_eq!(record["metadata"]["file_number"].as_str(), *file_number, "{id}");
     }
     // Document 4 begins on the TIFF's last page and goes on in single files.
@@ -177,9 +178,9 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
             ),
         ]
     );
-    let manifest = std::fs::read_to_string(published.join("manifest.json")).unwrap();
+    let manifest = std::fs::read_to_string(payload(&published).join("manifest.json")).unwrap();
     for s in separators {
-        let image = published.join(s["image"].as_str().unwrap());
+        let image = payload(&published).join(s["image"].as_str().unwrap());
         assert_eq!(
             sha256(&image),
             s["image_sha256"].as_str().unwrap(),
@@ -197,11 +198,11 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
     // A sheet that is a file of its own is kept byte for byte; a page of the TIFF as the same
     // pixels (Pillow reads both).
     assert_eq!(
-        std::fs::read(published.join("separators/0020.jpg")).unwrap(),
+        std::fs::read(payload(&published).join("separators/0020.jpg")).unwrap(),
         std::fs::read(batch.join("stapel-020.jpg")).unwrap()
     );
     let same = same_pixels(
-        &published.join("separators/0004.png"),
+        &payload(&published).join("separators/0004.png"),
         &batch.join("stapel-001.tif"),
         3,
         0,
@@ -214,7 +215,7 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
     );
 
     // The QA report tells which sheet began which document.
-    let report = std::fs::read_to_string(published.join("report.html")).unwrap();
+    let report = std::fs::read_to_string(payload(&published).join("report.html")).unwrap();
     assert!(
         report.contains("page 9 of the stack: code128 barcode"),
         "report.html"
@@ -238,8 +239,8 @@ fn a_stack_with_patch_and_barcode_sheets_splits_into_its_documents_with_their_fi
         String::from_utf8_lossy(&verify.stdout)
     );
     std::fs::copy(
-        published.join("separators/0009.png"),
-        published.join("separators/0004.png"),
+        payload(&published).join("separators/0009.png"),
+        payload(&published).join("separators/0004.png"),
     )
     .unwrap();
     let verify = scanwerk(&[
@@ -278,7 +279,8 @@ fn fixed_pages_and_a_wrong_expected_count_are_recorded() {
     let out = ingest(&batch, &archive, &keys.private, &["--profile", "image-only"]);
     assert!(out.status.success(), "ingest: {}", stderr(&out));
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(archive.join("in-zehnern/protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(archive.join("in-zehnern/data/protocol.json")).unwrap())
+            .unwrap();
     let pages: Vec<u64> = protocol["documents"]
         .as_array()
         .unwrap()
@@ -455,13 +457,13 @@ fn a_duplex_stack_splits_into_its_documents_and_the_sheet_backs_leave_with_their
     assert!(out.status.success(), "ingest: {}", stderr(&out));
     let published = archive.join("duplex-1");
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published).join("protocol.json")).unwrap()).unwrap();
 
     let documents = protocol["documents"].as_array().unwrap();
     let ids: Vec<&str> = documents.iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 7, "{ids:?}");
     for (doc, sheets) in documents.iter().zip(&sheets_per_document) {
-        let pdf = published.join(doc["pdf"].as_str().unwrap());
+        let pdf = payload(&published).join(doc["pdf"].as_str().unwrap());
         assert_eq!(
             pdf_pages(&pdf) as u64,
             *sheets,
@@ -507,7 +509,7 @@ fn a_duplex_stack_splits_into_its_documents_and_the_sheet_backs_leave_with_their
     );
     for s in separators {
         let back = &s["back"];
-        let image = published.join(back["image"].as_str().unwrap());
+        let image = payload(&published).join(back["image"].as_str().unwrap());
         assert_eq!(sha256(&image), back["image_sha256"].as_str().unwrap());
         assert_eq!(
             std::fs::read(&image).unwrap(),
@@ -556,14 +558,14 @@ fn a_duplex_stack_splits_into_its_documents_and_the_sheet_backs_leave_with_their
     );
     assert!(out.status.success(), "ingest: {}", stderr(&out));
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(archive.join("duplex-2/protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(archive.join("duplex-2/data/protocol.json")).unwrap()).unwrap();
     let first = &protocol["separators"][0];
     assert_eq!(first["back"]["dropped"], false, "{first}");
     assert!(first["back"]["image"].is_null());
     let second = &protocol["documents"][1];
     let record: serde_json::Value = serde_json::from_slice(
         &std::fs::read(archive.join(format!(
-            "duplex-2/documents/{}.json",
+            "duplex-2/data/documents/{}.json",
             second["id"].as_str().unwrap()
         )))
         .unwrap(),
@@ -581,7 +583,7 @@ fn a_duplex_stack_splits_into_its_documents_and_the_sheet_backs_leave_with_their
     );
     assert_eq!(page["needs_review"], true);
     assert_eq!(
-        pdf_pages(&archive.join("duplex-2").join(second["pdf"].as_str().unwrap())),
+        pdf_pages(&payload(archive.join("duplex-2")).join(second["pdf"].as_str().unwrap())),
         3
     );
 }

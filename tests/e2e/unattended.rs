@@ -361,7 +361,7 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
     let odd_out = scanwerk(&["verify", archive.join("odd-names").to_str().unwrap()]);
     assert!(odd_out.status.success(), "{}", stderr(&odd_out));
     assert_eq!(
-        entries(&archive.join("odd-names/documents")).len(),
+        entries(&archive.join("odd-names/data/documents")).len(),
         12,
         "four documents, PDF + JSON + ALTO each"
     );
@@ -372,11 +372,11 @@ fn bad_input_is_quarantined_with_a_reason_while_good_batches_are_published() {
         "the raw name is kept"
     );
     let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(archive.join("odd-names/documents/scan-_.json")).unwrap())
+        serde_json::from_slice(&std::fs::read(archive.join("odd-names/data/documents/scan-_.json")).unwrap())
             .unwrap();
     assert_eq!(record["sources"][0]["path"], "scan-\u{FFFD}.png", "{record}");
     assert_eq!(record["pages"][0]["source"], "scan-\u{FFFD}.png");
-    let protocol = std::fs::read_to_string(archive.join("odd-names/protocol.json")).unwrap();
+    let protocol = std::fs::read_to_string(archive.join("odd-names/data/protocol.json")).unwrap();
     assert!(
         protocol.contains("scan-\u{FFFD}.png"),
         "the protocol names it too"
@@ -420,7 +420,7 @@ fn run_quarantines_other_paper_under_a_published_id_and_passes_its_own_again() {
     let args = run_args(root, archive.path(), &keys.private);
     let out = scanwerk(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let manifest = std::fs::read(archive.join("same-id/manifest.json")).unwrap();
+    let manifest = std::fs::read(archive.join("same-id/data/manifest.json")).unwrap();
     // The same paper again (a rescan delivered twice), and other paper under the same id: one
     // changed pixel in one page.
     add_batch(root, "again", "same-id");
@@ -445,7 +445,7 @@ fn run_quarantines_other_paper_under_a_published_id_and_passes_its_own_again() {
     assert_eq!(json["batch_id"], "same-id", "{json}");
     assert_eq!(entries(archive.path()), ["same-id"]);
     assert_eq!(
-        std::fs::read(archive.join("same-id/manifest.json")).unwrap(),
+        std::fs::read(archive.join("same-id/data/manifest.json")).unwrap(),
         manifest,
         "the published batch is untouched"
     );
@@ -701,7 +701,7 @@ fn a_rerun_after_a_crash_reuses_journaled_documents_and_gives_the_same_pdfs() {
     let out = Command::new(BIN).args(args(archive.path())).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(archive.join("resume-1/protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(archive.join("resume-1/data/protocol.json")).unwrap()).unwrap();
     assert_eq!(protocol["resumed"], serde_json::json!(["akte"]), "{protocol}");
     let out = scanwerk(&[
         "verify",
@@ -719,7 +719,7 @@ fn a_rerun_after_a_crash_reuses_journaled_documents_and_gives_the_same_pdfs() {
     let out = Command::new(BIN).args(args(fresh.path())).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     for doc in ["akte", "antrag", "bescheid"] {
-        let rel = format!("resume-1/documents/{doc}.pdf");
+        let rel = format!("resume-1/data/documents/{doc}.pdf");
         assert!(
             std::fs::read(archive.join(&rel)).unwrap() == std::fs::read(fresh.join(&rel)).unwrap(),
             "{rel}"
@@ -899,6 +899,6 @@ fn run_sets_aside_the_failed_documents_files_for_a_rescan_and_publishes_the_rest
         "{text}"
     );
     let protocol: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(published.join("protocol.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published).join("protocol.json")).unwrap()).unwrap();
     assert_eq!(protocol["set_aside"].as_array().unwrap().len(), 3);
 }

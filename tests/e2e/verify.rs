@@ -32,7 +32,7 @@ fn json_report_for_machines() {
     assert_eq!(report["problems"], serde_json::json!([]));
     let copy = TempDir::new("jsontamper");
     copy_tree(&published.dir, copy.path());
-    std::fs::write(copy.join("documents/linn.pdf"), b"not a pdf").unwrap();
+    std::fs::write(payload(&copy).join("documents/linn.pdf"), b"not a pdf").unwrap();
     let out = scanwerk(&["verify", copy.path().to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -43,7 +43,9 @@ fn json_report_for_machines() {
         .iter()
         .map(|p| p["file"].as_str().unwrap())
         .collect();
-    assert!(files.contains(&"documents/linn.pdf"), "{files:?}");
+    // Named by its path in the bag; the bag's Payload-Oxum no longer matches the payload either.
+    assert!(files.contains(&"data/documents/linn.pdf"), "{files:?}");
+    assert!(files.contains(&"bag-info.txt"), "{files:?}");
 }
 
 #[test]
@@ -72,8 +74,8 @@ fn unlisted_and_missing_files_fail() {
     let published = real_published();
     let copy = TempDir::new("extra");
     copy_tree(&published.dir, copy.path());
-    std::fs::write(copy.join("documents/smuggled.pdf"), b"%PDF-1.7").unwrap();
-    std::fs::remove_file(copy.join("documents/linn.json")).unwrap();
+    std::fs::write(payload(&copy).join("documents/smuggled.pdf"), b"%PDF-1.7").unwrap();
+    std::fs::remove_file(payload(&copy).join("documents/linn.json")).unwrap();
     let out = verify(copy.path(), None);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -106,8 +108,8 @@ fn signature_verifies_with_openssl() {
     let published = real_published();
     let out = openssl_verify(
         &published.keys.public,
-        &published.dir.join("manifest.sig"),
-        &published.dir.join("manifest.json"),
+        &payload(&published.dir).join("manifest.sig"),
+        &payload(&published.dir).join("manifest.json"),
     );
     assert!(
         out.status.success(),
@@ -133,21 +135,22 @@ fn signature_verifies_with_openssl() {
 fn manifest_hashes_match_sha256sum_and_sha512sum() {
     let published = real_published();
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(published.dir.join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published.dir).join("manifest.json")).unwrap())
+            .unwrap();
     let listed: Vec<String> = manifest["files"]
         .as_array()
         .unwrap()
         .iter()
         .map(|f| f["path"].as_str().unwrap().to_string())
         .collect();
-    let mut expected: Vec<String> = files(&published.dir)
+    let mut expected: Vec<String> = files(&payload(&published.dir))
         .into_iter()
         .filter(|f| !f.starts_with("manifest."))
         .collect();
     expected.sort();
     assert_eq!(listed, expected);
     for entry in manifest["files"].as_array().unwrap() {
-        let path = published.dir.join(entry["path"].as_str().unwrap());
+        let path = payload(&published.dir).join(entry["path"].as_str().unwrap());
         for (field, program) in [("sha256", "sha256sum"), ("sha512", "sha512sum")] {
             let out = tool(program, &[path.to_str().unwrap()]);
             assert!(out.status.success(), "{program}: {}", stderr(&out));
@@ -171,7 +174,7 @@ fn apart(published: &Published, doc: &str) -> TempDir {
         "hashtree.sig".into(),
     ] {
         let name = std::path::Path::new(&rel).file_name().unwrap().to_owned();
-        std::fs::copy(published.dir.join(&rel), dir.0.join(name)).unwrap();
+        std::fs::copy(payload(&published.dir).join(&rel), dir.0.join(name)).unwrap();
     }
     dir
 }
@@ -195,7 +198,7 @@ fn verify_document(dir: &TempDir, doc: &str, trust: &Path) -> std::process::Outp
     verify_one(
         &dir.join(&format!("{doc}.pdf")),
         &dir.join(&format!("{doc}.json")),
-        &dir.join("hashtree.json"),
+        &payload(dir).join("hashtree.json"),
         trust,
     )
 }
@@ -210,7 +213,7 @@ fn one_document_verifies_on_its_own_and_any_change_is_named() {
     // Another document's record cannot vouch for this PDF.
     let swapped = apart(published, doc);
     std::fs::copy(
-        published.dir.join("documents/linn.json"),
+        payload(&published.dir).join("documents/linn.json"),
         swapped.join(&format!("{doc}.json")),
     )
     .unwrap();
@@ -261,19 +264,19 @@ fn the_tree_signature_checks_with_openssl() {
     let published = real_published();
     let out = openssl_verify(
         &published.keys.public,
-        &published.dir.join("hashtree.sig"),
-        &published.dir.join("hashtree.json"),
+        &payload(&published.dir).join("hashtree.sig"),
+        &payload(&published.dir).join("hashtree.json"),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Verified OK");
     // The root follows from the leaves, and the leaves are the files' SHA-256.
     let tree: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(published.dir.join("hashtree.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&published.dir).join("hashtree.json")).unwrap())
+            .unwrap();
     for leaf in tree["leaves"].as_array().unwrap() {
         let sum = tool(
             "sha256sum",
-            &[published
-                .dir
+            &[payload(&published.dir)
                 .join(leaf["path"].as_str().unwrap())
                 .to_str()
                 .unwrap()],
@@ -315,20 +318,23 @@ fn the_tree_hash_follows_the_profile() {
     assert!(out.status.success(), "{}", stderr(&out));
     let dir = archive.join("sha512");
     let tree: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("hashtree.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(payload(&dir).join("hashtree.json")).unwrap()).unwrap();
     assert_eq!(tree["algorithm"], "sha-512");
     for leaf in tree["leaves"].as_array().unwrap() {
         let sum = tool(
             "sha512sum",
-            &[dir.join(leaf["path"].as_str().unwrap()).to_str().unwrap()],
+            &[payload(&dir)
+                .join(leaf["path"].as_str().unwrap())
+                .to_str()
+                .unwrap()],
         );
         assert!(String::from_utf8_lossy(&sum.stdout).starts_with(leaf["hash"].as_str().unwrap()));
     }
     assert!(verify(&dir, Some(&keys.public)).status.success());
     let alone = verify_one(
-        &dir.join("documents/euro.pdf"),
-        &dir.join("documents/euro.json"),
-        &dir.join("hashtree.json"),
+        &payload(&dir).join("documents/euro.pdf"),
+        &payload(&dir).join("documents/euro.json"),
+        &payload(&dir).join("hashtree.json"),
         &keys.public,
     );
     assert!(alone.status.success(), "{}", stderr(&alone));
@@ -344,12 +350,16 @@ fn the_hash_tree_and_every_proof_check_out_with_an_independent_implementation() 
     for published in [real_published(), all_published()] {
         let out = tool(
             "/usr/bin/python3",
-            &[script.to_str().unwrap(), published.dir.to_str().unwrap()],
+            &[
+                script.to_str().unwrap(),
+                payload(&published.dir).to_str().unwrap(),
+            ],
         );
         let said = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "{said}{}", stderr(&out));
         let tree: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(published.dir.join("hashtree.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(payload(&published.dir).join("hashtree.json")).unwrap())
+                .unwrap();
         let pdfs = pdfs_in(&published.dir).len();
         assert_eq!(
             said.trim(),
@@ -358,8 +368,8 @@ fn the_hash_tree_and_every_proof_check_out_with_an_independent_implementation() 
         );
         let sig = openssl_verify(
             &published.keys.public,
-            &published.dir.join("hashtree.sig"),
-            &published.dir.join("hashtree.json"),
+            &payload(&published.dir).join("hashtree.sig"),
+            &payload(&published.dir).join("hashtree.json"),
         );
         assert!(sig.status.success(), "openssl: {}", stderr(&sig));
     }
@@ -367,16 +377,16 @@ fn the_hash_tree_and_every_proof_check_out_with_an_independent_implementation() 
     let tmp = TempDir::new("tree-changed");
     let copy = tmp.join("batch");
     copy_tree(&real_published().dir, &copy);
-    let text = std::fs::read_to_string(copy.join("hashtree.json")).unwrap();
+    let text = std::fs::read_to_string(payload(&copy).join("hashtree.json")).unwrap();
     let root = serde_json::from_str::<serde_json::Value>(&text).unwrap()["root"]
         .as_str()
         .unwrap()
         .to_string();
     let other: String = root.chars().rev().collect();
-    std::fs::write(copy.join("hashtree.json"), text.replace(&root, &other)).unwrap();
+    std::fs::write(payload(&copy).join("hashtree.json"), text.replace(&root, &other)).unwrap();
     let out = tool(
         "/usr/bin/python3",
-        &[script.to_str().unwrap(), copy.to_str().unwrap()],
+        &[script.to_str().unwrap(), payload(&copy).to_str().unwrap()],
     );
     assert!(!out.status.success());
     assert!(
