@@ -268,7 +268,8 @@ fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn current_user() -> String {
+/// The account this process runs as: `$USER`, `$LOGNAME`, else `uid N`.
+pub fn current_user() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         // SAFETY: getuid has no preconditions and cannot fail.

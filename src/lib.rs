@@ -7,6 +7,7 @@
 //! or not at all).
 
 pub mod archive;
+pub mod audit;
 pub mod batch;
 pub mod config;
 pub mod decode;
