@@ -11,6 +11,7 @@ pub mod audit;
 pub mod batch;
 pub mod config;
 pub mod decode;
+pub mod destruction;
 pub mod exit;
 pub mod findings;
 pub mod handoff;

@@ -31,7 +31,7 @@ pub enum AttachError {
 pub fn pending_query(batch: &Path, trust: Option<&seal::TrustedKey>) -> Result<Vec<u8>, AttachError> {
     use layout::{TIMESTAMP_QUERY as QUERY_FILE, TIMESTAMP_REPLY as REPLY_FILE};
     let report = verify::verify(batch, trust, &[]);
-    let files = verify::payload(batch);
+    let files = crate::handoff::bag::payload(batch);
     // Evidence records left by an attach that was cut short are written again below.
     let problems: Vec<String> = report
         .problems
@@ -62,7 +62,7 @@ pub fn attach_timestamp(
     trust: Option<&seal::TrustedKey>,
 ) -> Result<seal::timestamp::TimeStamp, AttachError> {
     let query = pending_query(batch, trust)?;
-    let files = verify::payload(batch);
+    let files = crate::handoff::bag::payload(batch);
     let path = files.join(layout::TREE);
     let bytes = std::fs::read(&path).map_err(|source| AttachError::Read { path, source })?;
     // Verified above, so it parses and its root is hex.
@@ -78,6 +78,16 @@ pub fn attach_timestamp(
             source,
         })?;
     }
+    let archive = batch
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let id = batch.file_name().unwrap_or_default().to_string_lossy();
+    crate::audit::Log::for_archive(archive).note(
+        crate::audit::Event::new("timestamp-attached", Some(&id)).with(serde_json::json!({
+            "time": stamp.time, "tsa": stamp.tsa, "serial": stamp.serial,
+        })),
+    );
     Ok(stamp)
 }
 

@@ -110,7 +110,9 @@ fn check_file(
                 return Ok(());
             }
             cursor.torn_hash = Some(hash);
-            report.torn.push(format!("{name} line {}: torn ({} bytes)", i + 1, raw.len()));
+            report
+                .torn
+                .push(format!("{name} line {}: torn ({} bytes)", i + 1, raw.len()));
             continue;
         };
         let expected = match (cursor.torn_hash.take(), &cursor.prev) {
@@ -246,27 +248,50 @@ mod tests {
         assert_eq!(lines.len(), 8, "{lines:#?}");
         let report = verify_logs(std::slice::from_ref(&path), Some(&key.public()));
         assert!(report.ok(), "{:?}", report.problem);
-        assert_eq!((report.events, report.checkpoints, report.after_last_checkpoint), (6, 2, 0));
+        assert_eq!(
+            (report.events, report.checkpoints, report.after_last_checkpoint),
+            (6, 2, 0)
+        );
 
         let cases: Vec<(&str, Vec<String>, &str)> = vec![
             ("deleted", [&lines[..2], &lines[3..]].concat(), "line 3:"),
-            ("reordered", {
-                let mut l = lines.clone();
-                l.swap(1, 2);
-                l
-            }, "line 2:"),
-            ("edited", {
-                let mut l = lines.clone();
-                l[4] = l[4].replace("\"b\"", "\"x\"");
-                l
-            }, "line 6:"),
-            ("edited last", {
-                let mut l = lines.clone();
-                l[7] = l[7].replace("\"checkpoint\"", "\"checkpoinT\"");
-                l
-            }, "line 8:"),
-            ("truncated after a checkpoint", lines[..4].to_vec(), "lines at its end were removed"),
-            ("last event removed", lines[..7].to_vec(), "lines at its end were removed"),
+            (
+                "reordered",
+                {
+                    let mut l = lines.clone();
+                    l.swap(1, 2);
+                    l
+                },
+                "line 2:",
+            ),
+            (
+                "edited",
+                {
+                    let mut l = lines.clone();
+                    l[4] = l[4].replace("\"b\"", "\"x\"");
+                    l
+                },
+                "line 6:",
+            ),
+            (
+                "edited last",
+                {
+                    let mut l = lines.clone();
+                    l[7] = l[7].replace("\"checkpoint\"", "\"checkpoinT\"");
+                    l
+                },
+                "line 8:",
+            ),
+            (
+                "truncated after a checkpoint",
+                lines[..4].to_vec(),
+                "lines at its end were removed",
+            ),
+            (
+                "last event removed",
+                lines[..7].to_vec(),
+                "lines at its end were removed",
+            ),
         ];
         for (what, changed, named) in cases {
             rewrite(&path, &changed);
@@ -278,7 +303,12 @@ mod tests {
         rewrite(&path, &lines);
         let (_, other, _) = log("other-key");
         let report = verify_logs(std::slice::from_ref(&path), Some(&other.public()));
-        assert!(report.problem.unwrap().contains("line 4: checkpoint signed by key"));
+        assert!(
+            report
+                .problem
+                .unwrap()
+                .contains("line 4: checkpoint signed by key")
+        );
     }
 
     #[test]
@@ -294,9 +324,11 @@ mod tests {
         // SAFETY: the only test of this module touching the variable.
         unsafe { std::env::set_var("SCANWERK_AUDIT_ROTATE_BYTES", "100") };
         let log = Log::at(&path);
-        log.append(&[Event::new("verified", Some("a"))], None, Some(&key), true).unwrap();
+        log.append(&[Event::new("verified", Some("a"))], None, Some(&key), true)
+            .unwrap();
         assert!(super::super::rotated_files(&path).is_empty());
-        log.append(&[Event::new("verified", Some("b"))], None, Some(&key), true).unwrap();
+        log.append(&[Event::new("verified", Some("b"))], None, Some(&key), true)
+            .unwrap();
         unsafe { std::env::remove_var("SCANWERK_AUDIT_ROTATE_BYTES") };
         let mut files = super::super::rotated_files(&path);
         assert_eq!(files.len(), 1, "{files:?}");
@@ -304,7 +336,10 @@ mod tests {
         let report = verify_logs(&files, Some(&key.public()));
         assert!(report.ok(), "{:?}", report.problem);
         let first = std::fs::read_to_string(&path).unwrap();
-        assert!(first.lines().next().unwrap().contains("\"log-continued\""), "{first}");
+        assert!(
+            first.lines().next().unwrap().contains("\"log-continued\""),
+            "{first}"
+        );
         // Without the old file, the new one is still checked from its link on.
         assert!(verify_logs(std::slice::from_ref(&path), None).ok());
     }

@@ -119,7 +119,9 @@ pub struct Head {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("audit log {path}: {source}; no event is lost silently: fix the folder's permissions or space, or set --audit-log")]
+#[error(
+    "audit log {path}: {source}; no event is lost silently: fix the folder's permissions or space, or set --audit-log"
+)]
 pub struct AuditError {
     pub path: PathBuf,
     pub source: std::io::Error,
@@ -333,7 +335,11 @@ fn rotated_name(path: &Path, last_seq: u64) -> PathBuf {
 
 /// The files a log was rotated into, oldest first.
 pub fn rotated_files(path: &Path) -> Vec<PathBuf> {
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    let stem = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
@@ -494,8 +500,16 @@ mod tests {
     fn lines_chain_and_a_torn_line_is_recorded_not_rewritten() {
         let dir = temp("chain");
         let log = Log::at(&dir.join("audit.jsonl"));
-        log.append(&[Event::new("claimed", Some("b1")), Event::new("published", Some("b1"))], None, None, false)
-            .unwrap();
+        log.append(
+            &[
+                Event::new("claimed", Some("b1")),
+                Event::new("published", Some("b1")),
+            ],
+            None,
+            None,
+            false,
+        )
+        .unwrap();
         let text = std::fs::read_to_string(log.path()).unwrap();
         let lines: Vec<Line> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines[0].prev, GENESIS);
@@ -504,16 +518,24 @@ mod tests {
         // A writer dies mid-line.
         let mut file = std::fs::OpenOptions::new().append(true).open(log.path()).unwrap();
         file.write_all(b"{\"seq\":3,\"ti").unwrap();
-        log.append(&[Event::new("verified", Some("b1"))], None, None, false).unwrap();
+        log.append(&[Event::new("verified", Some("b1"))], None, None, false)
+            .unwrap();
         let text = std::fs::read_to_string(log.path()).unwrap();
         assert!(text.contains("{\"seq\":3,\"ti\n"), "{text}");
-        let last: Vec<Line> = text.lines().skip(3).map(|l| serde_json::from_str(l).unwrap()).collect();
+        let last: Vec<Line> = text
+            .lines()
+            .skip(3)
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(last[0].event, "torn-line");
         assert_eq!(last[0].prev, sha256_hex(b"{\"seq\":3,\"ti"));
         assert_eq!((last[0].seq, last[1].seq), (3, 4));
         let head = log.read_head().unwrap();
         assert_eq!(head.last_seq, 4);
-        assert_eq!(head.last_hash, sha256_hex(text.lines().last().unwrap().as_bytes()));
+        assert_eq!(
+            head.last_hash,
+            sha256_hex(text.lines().last().unwrap().as_bytes())
+        );
     }
 
     #[test]

@@ -39,6 +39,9 @@ impl Line {
             }
             _ => String::new(),
         };
-        format!("{}  #{:<5} {:<18} {who}{details}", self.time, self.seq, self.event)
+        format!(
+            "{}  #{:<5} {:<18} {who}{details}",
+            self.time, self.seq, self.event
+        )
     }
 }

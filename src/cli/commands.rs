@@ -109,6 +109,7 @@ pub(super) fn verify(
         }
     };
     let report = verify::verify(batch, trusted.as_ref(), &tsa_roots);
+    verify::record(batch, &report);
     if json {
         println!("{}", report.to_json());
         return if report.ok() { Exit::Ok } else { Exit::Failed };
@@ -231,6 +232,7 @@ pub(super) fn run_inbox(
         stale: std::time::Duration::from_secs(args.stale_seconds),
         progress: scanwerk::progress::for_terminal(quiet),
         log_json,
+        purge_received: args.purge_received,
     };
     if let Err((exit, message)) = scanwerk::inbox::check_setup(&opts) {
         error(&message);

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use scanwerk::{Exit, IngestOptions};
 
 mod commands;
+mod lifecycle;
 mod review;
 use commands::*;
 
@@ -34,6 +35,10 @@ pub struct Cli {
     /// No progress bar (it is shown only when stderr is a terminal anyway).
     #[arg(long, global = true)]
     quiet: bool,
+    /// The audit log every event is appended to. Default: $SCANWERK_AUDIT_LOG, else
+    /// <archive>/.audit/audit.jsonl.
+    #[arg(long, global = true)]
+    audit_log: Option<PathBuf>,
 }
 
 /// What `run` and `watch` share.
@@ -92,6 +97,10 @@ struct InboxArgs {
     /// Print a summary as JSON on stdout at the end.
     #[arg(long)]
     json: bool,
+    /// Remove a batch's input from done/ once the archive's receipt for it checks
+    /// (`scanwerk receipt`); without it, input stays in done/.
+    #[arg(long)]
+    purge_received: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +216,50 @@ enum Command {
         #[command(subcommand)]
         action: review::ReviewAction,
     },
+    /// Record that the archive has taken a batch: the batch must verify; a signed receipt
+    /// (<archive>/<batch-id>.receipt.json and .sig) is written beside it and logged.
+    Receipt {
+        /// The published batch folder, <archive>/<batch-id>.
+        batch: PathBuf,
+        /// Who took it: the archive system or its operator.
+        #[arg(long)]
+        from: String,
+        /// The archive's own reference for it.
+        #[arg(long)]
+        reference: Option<String>,
+        /// Signing key (PKCS#8 PEM) that signs the receipt.
+        #[arg(long)]
+        key: PathBuf,
+        /// Public key (PEM) the batch must be signed by.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+    },
+    /// The destruction gate: every batch of an archive against the conditions for destroying its
+    /// paper (sealed, verify, review, time stamp, receipt), checked now; with --issue, a signed
+    /// destruction release for batches that meet all of them.
+    Release {
+        #[arg(long)]
+        archive: PathBuf,
+        /// Batch ids to release; every one must meet every condition.
+        #[arg(long, num_args = 1..)]
+        issue: Vec<String>,
+        /// Who releases the paper (with --issue).
+        #[arg(long)]
+        by: Option<String>,
+        /// Signing key (PKCS#8 PEM) that signs the release (with --issue).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Public key (PEM) the batches (and signed receipts) must be signed by.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log: check its chain and signatures, or show one batch's history.
+    Audit {
+        #[command(subcommand)]
+        action: lifecycle::AuditAction,
+    },
     /// Print the commented example batch sheet (batch.toml) with every key: a starting point for
     /// your own, e.g. `scanwerk batch-sheet > /scans/bauakte-0815/batch.toml`.
     BatchSheet,
@@ -260,6 +313,9 @@ pub fn run(cli: Cli) -> ExitCode {
         matches!(cli.command, Command::Run { .. } | Command::Watch { .. }),
     );
     let quiet = cli.quiet;
+    if let Some(log) = cli.audit_log {
+        scanwerk::audit::set_location(log);
+    }
     let log_json = cli.log_format == "json";
     let code = match cli.command {
         Command::Run { inbox } => run_inbox(inbox, None, quiet, log_json),
@@ -283,6 +339,22 @@ pub fn run(cli: Cli) -> ExitCode {
         } => verify(&batch, trust, tsa_trust, json),
         Command::Timestamp { action } => timestamp(action),
         Command::Review { action } => review::review(action),
+        Command::Receipt {
+            batch,
+            from,
+            reference,
+            key,
+            trust,
+        } => lifecycle::receipt(&batch, &from, reference.as_deref(), &key, trust),
+        Command::Release {
+            archive,
+            issue,
+            by,
+            key,
+            trust,
+            json,
+        } => lifecycle::release(&archive, issue, by, key, trust, json),
+        Command::Audit { action } => lifecycle::audit(action),
         Command::VerifyDocument {
             pdf,
             record,

@@ -41,6 +41,15 @@ pub fn is_bag(dir: &Path) -> bool {
     dir.join(BAGIT_TXT).is_file()
 }
 
+/// The folder a published batch's files are in: `data/` of a bag, else the folder itself.
+pub fn payload(dir: &Path) -> std::path::PathBuf {
+    if is_bag(dir) {
+        dir.join(DATA)
+    } else {
+        dir.to_path_buf()
+    }
+}
+
 /// A manifest path as BagIt writes it: `%`, CR and LF percent-encoded.
 fn encode(path: &str) -> String {
     path.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")

@@ -30,6 +30,7 @@ use crate::ingest::IngestError;
 use crate::pipeline::PipelineError;
 
 mod claim;
+mod purge;
 mod ready;
 mod serve;
 
@@ -56,6 +57,8 @@ pub struct RunOptions {
     /// Logs are JSON (`--log-format json`): what a run says of each batch and of its errors goes
     /// into the log as events too, so every line on stderr is one JSON object.
     pub log_json: bool,
+    /// Remove a batch's input from `done/` once the archive's receipt for it checks.
+    pub purge_received: bool,
 }
 
 /// How one batch ended.
@@ -128,6 +131,10 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// SIGINT/SIGTERM asked the run to stop (between batches, or interrupting one).
     pub stopped: bool,
+    /// Input folders removed from `done/` because the archive confirmed their batch
+    /// (`--purge-received`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purged: Vec<String>,
 }
 
 impl RunSummary {
@@ -240,6 +247,9 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
     }
     // Staging folders of dead processes whose batch was not resumed above.
     archive::remove_abandoned_staging(&opts.ingest.archive);
+    if opts.purge_received {
+        summary.purged = purge::purge_received(opts);
+    }
     Ok(summary)
 }
 
@@ -272,6 +282,13 @@ fn process(
         }
     };
     let batch_id = config.batch.id.clone();
+    audit(
+        opts,
+        None,
+        crate::audit::Event::new("claimed", Some(&batch_id))
+            .by(&config.operator.0)
+            .with(serde_json::json!({"folder": name, "inbox": opts.inbox.display().to_string()})),
+    );
     let target = opts.ingest.archive.join(&batch_id);
     if target.exists() {
         return Ok(Some(published_before(opts, name, dir, &config, target)));
@@ -374,6 +391,15 @@ fn verified(
 ) -> BatchOutcome {
     let batch_id = &config.batch.id;
     let verified = crate::verify::verify(&report.published, Some(&config.key.public()), &[]);
+    audit(
+        opts,
+        None,
+        crate::audit::Event::new("verified", Some(batch_id)).with(serde_json::json!({
+            "ok": verified.ok(), "files": verified.files_checked,
+            "documents": verified.documents_checked,
+            "problems": verified.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        })),
+    );
     if !verified.ok() {
         let problems: Vec<String> = verified.problems.iter().map(|p| p.to_string()).collect();
         let message = format!(
@@ -493,6 +519,13 @@ fn finish(
         dir.to_path_buf()
     });
     tracing::info!(batch = name, id = %config.batch.id, status = status.name(), "done");
+    audit(
+        opts,
+        Some(&config.key),
+        crate::audit::Event::new("input-done", Some(&config.batch.id)).with(serde_json::json!({
+            "status": status.name(), "input": input.display().to_string(),
+        })),
+    );
     BatchOutcome {
         folder: name.into(),
         status,
@@ -507,6 +540,15 @@ fn finish(
         empty_documents: Vec::new(),
         set_aside: Vec::new(),
         timings: None,
+    }
+}
+
+/// Appends an inbox event to the archive's audit log (with `key`, a checkpoint after it); a log
+/// that cannot be written is reported, not fatal: the batch itself is already where it belongs.
+fn audit(opts: &RunOptions, key: Option<&crate::seal::SigningKey>, event: crate::audit::Event) {
+    let log = crate::audit::Log::for_archive(&opts.ingest.archive);
+    if let Err(e) = log.append(&[event], None, key, key.is_some()) {
+        tracing::error!("{e}");
     }
 }
 
@@ -536,6 +578,14 @@ fn quarantine(
         "problems": problems,
     });
     write_error_files(&input, text, &json);
+    audit(
+        opts,
+        None,
+        crate::audit::Event::new("quarantined", batch_id).with(serde_json::json!({
+            "folder": name, "input": input.display().to_string(), "reason": message,
+            "problems": problems,
+        })),
+    );
     BatchOutcome {
         folder: name.into(),
         status: Status::Failed,

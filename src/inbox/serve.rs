@@ -112,6 +112,7 @@ fn one_round(opts: &RunOptions, stop: &AtomicBool, total: &mut RunSummary) -> Op
         say(opts, batch.to_string().trim_end());
     }
     total.batches.extend(summary.batches);
+    total.purged.extend(summary.purged);
     total.waiting = summary.waiting;
     total.interrupted |= summary.interrupted;
     total.stopped |= summary.stopped;

@@ -16,6 +16,7 @@ use crate::protocol::{self, Protocol};
 use crate::seal::{self, Manifest};
 use crate::{journal, layout, report, separate, verify};
 
+pub mod audit;
 mod note;
 mod park;
 mod sealing;
@@ -70,6 +71,8 @@ pub enum IngestError {
         .0.display()
     )]
     InReview(PathBuf),
+    #[error(transparent)]
+    Audit(crate::audit::AuditError),
 }
 
 impl IngestError {
@@ -97,6 +100,7 @@ impl IngestError {
             )
         };
         match self {
+            IngestError::Audit(_) => true,
             IngestError::Archive(ArchiveError::Unusable { .. })
             | IngestError::Pipeline(PipelineError::Archive(ArchiveError::Unusable { .. })) => true,
             IngestError::Archive(ArchiveError::Write { source, .. })
@@ -191,11 +195,20 @@ pub fn ingest(config: &Config) -> Result<IngestReport, IngestError> {
     ingest_until(config, &std::sync::atomic::AtomicBool::new(false))
 }
 
-/// [`ingest`], stopping between pages once `stop` is set (then nothing is published).
+/// [`ingest`], stopping between pages once `stop` is set (then nothing is published). The start
+/// and the end are events in the audit log; a log that cannot be written stops the batch before
+/// it starts (exit 3), and fails it at the end although it was published (the operator is told).
 pub fn ingest_until(
     config: &Config,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Result<IngestReport, IngestError> {
+    audit::started(config)?;
+    let result = run_batch(config, stop);
+    audit::finished(config, &result)?;
+    result
+}
+
+fn run_batch(config: &Config, stop: &std::sync::atomic::AtomicBool) -> Result<IngestReport, IngestError> {
     let started = json::now_rfc3339();
     let wall = std::time::Instant::now();
     let timings = pipeline::Timings::default();
@@ -466,7 +479,7 @@ pub fn published_from(target: &Path, config: &Config) -> bool {
     if !verify::verify(target, Some(&config.key.public()), &[]).ok() {
         return false;
     }
-    let Ok(Ok(published)) = std::fs::read(verify::payload(target).join(layout::PROTOCOL))
+    let Ok(Ok(published)) = std::fs::read(crate::handoff::bag::payload(target).join(layout::PROTOCOL))
         .map(|b| serde_json::from_slice::<Protocol>(&b))
     else {
         return false;

@@ -306,9 +306,36 @@ impl Area {
                 }),
             }
         })?;
-        match event {
-            Event::Verdict { verdict, .. } => Ok(verdict),
-            Event::Rescan(_) => unreachable!("decide appends verdicts"),
+        let Event::Verdict { verdict, .. } = event else {
+            unreachable!("decide appends verdicts")
+        };
+        self.audit(
+            crate::audit::Event::new("review-verdict", Some(&self.batch))
+                .by(&verdict.reviewer)
+                .with(serde_json::json!({
+                    "document": document, "page": page, "verdict": verdict.verdict,
+                    "reason": verdict.reason, "version": verdict.version,
+                })),
+            None,
+        );
+        Ok(verdict)
+    }
+
+    /// The archive this review folder belongs to (`<archive>/.review/<batch>`).
+    pub fn archive(&self) -> PathBuf {
+        self.dir
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    }
+
+    /// Appends `event` to the archive's audit log, with `key` a signed checkpoint after it. The
+    /// review's own log (`verdicts.jsonl`) holds the event already, so a failure is reported, not
+    /// fatal.
+    pub fn audit(&self, event: crate::audit::Event, key: Option<&crate::seal::SigningKey>) {
+        let log = crate::audit::Log::for_archive(&self.archive());
+        if let Err(e) = log.append(&[event], None, key, key.is_some()) {
+            tracing::error!("{e}");
         }
     }
 

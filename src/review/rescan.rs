@@ -84,6 +84,15 @@ pub fn rescan(
         }
         Ok(Event::Rescan(rescan.clone()))
     })?;
+    area.audit(
+        crate::audit::Event::new("page-rescanned", Some(&area.batch))
+            .by(by)
+            .with(serde_json::json!({
+                "document": document, "page": page, "version": version, "reason": rescan.reason,
+                "file": rescan.file, "sha256": rescan.sha256,
+            })),
+        Some(&config.key),
+    );
     Ok(rescan)
 }
 

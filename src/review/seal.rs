@@ -82,13 +82,17 @@ pub fn seal(area: &Area, overrides: &Overrides) -> Result<IngestReport, ReviewEr
         wall_seconds: wall.elapsed().as_secs_f64(),
         ..StageTimes::default()
     };
-    Ok(IngestReport::of(
-        &config,
-        &protocol,
-        published,
-        Some(manifest),
-        times,
-    ))
+    let report = IngestReport::of(&config, &protocol, published, Some(manifest), times);
+    let reviewed = serde_json::json!({
+        "folder": report.published.display().to_string(), "documents": report.documents,
+        "pages": report.pages, "reviewed_pages": record.pages.len(), "rescans": record.rescans.len(),
+    });
+    let [sealed, published] =
+        crate::ingest::audit::published(&config.batch.id, &config.operator.0, &report, reviewed);
+    crate::audit::Log::for_archive(&config.archive)
+        .append(&[sealed, published], None, Some(&config.key), true)
+        .map_err(crate::ingest::IngestError::Audit)?;
+    Ok(report)
 }
 
 /// Refuses a batch whose input files differ from those the draft was made from.

@@ -7,8 +7,9 @@
 //! Every problem is reported with the file it concerns; none stops the others from being checked.
 
 mod evidence;
-mod review;
+pub mod review;
 mod summary;
+pub use summary::record;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
@@ -103,15 +104,6 @@ pub fn verify(dir: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Ce
     }
     report.bag = true;
     report
-}
-
-/// The folder a published batch's files are in: `data/` of a bag, else the folder itself.
-pub fn payload(dir: &Path) -> std::path::PathBuf {
-    if crate::handoff::bag::is_bag(dir) {
-        dir.join(crate::handoff::bag::DATA)
-    } else {
-        dir.to_path_buf()
-    }
 }
 
 fn verify_batch(

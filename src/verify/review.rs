@@ -6,7 +6,7 @@ use crate::protocol::Protocol;
 use crate::protocol::review::ReviewRecord;
 
 /// Problems with the protocol's review record, and the summary line for a sound one.
-pub(super) fn check(protocol: &Protocol) -> (Vec<String>, Option<String>) {
+pub fn check(protocol: &Protocol) -> (Vec<String>, Option<String>) {
     let level = protocol.transfer_note.sealing.protection.as_str();
     let Some(review) = &protocol.review else {
         return match level {

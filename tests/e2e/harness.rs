@@ -555,12 +555,14 @@ pub fn pdfs_in(batch: &Path) -> Vec<PathBuf> {
     pdfs
 }
 
-/// Every entry directly in `dir`, sorted (hidden ones too).
+/// Every entry directly in `dir`, sorted (hidden ones too, but the audit log's folder `.audit`,
+/// which every archive that saw a command has: `tests/e2e/audit.rs` checks it).
 pub fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|r| {
             r.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != ".audit")
                 .collect()
         })
         .unwrap_or_default();

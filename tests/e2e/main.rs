@@ -1,6 +1,7 @@
 //! End-to-end tests: the `scanwerk` binary on the demo batch and on real scans, checked with
 //! independent tools (qpdf, pdftotext, pdfimages, pdffonts, exiftool, fontTools, openssl) wherever they can prove something.
 
+mod audit;
 mod bag;
 mod day_one;
 mod evidence;

@@ -1,0 +1,87 @@
+//! The ingest driver's events in the audit log: started (with a changed profile or key logged
+//! before it), documents set aside, left for review or sealed and published, or failed with the
+//! reason; a signed checkpoint at the end of every batch.
+
+use crate::audit::{Event, InUse, Log};
+use crate::config::Config;
+
+use super::{IngestError, IngestReport};
+
+/// Logs the start of `config`'s batch.
+pub(super) fn started(config: &Config) -> Result<(), IngestError> {
+    let profile = &config.profile;
+    let fingerprint = config.key.public().fingerprint();
+    let in_use = InUse {
+        profile_id: &profile.id,
+        profile_sha256: &profile.sha256,
+        key_fingerprint: &fingerprint,
+    };
+    let event = Event::new("ingest-started", Some(&config.batch.id))
+        .by(&config.operator.0)
+        .with(serde_json::json!({
+            "input": config.batch.dir.display().to_string(),
+            "profile": profile.id, "profile_version": profile.version,
+            "profile_sha256": profile.sha256, "key_fingerprint": fingerprint,
+            "documents": config.batch.documents.len(),
+        }));
+    Log::for_archive(&config.archive)
+        .append(&[event], Some(&in_use), Some(&config.key), false)
+        .map_err(IngestError::Audit)
+}
+
+/// Logs how the batch ended and signs the chain head.
+pub(super) fn finished(
+    config: &Config,
+    result: &Result<IngestReport, IngestError>,
+) -> Result<(), IngestError> {
+    let id = Some(config.batch.id.as_str());
+    let operator = &config.operator.0;
+    let mut events = Vec::new();
+    match result {
+        Ok(report) => {
+            for doc in &report.set_aside {
+                events.push(
+                    Event::new("document-set-aside", id)
+                        .by(operator)
+                        .with(serde_json::json!({"document": doc.id, "reasons": doc.reasons})),
+                );
+            }
+            let counts = serde_json::json!({
+                "folder": report.published.display().to_string(),
+                "documents": report.documents, "pages": report.pages,
+                "pages_for_review": report.review.len(), "complete": report.complete,
+            });
+            match report.in_review {
+                Some(pages) => events.push(
+                    Event::new("left-for-review", id)
+                        .by(operator)
+                        .with(serde_json::json!({"pages_to_check": pages, "batch": counts})),
+                ),
+                None => events.extend(published(config.batch.id.as_str(), operator, report, counts)),
+            }
+        }
+        Err(error) => events.push(
+            Event::new("ingest-failed", id)
+                .by(operator)
+                .with(serde_json::json!({"reason": error.to_string(), "exit": error.exit().code()})),
+        ),
+    }
+    Log::for_archive(&config.archive)
+        .append(&events, None, Some(&config.key), true)
+        .map_err(IngestError::Audit)
+}
+
+/// `sealed` and `published` of a batch, for ingest and for sealing after review.
+pub fn published(
+    batch: &str,
+    operator: &str,
+    report: &IngestReport,
+    counts: serde_json::Value,
+) -> [Event; 2] {
+    [
+        Event::new("sealed", Some(batch))
+            .by(operator)
+            .with(serde_json::json!({"key_fingerprint": report.key_fingerprint})),
+        Event::new("published", Some(batch)).by(operator).with(counts),
+    ]
+}
