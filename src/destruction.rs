@@ -251,7 +251,9 @@ pub fn issue(
             continue;
         }
         let state = state(&folder, trust, tsa_roots);
-        if state.may_destroy {
+        if !state.released.is_empty() {
+            refused.push(format!("{id}: released already ({})", state.released.join(", ")));
+        } else if state.may_destroy {
             released.push(released_batch(&folder, &state));
         } else {
             refused.push(format!("{id}: {}", state.missing().join("; ")));

@@ -122,7 +122,7 @@ pub(super) fn audit(action: AuditAction) -> Exit {
 }
 
 fn usage(message: &str) -> Exit {
-    error(&message);
+    error(message);
     Exit::Usage
 }
 
@@ -190,7 +190,6 @@ pub(super) fn receipt(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn release(
     archive: &Path,
     issue: Vec<String>,
@@ -234,7 +233,13 @@ pub(super) fn release(
                 path.display()
             );
             for batch in &release.batches {
-                println!("  {}: {} document(s)", batch.batch_id, batch.documents.len());
+                let sheet: Vec<String> = batch.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                println!(
+                    "  {}: {} document(s) {}",
+                    batch.batch_id,
+                    batch.documents.len(),
+                    sheet.join(", ")
+                );
                 for doc in &batch.documents {
                     let physical: Vec<String> =
                         doc.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -157,7 +157,7 @@ pub enum RunError {
     Archive {
         folder: String,
         error: String,
-        summary: RunSummary,
+        summary: Box<RunSummary>,
     },
 }
 
@@ -239,7 +239,7 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
                 return Err(RunError::Archive {
                     folder: name,
                     error,
-                    summary,
+                    summary: Box::new(summary),
                 });
             }
         }

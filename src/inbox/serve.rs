@@ -102,7 +102,7 @@ fn one_round(opts: &RunOptions, stop: &AtomicBool, total: &mut RunSummary) -> Op
             folder,
             error,
             summary,
-        }) => (summary, Some((folder, error))),
+        }) => (*summary, Some((folder, error))),
         Err(e) => {
             say(opts, &format!("error: {e}"));
             return Some(Exit::Usage);

@@ -158,6 +158,26 @@ fn a_batch_goes_from_ingest_through_review_receipt_and_release_and_the_log_tells
         .map(|d| d["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["akte", "antrag", "bescheid"]);
+    // Once released, a batch is not released again.
+    let out = scanwerk(&[
+        "release",
+        "--archive",
+        a,
+        "--issue",
+        "demo-2026-001",
+        "--by",
+        "Berta Amt",
+        "--key",
+        k,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("demo-2026-001: released already (release-"),
+        "{}",
+        stderr(&out)
+    );
+    let out = scanwerk(&["release", "--archive", a]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("RELEASED (release-"));
     // A changed release byte fails openssl.
     let mut bytes = std::fs::read(&release_path).unwrap();
     bytes[40] ^= 1;
@@ -207,7 +227,7 @@ fn a_batch_goes_from_ingest_through_review_receipt_and_release_and_the_log_tells
     assert_eq!(step("published"), ["Erika Mustermann"]);
     assert_eq!(step("receipt-recorded"), ["DMS Landesarchiv"]);
     assert_eq!(step("receipt-refused"), ["someone else"]);
-    assert_eq!(step("release-refused"), ["Berta Amt"]);
+    assert_eq!(step("release-refused"), ["Berta Amt", "Berta Amt"]);
     assert_eq!(step("release-issued"), ["Berta Amt"]);
     let out = scanwerk(&["audit", "show", "--batch", "demo-2026-001", "--archive", a]);
     let text = String::from_utf8_lossy(&out.stdout);

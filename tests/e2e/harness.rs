@@ -498,12 +498,15 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// All files below `dir`, relative, sorted.
+/// All files below `dir`, relative, sorted (but the audit log's folder `.audit`).
 pub fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == ".audit" {
+            continue; // the audit log's folder, as in `entries`
+        }
         if path.is_dir() {
             out.extend(files(&path).into_iter().map(|f| format!("{name}/{f}")));
         } else {

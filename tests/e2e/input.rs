@@ -64,12 +64,7 @@ fn strict_profile_refuses_images_without_resolution() {
     let out = ingest(batch.path(), archive.path(), &keys.private, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("assumed 300 dpi"));
-    let dir = std::fs::read_dir(archive.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = archive.path().join(&entries(archive.path())[0]);
     let record: serde_json::Value =
         serde_json::from_slice(&std::fs::read(payload(&dir).join("documents/simple-no-dpi.json")).unwrap())
             .unwrap();
@@ -188,12 +183,7 @@ fn formats_of_the_input_contract_decode() {
         &["--profile", "image-only"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let dir = std::fs::read_dir(archive.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = archive.path().join(&entries(archive.path())[0]);
     assert!(scanwerk(&["verify", dir.to_str().unwrap()]).status.success());
     let pdfs = files(&payload(&dir).join("documents"))
         .into_iter()
