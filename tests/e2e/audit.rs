@@ -462,4 +462,43 @@ fn two_runs_and_a_burst_of_receipts_write_one_unbroken_chain() {
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["events"], events);
     assert_eq!(report["torn"], serde_json::json!([]));
+
+    // The input stays in done/ until its batch is received; --purge-received then removes it.
+    let extra = inbox.join("late");
+    std::fs::create_dir(&extra).unwrap();
+    std::fs::copy(
+        project("testdata/demo-batch/bescheid.png"),
+        extra.join("seite.png"),
+    )
+    .unwrap();
+    std::fs::write(extra.join("batch.toml"), "id = \"late\"\n").unwrap();
+    let out = scanwerk(&[
+        "run",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--archive",
+        archive.to_str().unwrap(),
+        "--key",
+        keys.private.to_str().unwrap(),
+        "--profile",
+        &profile,
+        "--settle-seconds",
+        "0",
+        "--purge-received",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["purged"].as_array().unwrap().len(), batches, "{summary}");
+    assert_eq!(entries(&inbox.join("done")), ["late"], "not received: kept");
+    let lines = log_lines(&archive);
+    assert_eq!(
+        lines.iter().filter(|l| l["event"] == "input-purged").count(),
+        batches
+    );
+    assert!(
+        scanwerk(&["audit", "verify", "--archive", archive.to_str().unwrap()])
+            .status
+            .success()
+    );
 }
