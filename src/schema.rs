@@ -191,7 +191,13 @@ fn check_key(keys: &[Key], section: &str, key: &str, at: usize, value: &DeValue<
     checked.lines.insert(name.clone(), at);
     let message = match keys.iter().find(|(s, k, _)| *s == section && *k == key) {
         Some((_, _, kind)) if !kind.admits(value) => format!("{name}: must be {}", kind.name()),
-        Some(_) => return,
+        Some(_) => match texts(value).into_iter().find_map(|t| suspicious(&t)) {
+            Some(found) => format!(
+                "{name}: holds {found}; text that people read (transfer note, XMP, report, review \
+                 page) must not carry control or direction-override characters: retype the value"
+            ),
+            None => return,
+        },
         None => {
             let elsewhere = keys.iter().find(|(_, k, _)| *k == key);
             let here = keys.iter().filter(|(s, _, _)| *s == section).map(|(_, k, _)| *k);
@@ -208,6 +214,40 @@ fn check_key(keys: &[Key], section: &str, key: &str, at: usize, value: &DeValue<
         message,
     });
     checked.rejected.push(name);
+}
+
+/// The strings a value holds (itself, a list's items, a table's keys and values).
+fn texts(value: &DeValue<'_>) -> Vec<String> {
+    match value {
+        DeValue::String(s) => vec![s.to_string()],
+        DeValue::Array(items) => items.iter().flat_map(|v| texts(v.get_ref())).collect(),
+        DeValue::Table(t) => t
+            .iter()
+            .flat_map(|(k, v)| {
+                let mut all = vec![k.get_ref().to_string()];
+                all.extend(texts(v.get_ref()));
+                all
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The first character in `text` that could make what people read differ from what it says: C0
+/// and C1 controls (tab and newline are allowed), DEL, and the bidirectional embeddings,
+/// overrides and isolates U+202A–U+202E, U+2066–U+2069. Named with its code point and position.
+pub fn suspicious(text: &str) -> Option<String> {
+    text.chars().enumerate().find_map(|(at, c)| {
+        let kind = match c {
+            '\t' | '\n' => return None,
+            '\u{0}'..='\u{1f}' | '\u{7f}' => "a control character",
+            '\u{80}'..='\u{9f}' => "a C1 control character",
+            '\u{202a}'..='\u{202e}' => "a bidirectional embedding or override",
+            '\u{2066}'..='\u{2069}' => "a bidirectional isolate",
+            _ => return None,
+        };
+        Some(format!("{kind} (U+{:04X}) at character {}", c as u32, at + 1))
+    })
 }
 
 fn unknown_section(sections: &[&str], name: &str, at: usize, checked: &mut Checked) {
@@ -243,6 +283,33 @@ fn without(text: &str, rejected: &[String]) -> Option<toml::Table> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_with_an_override_or_a_control_character_is_refused_with_its_key() {
+        let keys = [
+            ("", "operator", super::Kind::Text),
+            ("", "metadata", super::Kind::TextTable),
+        ];
+        let checked = super::check("operator = \"Anna \u{202E}nesrom\"\n", &keys, &[]);
+        assert_eq!(checked.problems.len(), 1);
+        let problem = &checked.problems[0];
+        assert_eq!(problem.line, Some(1));
+        assert!(
+            problem
+                .message
+                .starts_with("operator: holds a bidirectional embedding or override (U+202E) at character 6"),
+            "{}",
+            problem.message
+        );
+        let checked = super::check("[metadata]\nbox = \"K\\u0007 12\"\n", &keys, &[]);
+        assert!(
+            checked.problems[0]
+                .message
+                .contains("metadata: holds a control character (U+0007)")
+        );
+        let checked = super::check("operator = \"Jürgen\tMüller\"\n", &keys, &[]);
+        assert!(checked.problems.is_empty(), "tab is allowed");
+    }
+
     use super::*;
 
     const KEYS: &[Key] = &[

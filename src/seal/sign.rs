@@ -17,6 +17,7 @@ use der::asn1::ObjectIdentifier;
 use p256::pkcs8::DecodePrivateKey;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, UnparsedPublicKey};
+use zeroize::Zeroizing;
 
 use super::hash::sha256_hex;
 
@@ -87,8 +88,56 @@ impl Algorithm {
     }
 }
 
+/// Refuses a private key file that group or others may access, as ssh does.
+fn check_private_mode(path: &Path) -> Result<(), KeyError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| KeyError::Read {
+            path: path.into(),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(KeyError::Exposed {
+            path: path.into(),
+            mode: mode & 0o777,
+        });
+    }
+    Ok(())
+}
+
+/// The password of an encrypted key: the first line of the file `SCANWERK_KEY_PASSWORD_FILE`
+/// names, else `SCANWERK_KEY_PASSWORD`; never a command-line argument.
+fn key_password(path: &Path) -> Result<Zeroizing<String>, KeyError> {
+    if let Some(file) = std::env::var_os("SCANWERK_KEY_PASSWORD_FILE") {
+        let text = Zeroizing::new(std::fs::read_to_string(&file).map_err(|source| KeyError::Read {
+            path: file.into(),
+            source,
+        })?);
+        return Ok(Zeroizing::new(
+            text.lines().next().unwrap_or_default().to_string(),
+        ));
+    }
+    std::env::var("SCANWERK_KEY_PASSWORD")
+        .map(Zeroizing::new)
+        .map_err(|_| KeyError::NoPassword { path: path.into() })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    #[error(
+        "private key {path} may be read by others (mode {mode:04o}); a signing key must be readable \
+         by its owner only: chmod 600 {path}"
+    )]
+    Exposed { path: PathBuf, mode: u32 },
+    #[error(
+        "private key {path} is encrypted: give its password in the file SCANWERK_KEY_PASSWORD_FILE \
+         names (or in SCANWERK_KEY_PASSWORD), never on the command line"
+    )]
+    NoPassword { path: PathBuf },
+    #[error("private key {path} is encrypted and the password given does not open it")]
+    WrongPassword { path: PathBuf },
     #[error("cannot read key {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error(
@@ -128,13 +177,28 @@ pub struct TrustedKey {
 }
 
 impl SigningKey {
+    /// Loads a PKCS#8 key file (PEM or DER), readable by its owner only. An encrypted one
+    /// ("ENCRYPTED PRIVATE KEY", PBES2) is opened with the password from the file
+    /// `$SCANWERK_KEY_PASSWORD_FILE` names, else `$SCANWERK_KEY_PASSWORD`. Every copy of the key
+    /// material and the password is zeroized when dropped.
     pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+        check_private_mode(path)?;
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Read {
             path: path.into(),
             source,
-        })?;
-        let der = pem_decode(&bytes, "PRIVATE KEY").unwrap_or(bytes);
-        SigningKey::from_pkcs8(&der).ok_or(KeyError::NotEcdsaPkcs8 { path: path.into() })
+        })?);
+        let not_key = || KeyError::NotEcdsaPkcs8 { path: path.into() };
+        if let Some(encrypted) = pem_decode(&bytes, "ENCRYPTED PRIVATE KEY").map(Zeroizing::new) {
+            let password = key_password(path)?;
+            let info =
+                pkcs8::EncryptedPrivateKeyInfoRef::try_from(encrypted.as_slice()).map_err(|_| not_key())?;
+            let document = info
+                .decrypt(password.as_bytes())
+                .map_err(|_| KeyError::WrongPassword { path: path.into() })?;
+            return SigningKey::from_pkcs8(document.as_bytes()).ok_or_else(not_key);
+        }
+        let der = Zeroizing::new(pem_decode(&bytes, "PRIVATE KEY").unwrap_or_else(|| bytes.to_vec()));
+        SigningKey::from_pkcs8(&der).ok_or_else(not_key)
     }
 
     fn from_pkcs8(der: &[u8]) -> Option<SigningKey> {
@@ -304,8 +368,11 @@ pub(crate) fn pem_decode(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
     let end = format!("-----END {label}-----");
     let start = text.find(&begin)? + begin.len();
     let stop = start + text[start..].find(&end)?;
-    let body: String = text[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
+    let body: Zeroizing<String> =
+        Zeroizing::new(text[start..stop].chars().filter(|c| !c.is_whitespace()).collect());
+    base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .ok()
 }
 
 #[cfg(test)]

@@ -431,6 +431,14 @@ pub fn examine(page: &decode::Page, settings: &Settings) -> Examined {
         pattern.is_match(&code.text)
     });
     for code in &reading.codes {
+        // A code whose text could read differently from what it says (controls, direction
+        // overrides) names no document: the page is left for a person to look at.
+        if let Some(found) = crate::schema::suspicious(&code.text) {
+            doubt = Some(format!(
+                "a barcode matching the separator pattern holds {found}; it is not taken as a separator sheet"
+            ));
+            continue;
+        }
         if let Some(captures) = pattern.captures(&code.text) {
             let metadata = pattern
                 .capture_names()

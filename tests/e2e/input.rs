@@ -509,3 +509,35 @@ fn set_aside_publishes_the_good_documents_and_records_the_bad_ones() {
         );
     }
 }
+
+/// A batch sheet value with a direction override or a control character (an operator name that
+/// would read backwards in the transfer note) is refused before any page is read, naming the key,
+/// the file and the line; nothing is published.
+#[test]
+fn sheet_text_that_could_be_spoofed_is_refused_naming_key_and_file() {
+    let tmp = TempDir::new("spoof");
+    let keys = keygen(&tmp.dir("keys"));
+    let batch = tmp.dir("batch");
+    copy_tree(&project("testdata/demo-batch"), &batch);
+    std::fs::write(
+        batch.join("batch.toml"),
+        "id = \"spoof\"\noperator = \"Anna \u{202E}nnamlliW\"\n[metadata]\nbox = \"K\u{7}12\"\n",
+    )
+    .unwrap();
+    let archive = tmp.dir("archive");
+    let out = ingest(&batch, &archive, &keys.private, &["--profile", "image-only"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let sheet = batch.join("batch.toml").display().to_string();
+    assert!(
+        err.contains(&format!(
+            "{sheet}:2: operator: holds a bidirectional embedding or override (U+202E)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("metadata: holds a control character (U+0007)"),
+        "{err}"
+    );
+    assert!(entries(&archive).is_empty(), "nothing published");
+}

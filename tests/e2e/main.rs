@@ -9,6 +9,7 @@ mod fulltext;
 mod harness;
 mod ingest;
 mod input;
+mod keys;
 mod operator;
 mod pdf_input;
 mod pdfa;
