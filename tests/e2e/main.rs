@@ -3,6 +3,7 @@
 
 mod audit;
 mod bag;
+mod confidential;
 mod day_one;
 mod evidence;
 mod fulltext;
