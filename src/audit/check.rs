@@ -321,15 +321,12 @@ mod tests {
         assert!(report.torn[0].contains("torn last line"), "{:?}", report.torn);
         // Rotation: the next append records the torn line (a file is rotated only after that),
         // the one after starts a new file linked to the old one.
-        // SAFETY: the only test of this module touching the variable.
-        unsafe { std::env::set_var("SCANWERK_AUDIT_ROTATE_BYTES", "100") };
-        let log = Log::at(&path);
+        let log = Log::at(&path).rotating_at(100);
         log.append(&[Event::new("verified", Some("a"))], None, Some(&key), true)
             .unwrap();
         assert!(super::super::rotated_files(&path).is_empty());
         log.append(&[Event::new("verified", Some("b"))], None, Some(&key), true)
             .unwrap();
-        unsafe { std::env::remove_var("SCANWERK_AUDIT_ROTATE_BYTES") };
         let mut files = super::super::rotated_files(&path);
         assert_eq!(files.len(), 1, "{files:?}");
         files.push(path.clone());

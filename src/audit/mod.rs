@@ -138,11 +138,28 @@ pub struct InUse<'a> {
 #[derive(Debug, Clone)]
 pub struct Log {
     path: PathBuf,
+    /// The size above which the next append starts a new file.
+    rotate_at: u64,
 }
 
 impl Log {
     pub fn at(path: &Path) -> Log {
-        Log { path: path.into() }
+        let rotate_at = std::env::var("SCANWERK_AUDIT_ROTATE_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(ROTATE_BYTES);
+        Log {
+            path: path.into(),
+            rotate_at,
+        }
+    }
+
+    /// The log, rotated above `bytes` instead.
+    pub fn rotating_at(self, bytes: u64) -> Log {
+        Log {
+            rotate_at: bytes,
+            ..self
+        }
     }
 
     /// The log for `archive`: the command line's `--audit-log`, `SCANWERK_AUDIT_LOG`, else
@@ -153,7 +170,7 @@ impl Log {
             .cloned()
             .or_else(|| std::env::var_os("SCANWERK_AUDIT_LOG").map(PathBuf::from))
             .unwrap_or_else(|| archive.join(DEFAULT_LOG));
-        Log { path }
+        Log::at(&path)
     }
 
     pub fn path(&self) -> &Path {
@@ -273,10 +290,7 @@ impl Log {
     }
 
     fn rotate_if_large(&self) -> std::io::Result<()> {
-        let limit = std::env::var("SCANWERK_AUDIT_ROTATE_BYTES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(ROTATE_BYTES);
+        let limit = self.rotate_at;
         let Ok(meta) = std::fs::metadata(&self.path) else {
             return Ok(());
         };

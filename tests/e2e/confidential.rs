@@ -88,7 +88,11 @@ fn at_hoch_nothing_of_a_batch_is_written_outside_the_archive() {
     // Done: the batch and its evidence only; no staging folder, review folder or working copy.
     let left: Vec<String> = entries(&archive);
     assert_eq!(left, [".review", "demo-2026-001"], "{left:?}");
-    assert_eq!(entries(&archive.join(".review")), Vec::<String>::new(), "the review folder is gone");
+    assert_eq!(
+        entries(&archive.join(".review")),
+        Vec::<String>::new(),
+        "the review folder is gone"
+    );
     assert!(
         files(&archive.join("demo-2026-001"))
             .iter()
