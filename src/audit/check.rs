@@ -16,6 +16,8 @@ pub struct AuditReport {
     pub files: Vec<PathBuf>,
     pub events: u64,
     pub checkpoints: u64,
+    /// Checkpoints that carry an RFC 3161 time stamp over their signed bytes (checked).
+    pub timestamped_checkpoints: u64,
     /// Fingerprints of the keys that signed checkpoints, in order of first use.
     pub signers: Vec<String>,
     /// Events after the last checkpoint: held by the chain and the head file only.
@@ -187,6 +189,14 @@ fn check_checkpoint(
     let signature = b64.decode(field("signature")).unwrap_or_default();
     if !key.verify(checkpoint_message(seq_before, &line.prev).as_bytes(), &signature) {
         return Err("checkpoint signature does not verify".into());
+    }
+    if let Some(token) = d["timestamp"].as_str() {
+        use crate::seal::{hash::HashAlgorithm, timestamp};
+        let reply = b64.decode(token).unwrap_or_default();
+        let digest = HashAlgorithm::Sha256.hash(checkpoint_message(seq_before, &line.prev).as_bytes());
+        timestamp::check_reply(&reply, HashAlgorithm::Sha256, &digest, None, &[])
+            .map_err(|e| format!("checkpoint time stamp does not hold: {e}"))?;
+        report.timestamped_checkpoints += 1;
     }
     report.checkpoints += 1;
     report.after_last_checkpoint = 0;

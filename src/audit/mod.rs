@@ -140,6 +140,8 @@ pub struct Log {
     path: PathBuf,
     /// The size above which the next append starts a new file.
     rotate_at: u64,
+    /// RFC 3161 service that stamps every checkpoint this log writes, if one is configured.
+    tsa_url: Option<String>,
 }
 
 impl Log {
@@ -151,6 +153,16 @@ impl Log {
         Log {
             path: path.into(),
             rotate_at,
+            tsa_url: None,
+        }
+    }
+
+    /// The log, its checkpoints time-stamped by the service at `url` (the profile's
+    /// `seal.tsa_url`).
+    pub fn stamped_by(self, url: Option<&str>) -> Log {
+        Log {
+            tsa_url: url.map(str::to_string),
+            ..self
         }
     }
 
@@ -225,6 +237,7 @@ impl Log {
         let tail = read_tail(&mut file).map_err(err)?;
         let mut head = self.read_head().unwrap_or_default();
         let mut writer = Writer::after(&tail, &head, &self.previous_link(&tail, &head));
+        writer.tsa_url = self.tsa_url.clone();
         if let Some(torn) = &tail.torn {
             writer.buffer.push(b'\n');
             writer.prev = sha256_hex(torn);
@@ -420,6 +433,7 @@ struct Writer {
     prev: String,
     host: String,
     user: String,
+    tsa_url: Option<String>,
 }
 
 impl Writer {
@@ -436,6 +450,7 @@ impl Writer {
             prev: prev.into(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             user: crate::config::current_user(),
+            tsa_url: None,
         }
     }
 
@@ -463,17 +478,35 @@ impl Writer {
         let message = checkpoint_message(self.seq, &self.prev);
         let public = signer.public();
         let b64 = base64::engine::general_purpose::STANDARD;
-        let event = Event::new("checkpoint", None).with(serde_json::json!({
+        let mut details = serde_json::json!({
             "seq": self.seq,
             "head": self.prev,
             "algorithm": signer.algorithm().name(),
             "key_fingerprint": public.fingerprint(),
             "public_key": b64.encode(&public.spki),
             "signature": b64.encode(signer.sign(message.as_bytes())),
-        }));
-        self.push(&event);
+        });
+        if let Some(url) = &self.tsa_url {
+            // The service stamps the SHA-256 of the signed bytes; a service that does not answer
+            // leaves the checkpoint signed only, and says why.
+            match stamp(url, message.as_bytes()) {
+                Ok(reply) => details["timestamp"] = b64.encode(reply).into(),
+                Err(e) => details["timestamp_error"] = e.to_string().into(),
+            }
+        }
+        self.push(&Event::new("checkpoint", None).with(details));
         head.last_checkpoint = Some(crate::json::now_rfc3339());
     }
+}
+
+/// An RFC 3161 reply from `url` over the SHA-256 of `message`, checked.
+fn stamp(url: &str, message: &[u8]) -> Result<Vec<u8>, crate::seal::timestamp::TimestampError> {
+    use crate::seal::{hash::HashAlgorithm, timestamp};
+    let digest = HashAlgorithm::Sha256.hash(message);
+    let query = timestamp::query(HashAlgorithm::Sha256, &digest)?;
+    let reply = timestamp::request(url, &query)?;
+    timestamp::check_reply(&reply, HashAlgorithm::Sha256, &digest, Some(&query), &[])?;
+    Ok(reply)
 }
 
 /// The bytes a checkpoint signs.

@@ -137,8 +137,9 @@ fn print_audit(report: &audit::AuditReport) {
             println!("OK {}", files.join(", "));
             println!("  events       {} in an unbroken hash chain", report.events);
             println!(
-                "  checkpoints  {} signed, by key {}",
+                "  checkpoints  {} signed ({} time-stamped), by key {}",
                 report.checkpoints,
+                report.timestamped_checkpoints,
                 if report.signers.is_empty() {
                     "-".into()
                 } else {

@@ -66,9 +66,18 @@ pub(super) fn finished(
                 .with(serde_json::json!({"reason": error.to_string(), "exit": error.exit().code()})),
         ),
     }
-    Log::for_archive(&config.archive)
+    log_of(config)
         .append(&events, None, Some(&config.key), true)
         .map_err(IngestError::Audit)
+}
+
+/// The archive's log, its checkpoints time-stamped where the profile names a service.
+pub fn log_of(config: &Config) -> Log {
+    let url = match &config.profile.timestamp {
+        crate::profile::TimestampPolicy::Online { url } => Some(url.as_str()),
+        _ => None,
+    };
+    Log::for_archive(&config.archive).stamped_by(url)
 }
 
 /// `sealed` and `published` of a batch, for ingest and for sealing after review.

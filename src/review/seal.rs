@@ -89,7 +89,7 @@ pub fn seal(area: &Area, overrides: &Overrides) -> Result<IngestReport, ReviewEr
     });
     let [sealed, published] =
         crate::ingest::audit::published(&config.batch.id, &config.operator.0, &report, reviewed);
-    crate::audit::Log::for_archive(&config.archive)
+    crate::ingest::audit::log_of(&config)
         .append(&[sealed, published], None, Some(&config.key), true)
         .map_err(crate::ingest::IngestError::Audit)?;
     Ok(report)

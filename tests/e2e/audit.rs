@@ -23,6 +23,18 @@ fn profile(dir: &TempDir, extra: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// `audit verify --archive ARCHIVE --json`.
+fn audit_report(archive: &Path) -> Value {
+    let out = scanwerk(&[
+        "audit",
+        "verify",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--json",
+    ]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn log_lines(archive: &Path) -> Vec<Value> {
     std::fs::read_to_string(archive.join(".audit/audit.jsonl"))
         .unwrap()
@@ -37,13 +49,7 @@ fn a_batch_goes_from_ingest_through_review_receipt_and_release_and_the_log_tells
     let keys = keygen(&dir.dir("keys"));
     let archive = dir.dir("archive");
     let profile = profile(&dir, "[review]\nmode = \"flagged+sample\"");
-    let out = ingest(
-        &project("testdata/demo-batch"),
-        &archive,
-        &keys.private,
-        &["--profile", &profile],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    ingest_demo(&archive, &keys.private, &profile);
     let review = archive.join(".review/demo-2026-001");
     crate::review::accept_all(&review, "Anna Prüfer");
     let out = scanwerk(&["review", "seal", review.to_str().unwrap()]);
@@ -259,13 +265,7 @@ fn every_change_to_the_log_is_named_by_its_first_bad_line() {
     let keys = keygen(&dir.dir("keys"));
     let archive = dir.dir("archive");
     let profile = profile(&dir, "");
-    let out = ingest(
-        &project("testdata/demo-batch"),
-        &archive,
-        &keys.private,
-        &["--profile", &profile],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    ingest_demo(&archive, &keys.private, &profile);
     let b = archive.join("demo-2026-001");
     let out = scanwerk(&[
         "receipt",
@@ -451,14 +451,7 @@ fn two_runs_and_a_burst_of_receipts_write_one_unbroken_chain() {
     assert!(events >= 500, "{events}");
     let seqs: Vec<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (1..=lines.len() as u64).collect::<Vec<_>>());
-    let out = scanwerk(&[
-        "audit",
-        "verify",
-        "--archive",
-        archive.to_str().unwrap(),
-        "--json",
-    ]);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = audit_report(&archive);
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["events"], events);
     assert_eq!(report["torn"], serde_json::json!([]));
@@ -501,4 +494,62 @@ fn two_runs_and_a_burst_of_receipts_write_one_unbroken_chain() {
             .status
             .success()
     );
+}
+
+/// With `seal.tsa_url`, each checkpoint carries an RFC 3161 time stamp over the bytes it signs:
+/// `audit verify` counts and checks them, and `openssl ts -verify` accepts each against the
+/// SHA-256 of `scanwerk-audit-checkpoint\nseq N\nhead H\n` and the TSA's CA.
+#[test]
+fn checkpoints_are_time_stamped_where_the_profile_names_a_service() {
+    use base64::Engine as _;
+    let dir = TempDir::new("audit-tsa");
+    let keys = keygen(&dir.dir("keys"));
+    let archive = dir.dir("archive");
+    let tsa = crate::tsa::TestTsa::start("audit-tsa");
+    let profile = profile(&dir, &format!("[seal]\ntsa_url = \"{}\"", tsa.url));
+    ingest_demo(&archive, &keys.private, &profile);
+    let report = audit_report(&archive);
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(
+        report["timestamped_checkpoints"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    let mut stamped = 0;
+    for line in log_lines(&archive).iter().filter(|l| l["event"] == "checkpoint") {
+        let Some(token) = line["details"]["timestamp"].as_str() else {
+            continue;
+        };
+        let reply = dir.join(&format!("checkpoint-{}.tsr", line["seq"]));
+        std::fs::write(
+            &reply,
+            base64::engine::general_purpose::STANDARD.decode(token).unwrap(),
+        )
+        .unwrap();
+        let message = format!(
+            "scanwerk-audit-checkpoint\nseq {}\nhead {}\n",
+            line["details"]["seq"],
+            line["details"]["head"].as_str().unwrap()
+        );
+        let digest = scanwerk::seal::hash::sha256_hex(message.as_bytes());
+        let out = tool(
+            "openssl",
+            &[
+                "ts",
+                "-verify",
+                "-digest",
+                &digest,
+                "-in",
+                reply.to_str().unwrap(),
+                "-CAfile",
+                tsa.ca.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Verification: OK"),
+            "{}",
+            stderr(&out)
+        );
+        stamped += 1;
+    }
+    assert!(stamped >= 1);
 }

@@ -123,13 +123,7 @@ fn real_scans_and_a_reviewed_batch_are_valid_bags() {
     let reviewed = TempDir::new("bag-review");
     let profile = bagged_profile(&reviewed, "[review]\nmode = \"flagged+sample\"");
     let archive = reviewed.dir("archive");
-    let out = ingest(
-        &project("testdata/demo-batch"),
-        &archive,
-        &keys.private,
-        &["--profile", &profile],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    ingest_demo(&archive, &keys.private, &profile);
     let folder = archive.join(".review/demo-2026-001");
     crate::review::accept_all(&folder, "Anna");
     let out = scanwerk(&["review", "seal", folder.to_str().unwrap()]);
@@ -146,13 +140,7 @@ fn the_plain_layout_and_format_1_still_verify_and_an_unknown_format_is_refused()
     let keys = keygen(&dir.dir("keys"));
     let profile = bagged_profile(&dir, "[output]\nbagit = false\n[ocr]\nenabled = false");
     let archive = dir.dir("archive");
-    let out = ingest(
-        &project("testdata/demo-batch"),
-        &archive,
-        &keys.private,
-        &["--profile", &profile],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    ingest_demo(&archive, &keys.private, &profile);
     let batch = archive.join("demo-2026-001");
     assert!(!batch.join("bagit.txt").exists() && !batch.join("data").exists());
     assert!(batch.join("protocol.json").is_file() && batch.join("documents/akte.pdf").is_file());

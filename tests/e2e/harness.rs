@@ -205,6 +205,17 @@ pub fn ingest(batch: &Path, archive: &Path, key: &Path, extra: &[&str]) -> Outpu
     scanwerk(&args)
 }
 
+/// Ingests the demo batch into `archive` with `profile`; asserts it succeeded.
+pub fn ingest_demo(archive: &Path, key: &Path, profile: &str) {
+    let out = ingest(
+        &project("testdata/demo-batch"),
+        archive,
+        key,
+        &["--profile", profile],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
