@@ -15,6 +15,7 @@ pub(super) fn ingest(opts: IngestOptions, timings: bool, quiet: bool) -> Exit {
         },
         Err(e) => {
             error(&e);
+            scanwerk::ingest::audit::refused(&opts, &e);
             return Exit::Usage;
         }
     };

@@ -7,6 +7,25 @@ use crate::config::Config;
 
 use super::{IngestError, IngestReport};
 
+/// Logs a batch refused before it started (profile, key, sheet or archive problems), where the
+/// archive exists to hold the log; the batch id is the sheet's or the folder's, as far as known.
+pub fn refused(opts: &crate::config::IngestOptions, error: &crate::config::ConfigError) {
+    if !opts.archive.is_dir() {
+        return;
+    }
+    let folder = opts
+        .batch_dir
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    Log::for_archive(&opts.archive).note(Event::new("ingest-refused", Some(&folder)).with(
+        serde_json::json!({
+            "input": opts.batch_dir.display().to_string(), "problems": error.problems,
+        }),
+    ));
+}
+
 /// Logs the start of `config`'s batch.
 pub(super) fn started(config: &Config) -> Result<(), IngestError> {
     let profile = &config.profile;

@@ -79,6 +79,17 @@ fn a_key_others_may_read_is_refused_and_an_encrypted_one_opens_with_its_password
         "{}",
         stderr(&out)
     );
+    // Refused before it started, and the audit log says so.
+    let log = std::fs::read_to_string(archive.join(".audit/audit.jsonl")).unwrap();
+    let refused: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(refused["event"], "ingest-refused");
+    assert!(
+        refused["details"]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("chmod 600"),
+        "{refused}"
+    );
     chmod(&keys.private, 0o600);
 
     // The same key, encrypted by openssl (PBES2, AES-256-CBC, PBKDF2).
