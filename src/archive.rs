@@ -308,6 +308,23 @@ pub fn add_to_published(batch: &Path, name: &str, bytes: &[u8]) -> Result<PathBu
     Ok(target)
 }
 
+/// The archive a published batch folder lies in (its parent; `.` for a bare name).
+pub fn archive_of(batch: &Path) -> PathBuf {
+    batch
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// A batch folder's id: its name.
+pub fn batch_id_of(batch: &Path) -> String {
+    batch
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// A new folder `to_dir/name`, or `name-2`, `name-3`, … if taken.
 pub fn unique_dir(to_dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     first_free(to_dir, name, |to| std::fs::create_dir(to))

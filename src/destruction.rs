@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::archive::{archive_of, batch_id_of as id_of};
 use crate::audit::{Event, Log};
 use crate::handoff::{bag, receipt, release};
 use crate::protocol::Protocol;
@@ -89,21 +90,6 @@ pub fn batches(archive: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn archive_of(batch: &Path) -> PathBuf {
-    batch
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-fn id_of(batch: &Path) -> String {
-    batch
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn protocol_of(batch: &Path) -> Option<Protocol> {
     let bytes = std::fs::read(bag::payload(batch).join(crate::layout::PROTOCOL)).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -148,6 +134,15 @@ pub fn record_receipt(
 
 /// The state of `batch` against every condition, checked now.
 pub fn state(batch: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::Certificate]) -> BatchState {
+    assess(batch, trust, tsa_roots).0
+}
+
+/// [`state`], with the protocol and the receipt it read (for the release, which quotes them).
+fn assess(
+    batch: &Path,
+    trust: Option<&TrustedKey>,
+    tsa_roots: &[x509_cert::Certificate],
+) -> (BatchState, Option<Protocol>, Option<receipt::Receipt>) {
     let protocol = protocol_of(batch);
     let report = crate::verify::verify(batch, trust, tsa_roots);
     let level = protocol.as_ref().map_or_else(
@@ -203,7 +198,8 @@ pub fn state(batch: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::C
         (None, _) => (true, format!("none required at level {level:?}")),
     };
     conditions.push(condition("time stamp", stamp_ok, stamp_detail));
-    conditions.push(match receipt::check(batch, trust) {
+    let receipt = receipt::check(batch, trust);
+    conditions.push(match &receipt {
         Ok(r) => condition(
             "receipt",
             true,
@@ -212,20 +208,22 @@ pub fn state(batch: &Path, trust: Option<&TrustedKey>, tsa_roots: &[x509_cert::C
                 r.received_by,
                 r.time,
                 r.reference
+                    .as_ref()
                     .map(|x| format!(", reference {x}"))
                     .unwrap_or_default()
             ),
         ),
-        Err(e) => condition("receipt", false, e),
+        Err(e) => condition("receipt", false, e.clone()),
     });
     let may_destroy = conditions.iter().all(|c| c.ok);
-    BatchState {
+    let state = BatchState {
         batch_id: id_of(batch),
         folder: batch.to_path_buf(),
         may_destroy,
         released: release::releases_of(&archive_of(batch), &id_of(batch)),
         conditions,
-    }
+    };
+    (state, protocol, receipt.ok())
 }
 
 /// Issues a signed release for `ids` in `archive`, by `by`: every batch must meet every
@@ -250,11 +248,11 @@ pub fn issue(
             refused.push(format!("{id}: not a published batch in {}", archive.display()));
             continue;
         }
-        let state = state(&folder, trust, tsa_roots);
+        let (state, protocol, receipt) = assess(&folder, trust, tsa_roots);
         if !state.released.is_empty() {
             refused.push(format!("{id}: released already ({})", state.released.join(", ")));
-        } else if state.may_destroy {
-            released.push(released_batch(&folder, &state));
+        } else if let (true, Some(protocol), Some(receipt)) = (state.may_destroy, protocol, receipt) {
+            released.push(released_batch(&state, protocol, receipt));
         } else {
             refused.push(format!("{id}: {}", state.missing().join("; ")));
         }
@@ -299,9 +297,11 @@ pub fn issue(
 }
 
 /// What the release says of one batch.
-fn released_batch(folder: &Path, state: &BatchState) -> release::ReleasedBatch {
-    let protocol = protocol_of(folder).expect("a batch that meets every condition has a protocol");
-    let receipt = receipt::read(folder).expect("a batch that meets every condition has a receipt");
+fn released_batch(
+    state: &BatchState,
+    protocol: Protocol,
+    receipt: receipt::Receipt,
+) -> release::ReleasedBatch {
     release::ReleasedBatch {
         batch_id: state.batch_id.clone(),
         manifest_sha256: receipt.manifest_sha256,

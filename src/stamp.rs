@@ -78,15 +78,12 @@ pub fn attach_timestamp(
             source,
         })?;
     }
-    let archive = batch
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let id = batch.file_name().unwrap_or_default().to_string_lossy();
-    crate::audit::Log::for_archive(archive).note(
+    let id = archive::batch_id_of(batch);
+    crate::audit::Log::for_archive(&archive::archive_of(batch)).note(
         crate::audit::Event::new("timestamp-attached", Some(&id)).with(serde_json::json!({
             "time": stamp.time, "tsa": stamp.tsa, "serial": stamp.serial,
         })),
+        None,
     );
     Ok(stamp)
 }

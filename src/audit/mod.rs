@@ -333,11 +333,12 @@ impl Log {
         std::fs::rename(&temp, self.head_path())
     }
 
-    /// Appends and, if that fails, says so on stderr's log and carries on: for commands that only
-    /// read (verify), whose result must not depend on the log being writable.
-    pub fn note(&self, event: Event) {
-        if let Err(e) = self.append(&[event], None, None, false) {
-            tracing::warn!("{e}");
+    /// Appends `event` (with `key`, a signed checkpoint after it) and, if that fails, says so on
+    /// stderr's log and carries on: for steps whose outcome stands already (a verify, a verdict in
+    /// the review's own log, input moved) and must not depend on the log being writable.
+    pub fn note(&self, event: Event, key: Option<&SigningKey>) {
+        if let Err(e) = self.append(&[event], None, key, key.is_some()) {
+            tracing::error!("{e}");
         }
     }
 }

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::archive::batch_id_of as batch_id;
 use crate::seal::hash::sha256_hex;
 use crate::seal::{SigningKey, TrustedKey};
 
@@ -65,14 +66,6 @@ fn sibling(batch: &Path, suffix: &str) -> PathBuf {
     let mut name = batch.file_name().unwrap_or_default().to_os_string();
     name.push(suffix);
     batch.with_file_name(name)
-}
-
-fn batch_id(batch: &Path) -> String {
-    batch
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// SHA-256 of the batch's `manifest.json`: what the receipt confirms.
@@ -121,47 +114,51 @@ pub fn write(
         key_fingerprint: Some(public.fingerprint()),
     };
     let bytes = crate::json::to_json(&receipt);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ReceiptError::Io { path, source }
-    };
     let signature = signature_path(batch);
     match write_new(&signature, &key.sign(&bytes)) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+        Err(ReceiptError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(ReceiptError::Refused(format!(
                 "{} exists: another receipt for {} is being written (or one was left half-written by a crash: then remove that file)",
                 signature.display(),
                 batch_id(batch)
             )));
         }
-        other => other.map_err(io(&signature))?,
+        other => other?,
     }
-    write_new(&path, &bytes).map_err(io(&path))?;
+    write_new(&path, &bytes)?;
     Ok(receipt)
 }
 
-/// Creates `path` with `bytes` (fsynced), refusing to replace a file.
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let temp = path.with_extension(format!("part-{}", std::process::id()));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    // A hard link fails if the target exists: never two receipts, never a half-written one.
-    let linked = std::fs::hard_link(&temp, path);
-    let _ = std::fs::remove_file(&temp);
-    linked
+/// Creates `path` with `bytes` beside the batch (synced, renamed in without replacing a file):
+/// never two receipts, never a half-written one.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), ReceiptError> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    match crate::archive::add_to_published(dir, &name, bytes) {
+        Ok(_) => Ok(()),
+        Err(crate::archive::ArchiveError::Write { path, source }) => Err(ReceiptError::Io { path, source }),
+        Err(other) => Err(ReceiptError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        }),
+    }
 }
 
 /// Reads the receipt of `batch`, without checking it.
 pub fn read(batch: &Path) -> Result<Receipt, ReceiptError> {
+    read_with_bytes(batch).map(|(receipt, _)| receipt)
+}
+
+/// The receipt of `batch` and the file's bytes (what a signature covers).
+fn read_with_bytes(batch: &Path) -> Result<(Receipt, Vec<u8>), ReceiptError> {
     let path = receipt_path(batch);
     let bytes = std::fs::read(&path).map_err(|source| ReceiptError::Io {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ReceiptError::Refused(format!("{} is not a receipt: {e}", path.display())))
+    let receipt = serde_json::from_slice(&bytes)
+        .map_err(|e| ReceiptError::Refused(format!("{} is not a receipt: {e}", path.display())))?;
+    Ok((receipt, bytes))
 }
 
 /// Checks the receipt of `batch`: for this batch, for its manifest as it is now, and, where
@@ -171,7 +168,7 @@ pub fn check(batch: &Path, trust: Option<&TrustedKey>) -> Result<Receipt, String
     if !path.exists() {
         return Err(format!("no receipt ({} does not exist)", path.display()));
     }
-    let receipt = read(batch).map_err(|e| e.to_string())?;
+    let (receipt, bytes) = read_with_bytes(batch).map_err(|e| e.to_string())?;
     if receipt.batch_id != batch_id(batch) {
         return Err(format!("the receipt is for batch {}", receipt.batch_id));
     }
@@ -184,7 +181,6 @@ pub fn check(batch: &Path, trust: Option<&TrustedKey>) -> Result<Receipt, String
     }
     let signature = signature_path(batch);
     if let Ok(der) = std::fs::read(&signature) {
-        let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
         let key = receipt
             .public_key
             .as_deref()

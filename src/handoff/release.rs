@@ -97,17 +97,12 @@ pub fn write(
     std::fs::create_dir_all(&dir)?;
     let bytes = crate::json::to_json(&release);
     let path = dir.join(format!("{release_id}.json"));
-    for (file, content) in [
-        (dir.join(format!("{release_id}.sig")), key.sign(&bytes)),
-        (path.clone(), bytes),
+    for (name, content) in [
+        (format!("{release_id}.sig"), key.sign(&bytes)),
+        (format!("{release_id}.json"), bytes),
     ] {
-        let temp = file.with_extension("part");
-        std::fs::write(&temp, &content)?;
-        std::fs::File::open(&temp)?.sync_all()?;
-        std::fs::hard_link(&temp, &file)?;
-        std::fs::remove_file(&temp)?;
+        crate::archive::add_to_published(&dir, &name, &content).map_err(std::io::Error::other)?;
     }
-    crate::archive::sync_dir(&dir)?;
     Ok((path, release))
 }
 

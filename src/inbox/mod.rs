@@ -546,10 +546,7 @@ fn finish(
 /// Appends an inbox event to the archive's audit log (with `key`, a checkpoint after it); a log
 /// that cannot be written is reported, not fatal: the batch itself is already where it belongs.
 fn audit(opts: &RunOptions, key: Option<&crate::seal::SigningKey>, event: crate::audit::Event) {
-    let log = crate::audit::Log::for_archive(&opts.ingest.archive);
-    if let Err(e) = log.append(&[event], None, key, key.is_some()) {
-        tracing::error!("{e}");
-    }
+    crate::audit::Log::for_archive(&opts.ingest.archive).note(event, key);
 }
 
 /// Moves the batch to `failed/` with `error.txt` and `error.json` in it.

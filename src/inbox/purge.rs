@@ -30,6 +30,7 @@ pub(super) fn purge_received(opts: &RunOptions) -> Vec<String> {
                 "input": input.display().to_string(), "received_by": receipt.received_by,
                 "receipt_time": receipt.time,
             })),
+            None,
         );
         purged.push(name);
     }

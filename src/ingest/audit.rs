@@ -19,11 +19,12 @@ pub fn refused(opts: &crate::config::IngestOptions, error: &crate::config::Confi
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
-    Log::for_archive(&opts.archive).note(Event::new("ingest-refused", Some(&folder)).with(
-        serde_json::json!({
+    Log::for_archive(&opts.archive).note(
+        Event::new("ingest-refused", Some(&folder)).with(serde_json::json!({
             "input": opts.batch_dir.display().to_string(), "problems": error.problems,
-        }),
-    ));
+        })),
+        None,
+    );
 }
 
 /// Logs the start of `config`'s batch.

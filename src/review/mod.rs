@@ -333,10 +333,7 @@ impl Area {
     /// review's own log (`verdicts.jsonl`) holds the event already, so a failure is reported, not
     /// fatal.
     pub fn audit(&self, event: crate::audit::Event, key: Option<&crate::seal::SigningKey>) {
-        let log = crate::audit::Log::for_archive(&self.archive());
-        if let Err(e) = log.append(&[event], None, key, key.is_some()) {
-            tracing::error!("{e}");
-        }
+        crate::audit::Log::for_archive(&self.archive()).note(event, key);
     }
 
     /// The current version of a document: its PDF and record (relative to the review folder).

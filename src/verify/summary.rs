@@ -113,19 +113,16 @@ fn timestamp(report: &VerifyReport) -> String {
 /// Appends a `verified` event for the batch at `dir` to its archive's audit log, if that log
 /// exists (an auditor checking a copy elsewhere writes nothing), never failing the check.
 pub fn record(dir: &std::path::Path, report: &VerifyReport) {
-    let archive = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let log = crate::audit::Log::for_archive(archive);
+    let log = crate::audit::Log::for_archive(&crate::archive::archive_of(dir));
     if !log.path().is_file() {
         return;
     }
-    let batch = dir.file_name().unwrap_or_default().to_string_lossy();
+    let batch = crate::archive::batch_id_of(dir);
     log.note(
         crate::audit::Event::new("verified", Some(&batch)).with(serde_json::json!({
             "ok": report.ok(), "files": report.files_checked, "documents": report.documents_checked,
             "problems": report.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })),
+        None,
     );
 }

@@ -60,6 +60,19 @@ fn a_batch_goes_from_ingest_through_review_receipt_and_release_and_the_log_tells
         batch.to_str().unwrap(),
         keys.private.to_str().unwrap(),
     );
+    let issue_release = || {
+        scanwerk(&[
+            "release",
+            "--archive",
+            a,
+            "--issue",
+            "demo-2026-001",
+            "--by",
+            "Berta Amt",
+            "--key",
+            k,
+        ])
+    };
 
     // The gate: everything but the receipt; a release is refused, naming it.
     let out = scanwerk(&["release", "--archive", a, "--json"]);
@@ -88,17 +101,7 @@ fn a_batch_goes_from_ingest_through_review_receipt_and_release_and_the_log_tells
         .map(|(n, ok)| (n.to_string(), ok))
     );
     assert_eq!(states[0]["may_destroy"], false);
-    let out = scanwerk(&[
-        "release",
-        "--archive",
-        a,
-        "--issue",
-        "demo-2026-001",
-        "--by",
-        "Berta Amt",
-        "--key",
-        k,
-    ]);
+    let out = issue_release();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("demo-2026-001: receipt: no receipt"),
@@ -128,17 +131,7 @@ fn a_batch_goes_from_ingest_through_review_receipt_and_release_and_the_log_tells
     let out = scanwerk(&["receipt", b, "--from", "someone else", "--key", k]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("has a receipt already"), "{}", stderr(&out));
-    let out = scanwerk(&[
-        "release",
-        "--archive",
-        a,
-        "--issue",
-        "demo-2026-001",
-        "--by",
-        "Berta Amt",
-        "--key",
-        k,
-    ]);
+    let out = issue_release();
     assert!(out.status.success(), "{}", stderr(&out));
     let releases = archive.join(".releases");
     let json = entries(&releases)
@@ -165,17 +158,7 @@ fn a_batch_goes_from_ingest_through_review_receipt_and_release_and_the_log_tells
         .collect();
     assert_eq!(ids, ["akte", "antrag", "bescheid"]);
     // Once released, a batch is not released again.
-    let out = scanwerk(&[
-        "release",
-        "--archive",
-        a,
-        "--issue",
-        "demo-2026-001",
-        "--by",
-        "Berta Amt",
-        "--key",
-        k,
-    ]);
+    let out = issue_release();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("demo-2026-001: released already (release-"),

@@ -119,12 +119,7 @@ pub fn scanwerk(args: &[&str]) -> Output {
 /// The folder a published batch's files are in: `data/` of a bag (the default layout), else the
 /// batch folder itself (`output.bagit = false`).
 pub fn payload(batch: impl AsRef<Path>) -> PathBuf {
-    let batch = batch.as_ref();
-    if batch.join("bagit.txt").is_file() {
-        batch.join("data")
-    } else {
-        batch.to_path_buf()
-    }
+    scanwerk::handoff::bag::payload(batch.as_ref())
 }
 
 /// `bagit.py --validate BAG` (the Library of Congress's tool, PyPI `bagit` in

@@ -40,6 +40,27 @@ fn private_scalar_hex(key: &Path, pass: Option<&str>) -> String {
     text[start..end].chars().filter(char::is_ascii_hexdigit).collect()
 }
 
+/// `key` encrypted by openssl with `password` (PBES2, AES-256-CBC, PBKDF2) into `out`, mode 0600.
+fn encrypt(key: &Path, out: &Path, password: &str) {
+    let done = tool(
+        "openssl",
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            key.to_str().unwrap(),
+            "-out",
+            out.to_str().unwrap(),
+            "-passout",
+            &format!("pass:{password}"),
+        ],
+    );
+    assert!(done.status.success(), "{}", stderr(&done));
+    chmod(out, 0o600);
+}
+
 fn unhex(hex: &str) -> Vec<u8> {
     (0..hex.len())
         .step_by(2)
@@ -95,28 +116,12 @@ fn a_key_others_may_read_is_refused_and_an_encrypted_one_opens_with_its_password
     // The same key, encrypted by openssl (PBES2, AES-256-CBC, PBKDF2).
     let password = "Zeichenkette-7f3a-geheim";
     let encrypted = dir.join("keys/encrypted-key.pem");
-    let out = tool(
-        "openssl",
-        &[
-            "pkcs8",
-            "-topk8",
-            "-v2",
-            "aes-256-cbc",
-            "-in",
-            keys.private.to_str().unwrap(),
-            "-out",
-            encrypted.to_str().unwrap(),
-            "-passout",
-            &format!("pass:{password}"),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    encrypt(&keys.private, &encrypted, password);
     assert!(
         std::fs::read_to_string(&encrypted)
             .unwrap()
             .contains("ENCRYPTED PRIVATE KEY")
     );
-    chmod(&encrypted, 0o600);
     let out = run(&encrypted, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -158,23 +163,7 @@ fn no_password_or_key_byte_appears_in_any_output() {
     let keys = keygen_with(&dir.dir("keys"), &["--cert"]);
     let password = "Passwort-91c2-niemals-ausgeben";
     let encrypted = dir.join("keys/encrypted-key.pem");
-    let out = tool(
-        "openssl",
-        &[
-            "pkcs8",
-            "-topk8",
-            "-v2",
-            "aes-256-cbc",
-            "-in",
-            keys.private.to_str().unwrap(),
-            "-out",
-            encrypted.to_str().unwrap(),
-            "-passout",
-            &format!("pass:{password}"),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    chmod(&encrypted, 0o600);
+    encrypt(&keys.private, &encrypted, password);
     let (inbox, archive) = (dir.dir("inbox"), dir.dir("archive"));
     copy_tree(&project("testdata/demo-batch"), &inbox.join("akte"));
     // One batch fails (a damaged file), so error files and error events are searched too.
