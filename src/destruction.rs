@@ -188,7 +188,23 @@ fn assess(
             .cloned()
             .unwrap_or_else(|| review_summary.unwrap_or_else(|| format!("none required at level {level:?}"))),
     ));
-    let (stamp_ok, stamp_detail) = match (&report.timestamp, level.as_str()) {
+    conditions.push(timestamp_condition(&report, &level));
+    let receipt = receipt::check(batch, trust);
+    conditions.push(receipt_condition(&receipt));
+    let may_destroy = conditions.iter().all(|c| c.ok);
+    let state = BatchState {
+        batch_id: id_of(batch),
+        folder: batch.to_path_buf(),
+        may_destroy,
+        released: release::releases_of(&archive_of(batch), &id_of(batch)),
+        conditions,
+    };
+    (state, protocol, receipt.ok())
+}
+
+/// A granted time stamp where the level is "sehr-hoch" (a pending query is not enough).
+fn timestamp_condition(report: &crate::verify::VerifyReport, level: &str) -> Condition {
+    let (ok, detail) = match (&report.timestamp, level) {
         (Some(ts), _) => (true, format!("{} by {}", ts.time, ts.tsa)),
         (None, "sehr-hoch") if report.timestamp_pending => (
             false,
@@ -197,11 +213,17 @@ fn assess(
         (None, "sehr-hoch") => (false, "level \"sehr-hoch\" requires a time stamp; there is none".into()),
         (None, _) => (true, format!("none required at level {level:?}")),
     };
-    conditions.push(condition("time stamp", stamp_ok, stamp_detail));
-    let receipt = receipt::check(batch, trust);
-    conditions.push(match &receipt {
-        Ok(r) => condition(
-            "receipt",
+    Condition {
+        name: "time stamp",
+        ok,
+        detail,
+    }
+}
+
+/// The archive's receipt, as [`receipt::check`] found it.
+fn receipt_condition(receipt: &Result<receipt::Receipt, String>) -> Condition {
+    let (ok, detail) = match receipt {
+        Ok(r) => (
             true,
             format!(
                 "from {} at {}{}",
@@ -213,17 +235,13 @@ fn assess(
                     .unwrap_or_default()
             ),
         ),
-        Err(e) => condition("receipt", false, e.clone()),
-    });
-    let may_destroy = conditions.iter().all(|c| c.ok);
-    let state = BatchState {
-        batch_id: id_of(batch),
-        folder: batch.to_path_buf(),
-        may_destroy,
-        released: release::releases_of(&archive_of(batch), &id_of(batch)),
-        conditions,
+        Err(e) => (false, e.clone()),
     };
-    (state, protocol, receipt.ok())
+    Condition {
+        name: "receipt",
+        ok,
+        detail,
+    }
 }
 
 /// Issues a signed release for `ids` in `archive`, by `by`: every batch must meet every
