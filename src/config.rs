@@ -146,7 +146,7 @@ fn load_keys(
 ) -> (Option<SigningKey>, Option<seal::cert::CertificateChain>, bool) {
     let key_path = opts.key.clone().or_else(|| profile.and_then(|p| p.key.clone()));
     let key = match &key_path {
-        Some(path) => SigningKey::load(path)
+        Some(path) => SigningKey::open(path, profile.and_then(|p| p.pkcs11_module.as_deref()))
             .map_err(|e| problems.push(e.to_string()))
             .ok(),
         // Without a readable profile its seal.key is unknown: that problem is reported.

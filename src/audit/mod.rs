@@ -479,13 +479,23 @@ impl Writer {
         let message = checkpoint_message(self.seq, &self.prev);
         let public = signer.public();
         let b64 = base64::engine::general_purpose::STANDARD;
+        // A token that cannot sign now (removed, locked) leaves the chain unsealed until the next
+        // checkpoint, and says so in the log.
+        let signature = match signer.sign(message.as_bytes()) {
+            Ok(signature) => signature,
+            Err(e) => {
+                let reason = serde_json::json!({ "reason": e.to_string() });
+                self.push(&Event::new("checkpoint-failed", None).with(reason));
+                return;
+            }
+        };
         let mut details = serde_json::json!({
             "seq": self.seq,
             "head": self.prev,
             "algorithm": signer.algorithm().name(),
             "key_fingerprint": public.fingerprint(),
             "public_key": b64.encode(&public.spki),
-            "signature": b64.encode(signer.sign(message.as_bytes())),
+            "signature": b64.encode(signature),
         });
         if let Some(url) = &self.tsa_url {
             // The service stamps the SHA-256 of the signed bytes; a service that does not answer

@@ -249,45 +249,6 @@ pub(super) fn run_inbox(
     exit
 }
 
-pub(super) fn keygen(out: &std::path::Path, curve: &str, cert: Option<(&str, u64)>) -> Exit {
-    let algorithm = match curve {
-        "p384" => seal::sign::Algorithm::EcdsaP384Sha384,
-        _ => seal::sign::Algorithm::EcdsaP256Sha256,
-    };
-    let files = match seal::sign::keygen(out, algorithm) {
-        Ok(files) => files,
-        Err(e) => {
-            error(&e);
-            return Exit::Usage;
-        }
-    };
-    println!(
-        "private key: {} (mode 0600, {})",
-        files.private.display(),
-        algorithm.curve()
-    );
-    println!("public key:  {}", files.public.display());
-    println!("fingerprint: {}", files.fingerprint);
-    if let Some((name, days)) = cert {
-        let path = out.join("signing-cert.pem");
-        let made = seal::SigningKey::load(&files.private)
-            .map_err(|e| e.to_string())
-            .and_then(|key| seal::cert::self_signed(&key, name, days).map_err(|e| e.to_string()))
-            .and_then(|pem| {
-                std::fs::write(&path, pem).map_err(|e| format!("cannot write {}: {e}", path.display()))
-            });
-        if let Err(e) = made {
-            error(&e);
-            return Exit::Usage;
-        }
-        println!(
-            "certificate: {} (self-signed, {days} days; for tests and demos)",
-            path.display()
-        );
-    }
-    Exit::Ok
-}
-
 pub(super) fn sheets(paths: &[PathBuf], profile: &str, json: bool) -> Exit {
     let profile = match profile::load(profile) {
         Ok(profile) => profile,

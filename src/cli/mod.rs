@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use scanwerk::{Exit, IngestOptions};
 
 mod commands;
+mod keys;
 mod lifecycle;
 mod review;
 use commands::*;
@@ -170,11 +171,20 @@ enum Command {
         #[arg(long)]
         trust: PathBuf,
     },
-    /// Make an ECDSA signing key (P-256 or P-384): signing-key.pem (0600) and signing-key.pub.pem.
+    /// Make an ECDSA signing key (P-256 or P-384): signing-key.pem (0600) and signing-key.pub.pem;
+    /// or, with --pkcs11, a key pair in a token (the private key never leaves it).
     Keygen {
-        /// Folder for the key files (created if missing).
+        /// Folder for the key files (created if missing). With --pkcs11 it gets the public key
+        /// (signing-key.pub.pem) and, with --cert, the certificate.
         #[arg(long)]
         out: PathBuf,
+        /// Make the key in a PKCS#11 token instead, named by an RFC 7512 URI with object=LABEL,
+        /// e.g. "pkcs11:token=scanstelle;object=seal-2026". The module comes from the URI's
+        /// module-path or SCANWERK_PKCS11_MODULE, the PIN from SCANWERK_PKCS11_PIN_FILE or
+        /// SCANWERK_PKCS11_PIN (never from the command line). With --cert the certificate is
+        /// stored in the token too.
+        #[arg(long, value_name = "URI")]
+        pkcs11: Option<String>,
         /// Curve: p256 (ECDSA with SHA-256) or p384 (ECDSA with SHA-384); the profile's
         /// seal.signature must name the same.
         #[arg(long, default_value = "p256", value_parser = ["p256", "p384"])]
@@ -190,6 +200,11 @@ enum Command {
         /// Days the test certificate is valid.
         #[arg(long, default_value_t = 730, requires = "cert")]
         days: u64,
+    },
+    /// Keys in PKCS#11 tokens.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
     },
     /// Read scans as separation does and say, page by page, which are separator sheets and how
     /// each was read: try printed sheets before a stack is scanned, or find out why one was missed.
@@ -267,6 +282,19 @@ enum Command {
     Man,
     /// Print a shell completion script, e.g. `scanwerk completions bash > /etc/bash_completion.d/scanwerk`.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// List the keys and certificates in a token: label, id, curve and public key fingerprint.
+    List {
+        /// The token (and optionally the object) as a PKCS#11 URI, e.g. "pkcs11:token=scanstelle".
+        #[arg(long, value_name = "URI")]
+        pkcs11: String,
+        /// Also print each public key as PEM (SubjectPublicKeyInfo, what `openssl dgst -verify` reads).
+        #[arg(long)]
+        pem: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,11 +392,20 @@ pub fn run(cli: Cli) -> ExitCode {
         } => verify_document(&pdf, &record, &tree, signature, &trust),
         Command::Keygen {
             out,
+            pkcs11,
             curve,
             cert,
             name,
             days,
-        } => keygen(&out, &curve, cert.then_some((name.as_str(), days))),
+        } => keys::keygen(
+            &out,
+            pkcs11.as_deref(),
+            &curve,
+            cert.then_some((name.as_str(), days)),
+        ),
+        Command::Keys {
+            action: KeysAction::List { pkcs11, pem },
+        } => keys::list(&pkcs11, pem),
         Command::Sheets { paths, profile, json } => sheets(&paths, &profile, json),
         Command::Profiles { action } => match action {
             None | Some(ProfilesAction::List) => profiles(),

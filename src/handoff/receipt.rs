@@ -115,7 +115,10 @@ pub fn write(
     };
     let bytes = crate::json::to_json(&receipt);
     let signature = signature_path(batch);
-    match write_new(&signature, &key.sign(&bytes)) {
+    let signed = key
+        .sign(&bytes)
+        .map_err(|e| ReceiptError::Refused(e.to_string()))?;
+    match write_new(&signature, &signed) {
         Err(ReceiptError::Io { source, .. }) if source.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(ReceiptError::Refused(format!(
                 "{} exists: another receipt for {} is being written (or one was left half-written by a crash: then remove that file)",

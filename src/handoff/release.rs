@@ -98,7 +98,10 @@ pub fn write(
     let bytes = crate::json::to_json(&release);
     let path = dir.join(format!("{release_id}.json"));
     for (name, content) in [
-        (format!("{release_id}.sig"), key.sign(&bytes)),
+        (
+            format!("{release_id}.sig"),
+            key.sign(&bytes).map_err(std::io::Error::other)?,
+        ),
         (format!("{release_id}.json"), bytes),
     ] {
         crate::archive::add_to_published(&dir, &name, &content).map_err(std::io::Error::other)?;

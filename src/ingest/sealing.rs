@@ -71,7 +71,7 @@ fn seal_tree(staging: &Staging, config: &Config, protocol: &Protocol) -> Result<
     let (tree, file) = seal::tree::TreeFile::build(&config.batch.id, algorithm, leaves);
     let bytes = file.to_bytes();
     staging.write_file(layout::TREE, &bytes)?;
-    staging.write_file(layout::TREE_SIGNATURE, &config.key.sign(&bytes))?;
+    staging.write_file(layout::TREE_SIGNATURE, &config.key.sign(&bytes)?)?;
     let token = stamp_root(staging, config, algorithm.algorithm(), tree.root())?;
     for doc in &protocol.documents {
         let rel = layout::document_record(&doc.id);
@@ -170,7 +170,7 @@ fn seal_staging(staging: &Staging, config: &Config, protocol: &Protocol) -> Resu
     let manifest = Manifest::new(&config.batch.id, config.profile.signature.name(), &public, files);
     let bytes = manifest.to_bytes();
     staging.write_file(layout::MANIFEST, &bytes)?;
-    staging.write_file(layout::MANIFEST_SIGNATURE, &config.key.sign(&bytes))?;
+    staging.write_file(layout::MANIFEST_SIGNATURE, &config.key.sign(&bytes)?)?;
     Ok(manifest)
 }
 

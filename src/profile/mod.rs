@@ -81,11 +81,15 @@ pub struct Profile {
     /// Signature algorithm (`seal.signature`): `"ecdsa-p256"` (default) or `"ecdsa-p384"`. The
     /// key must be of this curve.
     pub signature: SignatureAlgorithm,
-    /// Signing key (PKCS#8, PEM or DER) when `--key` is not given. Relative to the profile file.
+    /// Signing key (PKCS#8, PEM or DER) when `--key` is not given. Relative to the profile file;
+    /// or a key in a PKCS#11 token, named by its `pkcs11:` URI (RFC 7512).
     pub key: Option<PathBuf>,
     /// Certificate chain (PEM, signer first) for the key when `--cert` is not given; with one,
     /// each PDF carries a PAdES signature. Relative to the profile file.
     pub certificate: Option<PathBuf>,
+    /// The PKCS#11 module (`seal.pkcs11_module`) for a key named by a `pkcs11:` URI, unless the
+    /// URI or `SCANWERK_PKCS11_MODULE` names one.
+    pub pkcs11_module: Option<PathBuf>,
     /// RFC 3161 time stamp on the batch root (`seal.timestamp`, `seal.tsa_url`).
     pub timestamp: TimestampPolicy,
     /// Hash of the batch hash tree (`seal.tree_hash`): `"sha-256"` (default) or `"sha-512"`.

@@ -111,6 +111,7 @@ impl Profile {
             "signature" => text(name_of(values::SIGNATURE, &self.signature)),
             "key" => path(&self.key)?,
             "certificate" => path(&self.certificate)?,
+            "pkcs11_module" => path(&self.pkcs11_module)?,
             "tree_hash" => text(name_of(values::TREE_HASH, &self.tree_hash)),
             "timestamp" => text(match &self.timestamp {
                 TimestampPolicy::Off => "off",

@@ -114,7 +114,7 @@ pub(super) fn validate(
     let quality = quality_policy(&raw.quality, problems);
     let separation = separation::settings(&raw.separation, problems);
     let relative = |k: PathBuf| match base {
-        Some(dir) if k.is_relative() => dir.join(k),
+        Some(dir) if k.is_relative() && !crate::seal::token::is_uri(&k) => dir.join(k),
         _ => k,
     };
     let key = raw.seal.key.map(relative);
@@ -151,6 +151,7 @@ pub(super) fn validate(
         signature,
         key,
         certificate,
+        pkcs11_module: raw.seal.pkcs11_module,
         timestamp,
         separation,
     }

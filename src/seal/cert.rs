@@ -17,7 +17,11 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
-use super::sign::{Secret, SigningKey, pem_decode_all, pem_encode};
+use p256::ecdsa::signature::Keypair;
+use p256::pkcs8::DecodePublicKey;
+use spki::{DynSignatureAlgorithmIdentifier, EncodePublicKey};
+
+use super::sign::{Algorithm, SigningKey, pem_decode_all, pem_encode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
@@ -172,12 +176,61 @@ pub fn self_signed(key: &SigningKey, common_name: &str, days: u64) -> Result<Str
     let spki = spki::SubjectPublicKeyInfoOwned::from_der(&key.public().spki).map_err(|e| err(&e))?;
     let builder =
         CertificateBuilder::new(SelfSigned { subject }, serial, validity, spki).map_err(|e| err(&e))?;
-    let cert = match key.secret() {
-        Secret::P256(k) => builder.build::<_, p256::ecdsa::DerSignature>(k),
-        Secret::P384(k) => builder.build::<_, p384::ecdsa::DerSignature>(k),
+    let public = &key.public().spki;
+    let der = match key.algorithm() {
+        Algorithm::EcdsaP256Sha256 => sign_certificate(
+            builder,
+            key,
+            p256::ecdsa::VerifyingKey::from_public_key_der(public).map_err(|e| err(&e))?,
+        ),
+        Algorithm::EcdsaP384Sha384 => sign_certificate(
+            builder,
+            key,
+            p384::ecdsa::VerifyingKey::from_public_key_der(public).map_err(|e| err(&e))?,
+        ),
+    }?;
+    Ok(pem_encode(&der, "CERTIFICATE"))
+}
+
+/// The issuer as the certificate builder sees it: a public key and the signature algorithm. The
+/// signing itself is [`SigningKey::sign`], so a file's key and a token's key sign alike.
+struct Issuer<V> {
+    public: V,
+    algorithm: Algorithm,
+}
+
+impl<V: Clone> Keypair for Issuer<V> {
+    type VerifyingKey = V;
+    fn verifying_key(&self) -> V {
+        self.public.clone()
     }
-    .map_err(|e| err(&e))?;
-    Ok(pem_encode(&cert.to_der().map_err(|e| err(&e))?, "CERTIFICATE"))
+}
+
+impl<V: Clone> DynSignatureAlgorithmIdentifier for Issuer<V> {
+    fn signature_algorithm_identifier(&self) -> spki::Result<spki::AlgorithmIdentifierOwned> {
+        Ok(spki::AlgorithmIdentifierOwned {
+            oid: self.algorithm.signature_oid(),
+            parameters: None,
+        })
+    }
+}
+
+/// Signs the certificate's TBS part with `key` and assembles the certificate (DER).
+fn sign_certificate<V: Clone + EncodePublicKey>(
+    mut builder: CertificateBuilder<SelfSigned>,
+    key: &SigningKey,
+    public: V,
+) -> Result<Vec<u8>, CertError> {
+    let err = |e: &dyn std::fmt::Display| CertError::Build(e.to_string());
+    let issuer = Issuer {
+        public,
+        algorithm: key.algorithm(),
+    };
+    let tbs = builder.finalize(&issuer).map_err(|e| err(&e))?;
+    let signature = key.sign(&tbs).map_err(|e| err(&e))?;
+    let signature = der::asn1::BitString::from_bytes(&signature).map_err(|e| err(&e))?;
+    let cert = builder.assemble(signature, &issuer).map_err(|e| err(&e))?;
+    cert.to_der().map_err(|e| err(&e))
 }
 
 /// Escapes the characters RFC 4514 reserves in an attribute value.
@@ -198,7 +251,7 @@ fn escape_rdn(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seal::sign::{Algorithm, keygen};
+    use crate::seal::sign::keygen;
 
     #[test]
     fn self_signed_certificate_belongs_to_its_key_and_names_the_signer() {

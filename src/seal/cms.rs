@@ -58,6 +58,8 @@ struct SigningCertificateV2 {
 pub enum CmsError {
     #[error("cannot encode the signature: {0}")]
     Encode(#[from] der::Error),
+    #[error(transparent)]
+    Sign(#[from] super::sign::KeyError),
 }
 
 fn attribute(oid: ObjectIdentifier, value: impl Encode) -> Result<Attribute, der::Error> {
@@ -99,7 +101,7 @@ pub fn sign_detached(
         attribute(ID_MESSAGE_DIGEST, OctetString::new(content_digest)?)?,
         attribute(ID_SIGNING_CERTIFICATE_V2, ess)?,
     ])?;
-    let signature = key.sign(&signed_attrs.to_der()?);
+    let signature = key.sign(&signed_attrs.to_der()?)?;
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod pades;
 pub mod sign;
 pub mod timestamp;
+pub mod token;
 pub mod tree;
 
 pub use hash::Digests;

@@ -153,11 +153,39 @@ pub enum KeyError {
     Exists(PathBuf),
     #[error("the system random generator failed")]
     Random,
+    #[error("PKCS#11 key URI: {reason}")]
+    TokenUri { reason: String },
+    #[error(
+        "no PKCS#11 module for {token}: give module-path in the key URI, SCANWERK_PKCS11_MODULE, \
+         or seal.pkcs11_module in the profile (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)"
+    )]
+    NoModule { token: String },
+    #[error("cannot load the PKCS#11 module {module}: {reason}")]
+    Module { module: PathBuf, reason: String },
+    #[error(
+        "no PIN for {token}: give it in the file SCANWERK_PKCS11_PIN_FILE names (or in \
+         SCANWERK_PKCS11_PIN), never on the command line"
+    )]
+    NoPin { token: String },
+    #[error(
+        "{token} does not accept the PIN given; check the file SCANWERK_PKCS11_PIN_FILE names (or \
+         SCANWERK_PKCS11_PIN); a token locks itself after a few wrong PINs"
+    )]
+    WrongPin { token: String },
+    #[error(
+        "{token} holds no private key {object}; list its keys with `scanwerk keys list --pkcs11 URI` \
+         or make one with `scanwerk keygen --pkcs11 URI`"
+    )]
+    NoTokenKey { token: String, object: String },
+    #[error("{token}: {reason}")]
+    Token { token: String, reason: String },
 }
 
-pub(super) enum Secret {
+enum Secret {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
+    /// In a PKCS#11 token: signs there, never leaves it.
+    Token(super::token::TokenKey),
 }
 
 /// A loaded ECDSA signing key.
@@ -182,6 +210,21 @@ impl SigningKey {
     /// `$SCANWERK_KEY_PASSWORD_FILE` names, else `$SCANWERK_KEY_PASSWORD`. Every copy of the key
     /// material and the password is zeroized when dropped.
     pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
+        SigningKey::open(path, None)
+    }
+
+    /// A key file as [`SigningKey::load`] reads it, or a key in a PKCS#11 token named by a
+    /// `pkcs11:` URI; `module` is the profile's `seal.pkcs11_module` (see [`super::token`]).
+    pub fn open(reference: &Path, module: Option<&Path>) -> Result<SigningKey, KeyError> {
+        if super::token::is_uri(reference) {
+            let uri = super::token::TokenUri::parse(&reference.to_string_lossy())?;
+            let (token, public) = super::token::TokenKey::open(&uri, module)?;
+            return Ok(SigningKey {
+                secret: Secret::Token(token),
+                public,
+            });
+        }
+        let path = reference;
         check_private_mode(path)?;
         let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Read {
             path: path.into(),
@@ -219,14 +262,17 @@ impl SigningKey {
         self.public.algorithm
     }
 
-    pub(super) fn secret(&self) -> &Secret {
-        &self.secret
+    /// Whether the key lives in a token (whose ECDSA may be randomised: see the README).
+    pub fn in_token(&self) -> bool {
+        matches!(self.secret, Secret::Token(_))
     }
 
-    /// DER signature over `message` (RFC 6979: the same message gives the same signature).
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+    /// DER signature over `message`. A key file signs deterministically (RFC 6979: the same
+    /// message gives the same signature); a token signs the digest, and its signature is checked
+    /// against the public key before it is returned.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         use p256::ecdsa::signature::Signer;
-        match &self.secret {
+        Ok(match &self.secret {
             Secret::P256(k) => {
                 let sig: p256::ecdsa::Signature = k.sign(message);
                 sig.to_der().as_bytes().to_vec()
@@ -235,7 +281,28 @@ impl SigningKey {
                 let sig: p384::ecdsa::Signature = k.sign(message);
                 sig.to_der().as_bytes().to_vec()
             }
-        }
+            Secret::Token(token) => {
+                let raw = token.sign_digest(&self.algorithm().digest().hash(message))?;
+                let der = match self.algorithm() {
+                    Algorithm::EcdsaP256Sha256 => {
+                        p256::ecdsa::Signature::from_slice(&raw).map(|s| s.to_der().as_bytes().to_vec())
+                    }
+                    Algorithm::EcdsaP384Sha384 => {
+                        p384::ecdsa::Signature::from_slice(&raw).map(|s| s.to_der().as_bytes().to_vec())
+                    }
+                };
+                match der {
+                    Ok(der) if self.public.verify(message, &der) => der,
+                    _ => {
+                        return Err(KeyError::Token {
+                            token: token.name().to_string(),
+                            reason: "the token returned a signature that does not verify with its public key"
+                                .into(),
+                        });
+                    }
+                }
+            }
+        })
     }
 
     pub fn public(&self) -> TrustedKey {
@@ -362,7 +429,7 @@ pub(crate) fn pem_decode_all(bytes: &[u8], label: &str) -> Vec<Vec<u8>> {
 }
 
 /// The DER inside a PEM block with `label`, or `None` if `bytes` is not such PEM.
-pub(crate) fn pem_decode(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
+pub fn pem_decode(bytes: &[u8], label: &str) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
@@ -390,11 +457,11 @@ mod tests {
         let key = SigningKey::load(&files.private).unwrap();
         let public = TrustedKey::load(&files.public).unwrap();
         assert_eq!(public, key.public());
-        let sig = key.sign(b"manifest");
+        let sig = key.sign(b"manifest").unwrap();
         assert!(public.verify(b"manifest", &sig));
         assert_eq!(
             sig,
-            key.sign(b"manifest"),
+            key.sign(b"manifest").unwrap(),
             "RFC 6979 signatures are deterministic"
         );
         assert!(!public.verify(b"manifesT", &sig));
@@ -417,7 +484,7 @@ mod p384_tests {
         let key = SigningKey::from_pkcs8(pkcs8.as_ref()).unwrap();
         assert_eq!(key.algorithm(), Algorithm::EcdsaP384Sha384);
         let public = TrustedKey::from_spki(&key.public().spki).unwrap();
-        let sig = key.sign(b"root");
+        let sig = key.sign(b"root").unwrap();
         assert!(public.verify(b"root", &sig));
         assert!(!public.verify(b"roof", &sig));
     }

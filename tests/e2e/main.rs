@@ -18,6 +18,7 @@ mod prepare;
 mod report;
 mod review;
 mod separation;
+mod token;
 mod tsa;
 mod unattended;
 mod verify;
