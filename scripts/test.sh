@@ -16,8 +16,9 @@ else
   skip=(--skip enospc)
 fi
 rmdir "$probe"
-# Every target (lib, binary, benches in test mode, e2e); the skip goes to the e2e tests only.
-cargo test --lib --bins --benches
+# Unit tests of the library and the binary, then the e2e tests; the skip goes to the e2e tests
+# only. The criterion benches are compiled by clippy below and run by `cargo bench --bench stages`.
+cargo test --lib --bins
 # Every PDF the e2e tests publish is kept (by content hash) as it was published and checked by
 # veraPDF, the reference PDF/A validator, when they are done.
 SCANWERK_PDF_COLLECT="$(mktemp -d)"; export SCANWERK_PDF_COLLECT

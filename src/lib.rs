@@ -14,6 +14,8 @@ pub mod decode;
 pub mod destruction;
 pub mod exit;
 pub mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handoff;
 pub mod inbox;
 pub mod ingest;

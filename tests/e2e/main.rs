@@ -7,6 +7,7 @@ mod confidential;
 mod day_one;
 mod evidence;
 mod fulltext;
+mod fuzzed;
 mod harness;
 mod ingest;
 mod input;
