@@ -235,6 +235,14 @@ impl Batch {
 pub struct Listing(BTreeMap<String, (bool, u64, Option<std::time::SystemTime>)>);
 
 impl Listing {
+    /// Each file's path (relative, `/`-separated) and size, in path order.
+    pub fn files(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.0
+            .iter()
+            .filter(|(_, (is_dir, _, _))| !is_dir)
+            .map(|(path, (_, size, _))| (path.as_str(), *size))
+    }
+
     /// The entries below `dir` now, links not followed (an unreadable folder lists as empty).
     pub fn of(dir: &Path) -> Listing {
         let mut listing = Listing::default();

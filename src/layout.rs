@@ -88,6 +88,10 @@ pub const VERSIONS: &str = "versions";
 pub const REPLACED: &str = "replaced";
 /// In an inbox: batches whose composed output waits for review.
 pub const IN_REVIEW: &str = "review";
+/// In an inbox: batches handed to the work queue (`run --queue`), until a worker moves them on.
+pub const QUEUED: &str = "queued";
+/// The folders of an inbox that are not batches.
+pub const INBOX_FOLDERS: &[&str] = &[PROCESSING, DONE, FAILED, IN_REVIEW, QUEUED];
 
 /// `replaced/<id>.<version>.pdf`: the document as it was before rescan `version`.
 pub fn replaced_pdf(id: &str, version: u32) -> String {

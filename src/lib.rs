@@ -29,6 +29,7 @@ pub mod prepare;
 pub mod profile;
 pub mod progress;
 pub mod protocol;
+pub mod queue;
 pub mod report;
 pub mod review;
 pub mod schema;

@@ -15,6 +15,7 @@ use scanwerk::{Exit, IngestOptions};
 mod commands;
 mod keys;
 mod lifecycle;
+mod queue;
 mod review;
 use commands::*;
 
@@ -102,6 +103,10 @@ struct InboxArgs {
     /// (`scanwerk receipt`); without it, input stays in done/.
     #[arg(long)]
     purge_received: bool,
+    /// Hand ready batches to this NATS JetStream work queue (nats://HOST:PORT) instead of
+    /// processing them here: each is moved into queued/ and submitted; `scanwerk worker`s take them.
+    #[arg(long, value_name = "URL")]
+    queue: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +206,53 @@ enum Command {
         #[arg(long, default_value_t = 730, requires = "cert")]
         days: u64,
     },
+    /// Put batch folders into the NATS JetStream work queue, one job each (a batch already queued
+    /// is dropped by the server: the batch id is the message id).
+    Submit {
+        /// Batch folders on the storage every worker shares; done/ and failed/ are made beside them.
+        #[arg(required = true)]
+        batch_dirs: Vec<PathBuf>,
+        /// The queue: nats://HOST:PORT of a NATS server with JetStream.
+        #[arg(long, value_name = "URL")]
+        queue: String,
+        /// Profile the workers use for these batches (default: the batch sheet's, else theirs).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Print what was submitted as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take jobs from the work queue one at a time and ingest them, until SIGTERM/SIGINT (exit 130;
+    /// a batch in hand goes back to the queue).
+    Worker {
+        /// The queue: nats://HOST:PORT.
+        #[arg(long, value_name = "URL")]
+        queue: String,
+        /// Archive folder the batches are published into (shared by every worker).
+        #[arg(long)]
+        archive: PathBuf,
+        #[command(flatten)]
+        seal: SealArgs,
+        /// A job held this long without a sign of life goes to another worker (set when the
+        /// queue is first made).
+        #[arg(long, default_value_t = 60)]
+        ack_wait_seconds: u64,
+        /// Deliveries of one job at most, then it is dead-lettered (set when the queue is first made).
+        #[arg(long, default_value_t = 5)]
+        max_deliver: i64,
+        /// A job that failed for a passing reason (archive full, time-stamp service down) is
+        /// delivered again after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        retry_seconds: u64,
+        /// Name in `queue status` (default: host:pid).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The work queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
     /// Keys in PKCS#11 tokens.
     Keys {
         #[command(subcommand)]
@@ -282,6 +334,17 @@ enum Command {
     Man,
     /// Print a shell completion script, e.g. `scanwerk completions bash > /etc/bash_completion.d/scanwerk`.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueAction {
+    /// Jobs pending, in progress (worker, since, pages done) and dead-lettered (with the reason).
+    Status {
+        #[arg(long, value_name = "URL")]
+        queue: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -403,6 +466,34 @@ pub fn run(cli: Cli) -> ExitCode {
             &curve,
             cert.then_some((name.as_str(), days)),
         ),
+        Command::Submit {
+            batch_dirs,
+            queue,
+            profile,
+            json,
+        } => queue::submit(&batch_dirs, &queue, profile.as_deref(), json),
+        Command::Worker {
+            queue,
+            archive,
+            seal,
+            ack_wait_seconds,
+            max_deliver,
+            retry_seconds,
+            name,
+        } => queue::worker(
+            queue,
+            seal.options(PathBuf::new(), archive),
+            scanwerk::queue::Delivery {
+                ack_wait: std::time::Duration::from_secs(ack_wait_seconds),
+                max_deliver,
+            },
+            std::time::Duration::from_secs(retry_seconds),
+            name,
+            log_json,
+        ),
+        Command::Queue {
+            action: QueueAction::Status { queue, json },
+        } => queue::status(&queue, json),
         Command::Keys {
             action: KeysAction::List { pkcs11, pem },
         } => keys::list(&pkcs11, pem),

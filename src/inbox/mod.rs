@@ -35,7 +35,7 @@ mod ready;
 mod serve;
 
 use claim::{claim, remove_abandoned_claim_files};
-use ready::ready;
+pub use ready::ready;
 pub use serve::{check_setup, serve};
 
 /// What an unattended run is told.
@@ -121,6 +121,31 @@ pub struct BatchOutcome {
     pub timings: Option<crate::ingest::StageTimes>,
 }
 
+impl BatchOutcome {
+    /// A batch found published, its input already moved on (a job delivered again after the
+    /// worker that finished it could not ack).
+    pub fn already_published(batch_id: &str, published: PathBuf, input: PathBuf) -> BatchOutcome {
+        BatchOutcome {
+            folder: input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            status: Status::AlreadyPublished,
+            batch_id: Some(batch_id.into()),
+            published: Some(published),
+            input,
+            error: None,
+            documents: 0,
+            pages: 0,
+            review: Vec::new(),
+            spot_check: Vec::new(),
+            empty_documents: Vec::new(),
+            set_aside: Vec::new(),
+            timings: None,
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Default, Serialize)]
 pub struct RunSummary {
@@ -162,7 +187,7 @@ pub enum RunError {
 }
 
 fn is_special(name: &str) -> bool {
-    name.starts_with('.') || [PROCESSING, DONE, FAILED, IN_REVIEW].contains(&name)
+    name.starts_with('.') || crate::layout::INBOX_FOLDERS.contains(&name)
 }
 
 /// Folder names under `dir`, sorted.
@@ -223,7 +248,7 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
             }
         }
         tracing::info!(batch = %name, "claimed");
-        match process(opts, &name, &claimed, stop) {
+        match process_batch(opts, &name, &claimed, stop) {
             Ok(Some(outcome)) => summary.batches.push(outcome),
             Ok(None) => {
                 // Interrupted: the batch goes back to the inbox as it came.
@@ -253,9 +278,9 @@ pub fn run_once(opts: &RunOptions, stop: &AtomicBool) -> Result<RunSummary, RunE
     Ok(summary)
 }
 
-/// Runs one claimed batch to `done/` or `failed/`. `Ok(None)` if interrupted; `Err` if the archive
-/// cannot take it (the caller puts it back).
-fn process(
+/// Runs one claimed batch (or a queued job's batch) to `done/` or `failed/` of `opts.inbox`.
+/// `Ok(None)` if interrupted; `Err` if the archive cannot take it (the caller puts it back).
+pub fn process_batch(
     opts: &RunOptions,
     name: &str,
     dir: &Path,

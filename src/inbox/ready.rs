@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 /// time. A sheet written before the scans therefore never starts a half-delivered batch (a folder
 /// with nothing but its sheet waits until its first scan, or until `READY` says it is complete),
 /// and a half-written sheet waits instead of being quarantined.
-pub(super) fn ready(dir: &Path, quiet: Duration, settle: Duration) -> bool {
+pub fn ready(dir: &Path, quiet: Duration, settle: Duration) -> bool {
     let Some(age) = newest_change(dir).and_then(|t| SystemTime::now().duration_since(t).ok()) else {
         return false;
     };

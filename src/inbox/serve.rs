@@ -34,7 +34,8 @@ pub fn check_setup(opts: &RunOptions) -> Result<(), (Exit, String)> {
         Some(Err(e)) => problems.push(e.to_string()),
         None => {}
     }
-    if !opts.inbox.is_dir() {
+    // A queue worker's inbox comes with each job (left empty here).
+    if !opts.inbox.as_os_str().is_empty() && !opts.inbox.is_dir() {
         problems.push(format!("inbox {} is not a folder", opts.inbox.display()));
     }
     if !problems.is_empty() {
