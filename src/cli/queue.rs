@@ -11,8 +11,8 @@ use scanwerk::{Exit, IngestOptions};
 use super::InboxArgs;
 use super::commands::error;
 
-fn connect(url: &str, delivery: Delivery) -> Result<Queue, Exit> {
-    Queue::connect(url, delivery).map_err(|e| {
+fn connect(url: &str) -> Result<Queue, Exit> {
+    Queue::connect(url, None).map_err(|e| {
         error(&e);
         Exit::Archive
     })
@@ -54,7 +54,7 @@ fn report(submitted: &[queue::Submitted], json: bool) -> Exit {
 }
 
 pub(super) fn submit(dirs: &[PathBuf], url: &str, profile: Option<&str>, json: bool) -> Exit {
-    match connect(url, Delivery::default()) {
+    match connect(url) {
         Ok(queue) => report(&queue::submit(&queue, dirs, profile), json),
         Err(exit) => exit,
     }
@@ -66,7 +66,7 @@ pub(super) fn submit_inbox(args: &InboxArgs, url: &str, watch: Option<Duration>)
         Ok(stop) => stop,
         Err(exit) => return exit,
     };
-    let queue = match connect(url, Delivery::default()) {
+    let queue = match connect(url) {
         Ok(queue) => queue,
         Err(exit) => return exit,
     };

@@ -99,7 +99,8 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn connect(url: &str, delivery: Delivery) -> Result<Queue, QueueError> {
+    /// Connects; with `delivery` (a worker's), the consumer gets its ack wait and deliveries.
+    pub fn connect(url: &str, delivery: Option<Delivery>) -> Result<Queue, QueueError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -133,7 +134,7 @@ impl Queue {
     }
 
     /// The streams, the consumer and the progress bucket, made if missing (idempotent).
-    async fn ensure(&self, delivery: Delivery) -> Result<(), QueueError> {
+    async fn ensure(&self, delivery: Option<Delivery>) -> Result<(), QueueError> {
         let jobs = self
             .js
             .get_or_create_stream(stream::Config {
@@ -155,18 +156,29 @@ impl Queue {
             })
             .await
             .map_err(|e| nats("stream SCANWERK_DEAD")(&e))?;
-        jobs.get_or_create_consumer(
-            CONSUMER,
-            consumer::pull::Config {
-                durable_name: Some(CONSUMER.into()),
-                ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait: delivery.ack_wait,
-                max_deliver: delivery.max_deliver,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| nats("consumer scanwerk-workers")(&e))?;
+        let config = consumer::pull::Config {
+            durable_name: Some(CONSUMER.into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: delivery.unwrap_or_default().ack_wait,
+            max_deliver: delivery.unwrap_or_default().max_deliver,
+            ..Default::default()
+        };
+        match delivery {
+            // A worker's settings win: the server updates ack wait and deliveries in place.
+            Some(_) => {
+                if let Err(e) = jobs.create_consumer(config.clone()).await {
+                    tracing::warn!(error = %e, "cannot set the consumer's ack wait and deliveries; the queue keeps its own");
+                    jobs.get_consumer::<consumer::pull::Config>(CONSUMER)
+                        .await
+                        .map_err(|e| nats("consumer scanwerk-workers")(&e))?;
+                }
+            }
+            None => {
+                jobs.get_or_create_consumer(CONSUMER, config)
+                    .await
+                    .map_err(|e| nats("consumer scanwerk-workers")(&e))?;
+            }
+        }
         // The last word per batch (a key-value bucket in all but name: async-nats' KV needs a
         // 2.10 server, Debian 12 has 2.9).
         self.js

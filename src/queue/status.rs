@@ -22,7 +22,7 @@ pub struct QueueStatus {
 }
 
 pub fn status(url: &str) -> Result<QueueStatus, QueueError> {
-    let queue = Queue::connect(url, super::Delivery::default())?;
+    let queue = Queue::connect(url, None)?;
     queue.runtime.block_on(async {
         let mut status = QueueStatus {
             format: crate::json::COMMAND_FORMAT,

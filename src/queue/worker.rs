@@ -51,7 +51,7 @@ impl crate::progress::Progress for Pages {
 
 /// Works jobs until `stop` is set; a job in hand when it is set goes back to the queue.
 pub fn work(opts: &WorkerOptions, stop: &AtomicBool) -> Result<WorkSummary, QueueError> {
-    let queue = Queue::connect(&opts.url, opts.delivery)?;
+    let queue = Queue::connect(&opts.url, Some(opts.delivery))?;
     let (consumer, progress) = queue.runtime.block_on(async {
         let stream = queue
             .js
@@ -113,7 +113,7 @@ struct Held<'a> {
 
 /// How a held job ends for the queue.
 enum Verdict {
-    Done(BatchOutcome),
+    Done(Box<BatchOutcome>),
     Dead(String),
     Retry(String),
     Returned,
@@ -149,7 +149,7 @@ impl Held<'_> {
         let told = self.queue.runtime.block_on(async {
             match verdict {
                 Verdict::Done(outcome) => {
-                    summary.batches.push(outcome);
+                    summary.batches.push(*outcome);
                     self.message.ack().await
                 }
                 Verdict::Dead(reason) => {
@@ -184,7 +184,7 @@ impl Held<'_> {
         if !dir.is_dir() {
             // Finished by a worker whose ack was lost, or moved away by a person.
             return match archive.join(&job.batch_id).is_dir() {
-                true => Verdict::Done(already_done(job, archive)),
+                true => Verdict::Done(Box::new(already_done(job, archive))),
                 false => Verdict::Dead(format!("batch folder {} no longer exists", dir.display())),
             };
         }
@@ -222,11 +222,22 @@ impl Held<'_> {
                 .join()
                 .unwrap_or_else(|_| Err("the worker thread panicked".into()))
         });
+        let published_meanwhile = archive.join(&job.batch_id).is_dir();
         match outcome {
+            // Another worker took the job while this one was held up (a frozen process, a slow
+            // network) and published it: its publication stands, and so does the job's ack.
+            Ok(Some(outcome)) if outcome.status == Status::Failed && published_meanwhile => {
+                tracing::warn!(batch = %job.batch_id, error = ?outcome.error, "published meanwhile by another worker");
+                Verdict::Done(Box::new(already_done(job, archive)))
+            }
+            Err(reason) if published_meanwhile => {
+                tracing::warn!(batch = %job.batch_id, error = %reason, "published meanwhile by another worker");
+                Verdict::Done(Box::new(already_done(job, archive)))
+            }
             Ok(Some(outcome)) if outcome.status == Status::Failed => {
                 Verdict::Dead(outcome.error.clone().unwrap_or_else(|| "failed".into()))
             }
-            Ok(Some(outcome)) => Verdict::Done(outcome),
+            Ok(Some(outcome)) => Verdict::Done(Box::new(outcome)),
             Ok(None) => Verdict::Returned,
             Err(reason) => Verdict::Retry(reason),
         }

@@ -16,6 +16,7 @@ mod operator;
 mod pdf_input;
 mod pdfa;
 mod prepare;
+mod queue;
 mod report;
 mod review;
 mod separation;
