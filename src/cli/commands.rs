@@ -225,9 +225,6 @@ pub(super) fn run_inbox(
             return Exit::Usage;
         }
     }
-    if let Some(url) = &args.queue {
-        return super::queue::submit_inbox(&args, url, watch);
-    }
     let opts = scanwerk::inbox::RunOptions {
         inbox: args.inbox.clone(),
         ingest: args.seal.options(PathBuf::new(), args.archive.clone()),

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use scanwerk::Exit;
-use scanwerk::seal::sign::{Algorithm, KeyError, SigningKey};
+use scanwerk::seal::sign::{Algorithm, KeyError, SigningKey, TrustedKey};
 use scanwerk::seal::token::{self, TokenUri};
 
 use super::commands::error;
@@ -62,7 +62,12 @@ fn keygen_in_token(
         }
     }
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let public = token::generate(&parsed, None, algorithm).map_err(|e| e.to_string())?;
+    let curve = match algorithm {
+        Algorithm::EcdsaP256Sha256 => token::Curve::P256,
+        Algorithm::EcdsaP384Sha384 => token::Curve::P384,
+    };
+    let spki = token::generate(&parsed, None, curve).map_err(|e| e.to_string())?;
+    let public = TrustedKey::from_spki(&spki).ok_or("the token made a key that is not P-256/P-384")?;
     write(&public_path, public.to_pem().as_bytes())?;
     println!(
         "private key: {uri} (in {}, {})",
@@ -109,8 +114,8 @@ pub(super) fn list(uri: &str, pem: bool) -> Exit {
     };
     println!("{token}: {} objects", objects.len());
     for object in &objects {
-        let public = object
-            .public
+        let key = object.public.as_deref().and_then(TrustedKey::from_spki);
+        let public = key
             .as_ref()
             .map(|p| format!("  {}  {}", p.algorithm().curve(), p.fingerprint()))
             .unwrap_or_default();
@@ -118,7 +123,7 @@ pub(super) fn list(uri: &str, pem: bool) -> Exit {
             "  {:<12} {:<24} id {}{public}",
             object.class, object.label, object.id
         );
-        if let (true, Some(public)) = (pem, &object.public) {
+        if let (true, Some(public)) = (pem, &key) {
             print!("{}", public.to_pem());
         }
     }

@@ -409,13 +409,17 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     let log_json = cli.log_format == "json";
     let code = match cli.command {
-        Command::Run { inbox } => run_inbox(inbox, None, quiet, log_json),
-        Command::Watch { inbox, poll_seconds } => run_inbox(
-            inbox,
-            Some(std::time::Duration::from_secs(poll_seconds)),
-            quiet,
-            log_json,
-        ),
+        Command::Run { inbox } => match inbox.queue.clone() {
+            Some(url) => queue::submit_inbox(&inbox, &url, None),
+            None => run_inbox(inbox, None, quiet, log_json),
+        },
+        Command::Watch { inbox, poll_seconds } => {
+            let poll = Some(std::time::Duration::from_secs(poll_seconds));
+            match inbox.queue.clone() {
+                Some(url) => queue::submit_inbox(&inbox, &url, poll),
+                None => run_inbox(inbox, poll, quiet, log_json),
+            }
+        }
         Command::Ingest {
             batch_dir,
             archive,

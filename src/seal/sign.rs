@@ -153,32 +153,10 @@ pub enum KeyError {
     Exists(PathBuf),
     #[error("the system random generator failed")]
     Random,
-    #[error("PKCS#11 key URI: {reason}")]
-    TokenUri { reason: String },
-    #[error(
-        "no PKCS#11 module for {token}: give module-path in the key URI, SCANWERK_PKCS11_MODULE, \
-         or seal.pkcs11_module in the profile (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)"
-    )]
-    NoModule { token: String },
-    #[error("cannot load the PKCS#11 module {module}: {reason}")]
-    Module { module: PathBuf, reason: String },
-    #[error(
-        "no PIN for {token}: give it in the file SCANWERK_PKCS11_PIN_FILE names (or in \
-         SCANWERK_PKCS11_PIN), never on the command line"
-    )]
-    NoPin { token: String },
-    #[error(
-        "{token} does not accept the PIN given; check the file SCANWERK_PKCS11_PIN_FILE names (or \
-         SCANWERK_PKCS11_PIN); a token locks itself after a few wrong PINs"
-    )]
-    WrongPin { token: String },
-    #[error(
-        "{token} holds no private key {object}; list its keys with `scanwerk keys list --pkcs11 URI` \
-         or make one with `scanwerk keygen --pkcs11 URI`"
-    )]
-    NoTokenKey { token: String, object: String },
-    #[error("{token}: {reason}")]
-    Token { token: String, reason: String },
+    #[error(transparent)]
+    Token(#[from] super::token::TokenError),
+    #[error("{token} holds a key that is not a P-256 or P-384 public key")]
+    TokenCurve { token: String },
 }
 
 enum Secret {
@@ -218,7 +196,10 @@ impl SigningKey {
     pub fn open(reference: &Path, module: Option<&Path>) -> Result<SigningKey, KeyError> {
         if super::token::is_uri(reference) {
             let uri = super::token::TokenUri::parse(&reference.to_string_lossy())?;
-            let (token, public) = super::token::TokenKey::open(&uri, module)?;
+            let (token, spki) = super::token::TokenKey::open(&uri, module)?;
+            let public = TrustedKey::from_spki(&spki).ok_or_else(|| KeyError::TokenCurve {
+                token: uri.token_name(),
+            })?;
             return Ok(SigningKey {
                 secret: Secret::Token(token),
                 public,
@@ -294,11 +275,12 @@ impl SigningKey {
                 match der {
                     Ok(der) if self.public.verify(message, &der) => der,
                     _ => {
-                        return Err(KeyError::Token {
+                        return Err(super::token::TokenError::Token {
                             token: token.name().to_string(),
                             reason: "the token returned a signature that does not verify with its public key"
                                 .into(),
-                        });
+                        }
+                        .into());
                     }
                 }
             }

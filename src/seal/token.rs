@@ -23,7 +23,47 @@ use cryptoki::types::AuthPin;
 use der::{Decode, Encode};
 use zeroize::Zeroizing;
 
-use super::sign::{Algorithm, KeyError, TrustedKey};
+/// The curves a token key may be on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+}
+
+/// A public key as the token holds it: DER SubjectPublicKeyInfo, P-256 or P-384.
+pub type Spki = Vec<u8>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("PKCS#11 key URI: {reason}")]
+    Uri { reason: String },
+    #[error(
+        "no PKCS#11 module for {token}: give module-path in the key URI, SCANWERK_PKCS11_MODULE, \
+         or seal.pkcs11_module in the profile (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)"
+    )]
+    NoModule { token: String },
+    #[error("cannot load the PKCS#11 module {module}: {reason}")]
+    Module { module: PathBuf, reason: String },
+    #[error(
+        "no PIN for {token}: give it in the file SCANWERK_PKCS11_PIN_FILE names (or in \
+         SCANWERK_PKCS11_PIN), never on the command line"
+    )]
+    NoPin { token: String },
+    #[error("cannot read the PIN file {path}: {source}")]
+    PinFile { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{token} does not accept the PIN given; check the file SCANWERK_PKCS11_PIN_FILE names (or \
+         SCANWERK_PKCS11_PIN); a token locks itself after a few wrong PINs"
+    )]
+    WrongPin { token: String },
+    #[error(
+        "{token} holds no private key {object}; list its keys with `scanwerk keys list --pkcs11 URI` \
+         or make one with `scanwerk keygen --pkcs11 URI`"
+    )]
+    NoKey { token: String, object: String },
+    #[error("{token}: {reason}")]
+    Token { token: String, reason: String },
+}
 
 /// DER of the curve OIDs as CKA_EC_PARAMS holds them.
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
@@ -54,8 +94,8 @@ pub fn is_uri(reference: &Path) -> bool {
 impl TokenUri {
     /// Parses `pkcs11:attr=value;…?query=value&…`; unknown path attributes are refused, so a
     /// typo does not silently pick another key.
-    pub fn parse(text: &str) -> Result<TokenUri, KeyError> {
-        let bad = |reason: String| KeyError::TokenUri { reason };
+    pub fn parse(text: &str) -> Result<TokenUri, TokenError> {
+        let bad = |reason: String| TokenError::Uri { reason };
         let rest = text
             .strip_prefix("pkcs11:")
             .ok_or_else(|| bad("a PKCS#11 key is named by a URI starting with pkcs11:".into()))?;
@@ -127,19 +167,19 @@ impl TokenUri {
     }
 
     /// The module: the URI's, else `SCANWERK_PKCS11_MODULE`, else the profile's.
-    fn module(&self, profile: Option<&Path>) -> Result<PathBuf, KeyError> {
+    fn module(&self, profile: Option<&Path>) -> Result<PathBuf, TokenError> {
         self.module
             .clone()
             .or_else(|| std::env::var_os("SCANWERK_PKCS11_MODULE").map(PathBuf::from))
             .or_else(|| profile.map(Path::to_path_buf))
-            .ok_or_else(|| KeyError::NoModule {
+            .ok_or_else(|| TokenError::NoModule {
                 token: self.token_name(),
             })
     }
 
     /// The PIN: `pin-source`, else the file `SCANWERK_PKCS11_PIN_FILE` names, else
     /// `SCANWERK_PKCS11_PIN`.
-    fn pin(&self) -> Result<AuthPin, KeyError> {
+    fn pin(&self) -> Result<AuthPin, TokenError> {
         let file = self
             .pin_source
             .clone()
@@ -147,13 +187,15 @@ impl TokenUri {
         let pin = match file {
             Some(file) => {
                 let text =
-                    Zeroizing::new(std::fs::read_to_string(&file).map_err(|source| KeyError::Read {
-                        path: file.clone(),
-                        source,
-                    })?);
+                    Zeroizing::new(
+                        std::fs::read_to_string(&file).map_err(|source| TokenError::PinFile {
+                            path: file.clone(),
+                            source,
+                        })?,
+                    );
                 text.lines().next().unwrap_or_default().to_string()
             }
-            None => std::env::var("SCANWERK_PKCS11_PIN").map_err(|_| KeyError::NoPin {
+            None => std::env::var("SCANWERK_PKCS11_PIN").map_err(|_| TokenError::NoPin {
                 token: self.token_name(),
             })?,
         };
@@ -183,7 +225,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The process's context for `module`: loaded and initialised once, kept until exit.
-fn context(module: &Path) -> Result<Pkcs11, KeyError> {
+fn context(module: &Path) -> Result<Pkcs11, TokenError> {
     static CONTEXTS: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let mut contexts = CONTEXTS
         .get_or_init(Default::default)
@@ -192,7 +234,7 @@ fn context(module: &Path) -> Result<Pkcs11, KeyError> {
     if let Some(ctx) = contexts.get(module) {
         return Ok(ctx.clone());
     }
-    let failed = |e: P11Error| KeyError::Module {
+    let failed = |e: P11Error| TokenError::Module {
         module: module.into(),
         reason: e.to_string(),
     };
@@ -206,17 +248,17 @@ fn context(module: &Path) -> Result<Pkcs11, KeyError> {
 }
 
 /// What went wrong in the token, in words, with the PKCS#11 return value.
-fn token_error(uri: &TokenUri, doing: &str) -> impl Fn(P11Error) -> KeyError {
+fn token_error(uri: &TokenUri, doing: &str) -> impl Fn(P11Error) -> TokenError {
     let token = uri.token_name();
     let doing = doing.to_string();
-    move |e| KeyError::Token {
+    move |e| TokenError::Token {
         token: token.clone(),
         reason: format!("{doing}: {e}"),
     }
 }
 
 /// The slot holding the token the URI names (by label and serial); without either, the only one.
-fn slot(ctx: &Pkcs11, uri: &TokenUri) -> Result<Slot, KeyError> {
+fn slot(ctx: &Pkcs11, uri: &TokenUri) -> Result<Slot, TokenError> {
     let mut found = Vec::new();
     let mut seen = Vec::new();
     for slot in ctx
@@ -237,7 +279,7 @@ fn slot(ctx: &Pkcs11, uri: &TokenUri) -> Result<Slot, KeyError> {
     }
     match found.as_slice() {
         [slot] => Ok(*slot),
-        [] => Err(KeyError::Token {
+        [] => Err(TokenError::Token {
             token: uri.token_name(),
             reason: format!(
                 "not present (tokens the module sees: {})",
@@ -248,7 +290,7 @@ fn slot(ctx: &Pkcs11, uri: &TokenUri) -> Result<Slot, KeyError> {
                 }
             ),
         }),
-        _ => Err(KeyError::Token {
+        _ => Err(TokenError::Token {
             token: uri.token_name(),
             reason: format!("{} tokens match; name one with token= or serial=", found.len()),
         }),
@@ -256,7 +298,7 @@ fn slot(ctx: &Pkcs11, uri: &TokenUri) -> Result<Slot, KeyError> {
 }
 
 /// A read-write session on the URI's token, logged in as the user with the configured PIN.
-fn session(uri: &TokenUri, profile_module: Option<&Path>) -> Result<Session, KeyError> {
+fn session(uri: &TokenUri, profile_module: Option<&Path>) -> Result<Session, TokenError> {
     let ctx = context(&uri.module(profile_module)?)?;
     let slot = slot(&ctx, uri)?;
     let pin = uri.pin()?;
@@ -265,7 +307,7 @@ fn session(uri: &TokenUri, profile_module: Option<&Path>) -> Result<Session, Key
         .map_err(token_error(uri, "opening a session"))?;
     match session.login(UserType::User, Some(&pin)) {
         Ok(()) | Err(P11Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
-        Err(P11Error::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _)) => Err(KeyError::WrongPin {
+        Err(P11Error::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _)) => Err(TokenError::WrongPin {
             token: uri.token_name(),
         }),
         Err(e) => Err(token_error(uri, "logging in")(e)),
@@ -303,7 +345,7 @@ impl TokenKey {
     pub(super) fn open(
         uri: &TokenUri,
         profile_module: Option<&Path>,
-    ) -> Result<(TokenKey, TrustedKey), KeyError> {
+    ) -> Result<(TokenKey, Spki), TokenError> {
         let session = session(uri, profile_module)?;
         let keys = session
             .find_objects(&template(uri, ObjectClass::PRIVATE_KEY))
@@ -311,13 +353,13 @@ impl TokenKey {
         let key = match keys.as_slice() {
             [key] => *key,
             [] => {
-                return Err(KeyError::NoTokenKey {
+                return Err(TokenError::NoKey {
                     token: uri.token_name(),
                     object: uri.object_name(),
                 });
             }
             _ => {
-                return Err(KeyError::Token {
+                return Err(TokenError::Token {
                     token: uri.token_name(),
                     reason: format!(
                         "{} private keys match {}; name one with object= and id=",
@@ -346,11 +388,11 @@ impl TokenKey {
     }
 
     /// Raw r‖s over `digest` (CKM_ECDSA: the token gets the hash, not the message).
-    pub(super) fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, KeyError> {
+    pub(super) fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, TokenError> {
         let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
         session
             .sign(&Mechanism::Ecdsa, self.key, digest)
-            .map_err(|e| KeyError::Token {
+            .map_err(|e| TokenError::Token {
                 token: self.token.clone(),
                 reason: format!("signing: {e}"),
             })
@@ -371,7 +413,7 @@ fn attribute_bytes(session: &Session, object: ObjectHandle, kind: AttributeType)
 
 /// The key's public half: the public key object with its CKA_ID (or the URI's label), else the
 /// certificate with that id.
-fn public_key(session: &Session, uri: &TokenUri, id: &[u8]) -> Result<TrustedKey, KeyError> {
+fn public_key(session: &Session, uri: &TokenUri, id: &[u8]) -> Result<Spki, TokenError> {
     let by_id = TokenUri {
         id: Some(id.to_vec()),
         object: if id.is_empty() { uri.object.clone() } else { None },
@@ -389,11 +431,11 @@ fn public_key(session: &Session, uri: &TokenUri, id: &[u8]) -> Result<TrustedKey
         && let Some(der) = attribute_bytes(session, object, AttributeType::Value)
         && let Ok(cert) = x509_cert::Certificate::from_der(&der)
         && let Ok(spki) = cert.tbs_certificate().subject_public_key_info().to_der()
-        && let Some(public) = TrustedKey::from_spki(&spki)
+        && curve_of_spki(&spki).is_some()
     {
-        return Ok(public);
+        return Ok(spki);
     }
-    Err(KeyError::Token {
+    Err(TokenError::Token {
         token: uri.token_name(),
         reason: format!(
             "the key {} has no P-256/P-384 public key or certificate beside it (same CKA_ID)",
@@ -404,7 +446,7 @@ fn public_key(session: &Session, uri: &TokenUri, id: &[u8]) -> Result<TrustedKey
 
 /// SubjectPublicKeyInfo from CKA_EC_PARAMS and CKA_EC_POINT (a DER OCTET STRING, or the raw point
 /// as some modules give it).
-fn spki_of(params: &[u8], point: &[u8]) -> Option<TrustedKey> {
+fn spki_of(params: &[u8], point: &[u8]) -> Option<Spki> {
     use p256::pkcs8::EncodePublicKey;
     let raw = match der::asn1::OctetString::from_der(point) {
         Ok(octets) if octets.as_bytes().first() == Some(&4) => octets.as_bytes().to_vec(),
@@ -423,17 +465,25 @@ fn spki_of(params: &[u8], point: &[u8]) -> Option<TrustedKey> {
     } else {
         return None;
     };
-    TrustedKey::from_spki(der.as_bytes())
+    Some(der.as_bytes().to_vec())
+}
+
+/// The curve of a P-256 or P-384 SubjectPublicKeyInfo.
+fn curve_of_spki(der: &[u8]) -> Option<Curve> {
+    use p256::pkcs8::DecodePublicKey;
+    if p256::PublicKey::from_public_key_der(der).is_ok() {
+        Some(Curve::P256)
+    } else if p384::PublicKey::from_public_key_der(der).is_ok() {
+        Some(Curve::P384)
+    } else {
+        None
+    }
 }
 
 /// Generates a key pair in the token under the URI's `object` label (and `id`, else a random
 /// one): private, sensitive, not extractable, for signing only. Refuses a label already in use.
-pub fn generate(
-    uri: &TokenUri,
-    profile_module: Option<&Path>,
-    algorithm: Algorithm,
-) -> Result<TrustedKey, KeyError> {
-    let label = uri.object.clone().ok_or_else(|| KeyError::TokenUri {
+pub fn generate(uri: &TokenUri, profile_module: Option<&Path>, curve: Curve) -> Result<Spki, TokenError> {
+    let label = uri.object.clone().ok_or_else(|| TokenError::Uri {
         reason: "name the new key with object=LABEL".into(),
     })?;
     let session = session(uri, profile_module)?;
@@ -441,7 +491,7 @@ pub fn generate(
         .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
         .map_err(token_error(uri, "looking for the label"))?;
     if !taken.is_empty() {
-        return Err(KeyError::Token {
+        return Err(TokenError::Token {
             token: uri.token_name(),
             reason: format!("an object labelled \"{label}\" already exists; refusing to overwrite a key"),
         });
@@ -450,14 +500,18 @@ pub fn generate(
         Some(id) => id.clone(),
         None => {
             let mut id = vec![0u8; 16];
-            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
-                .map_err(|_| KeyError::Random)?;
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id).map_err(|_| {
+                TokenError::Token {
+                    token: uri.token_name(),
+                    reason: "the system random generator failed".into(),
+                }
+            })?;
             id
         }
     };
-    let params = match algorithm {
-        Algorithm::EcdsaP256Sha256 => P256_PARAMS.to_vec(),
-        Algorithm::EcdsaP384Sha384 => P384_PARAMS.to_vec(),
+    let params = match curve {
+        Curve::P256 => P256_PARAMS.to_vec(),
+        Curve::P384 => P384_PARAMS.to_vec(),
     };
     let common = [
         Attribute::Token(true),
@@ -485,14 +539,18 @@ pub fn generate(
         .map_err(token_error(uri, "generating the key pair"))?;
     let point = attribute_bytes(&session, public, AttributeType::EcPoint).unwrap_or_default();
     let params = attribute_bytes(&session, public, AttributeType::EcParams).unwrap_or_default();
-    spki_of(&params, &point).ok_or_else(|| KeyError::Token {
+    spki_of(&params, &point).ok_or_else(|| TokenError::Token {
         token: uri.token_name(),
         reason: "the new public key is not a P-256/P-384 point".into(),
     })
 }
 
 /// Stores a certificate (DER) in the token beside the key, with the key's label and CKA_ID.
-pub fn store_certificate(uri: &TokenUri, profile_module: Option<&Path>, der: &[u8]) -> Result<(), KeyError> {
+pub fn store_certificate(
+    uri: &TokenUri,
+    profile_module: Option<&Path>,
+    der: &[u8],
+) -> Result<(), TokenError> {
     let session = session(uri, profile_module)?;
     let key = session
         .find_objects(&template(uri, ObjectClass::PRIVATE_KEY))
@@ -501,7 +559,7 @@ pub fn store_certificate(uri: &TokenUri, profile_module: Option<&Path>, der: &[u
         .first()
         .and_then(|k| attribute_bytes(&session, *k, AttributeType::Id))
         .unwrap_or_default();
-    let cert = x509_cert::Certificate::from_der(der).map_err(|e| KeyError::Token {
+    let cert = x509_cert::Certificate::from_der(der).map_err(|e| TokenError::Token {
         token: uri.token_name(),
         reason: format!("the certificate does not parse: {e}"),
     })?;
@@ -530,11 +588,11 @@ pub struct TokenObject {
     pub label: String,
     pub id: String,
     /// The public key (of a public key or certificate object), if it is P-256/P-384.
-    pub public: Option<TrustedKey>,
+    pub public: Option<Spki>,
 }
 
 /// The token's keys and certificates (private keys without their secret, which never leaves).
-pub fn list(uri: &TokenUri, profile_module: Option<&Path>) -> Result<(String, Vec<TokenObject>), KeyError> {
+pub fn list(uri: &TokenUri, profile_module: Option<&Path>) -> Result<(String, Vec<TokenObject>), TokenError> {
     let session = session(uri, profile_module)?;
     let mut objects = Vec::new();
     for (class, name) in [
@@ -604,7 +662,7 @@ mod tests {
         let a = spki_of(&P256_PARAMS, raw).unwrap();
         let b = spki_of(&P256_PARAMS, &wrapped).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.algorithm(), Algorithm::EcdsaP256Sha256);
+        assert_eq!(curve_of_spki(&a), Some(Curve::P256));
         assert!(
             spki_of(&P384_PARAMS, raw).is_none(),
             "a P-256 point is not a P-384 key"

@@ -522,3 +522,69 @@ fn a_job_two_workers_hold_at_once_is_published_once() {
     assert!(inbox.join("done/twice").is_dir());
     collect_pdfs(&archive);
 }
+
+/// `run --queue` hands the inbox's ready batches to the queue (moved into `queued/` first, so no
+/// other run takes them) and leaves batches that are not ready; a worker publishes them and moves
+/// the input to the inbox's `done/`.
+#[test]
+fn run_with_a_queue_hands_ready_batches_to_the_workers() {
+    let dir = TempDir::new("queue-run");
+    let keys = keygen(&dir.dir("keys"));
+    let (inbox, archive) = (dir.dir("inbox"), dir.dir("archive"));
+    copy_tree(&project("testdata/demo-batch"), &inbox.join("ready"));
+    std::fs::create_dir_all(inbox.join("arriving")).unwrap();
+    std::fs::write(inbox.join("arriving/batch.toml"), "id = \"arriving\"\n").unwrap();
+    let nats = Nats::start("127.0.0.1", &dir.dir("nats-store"), &dir.join("nats.log"));
+    let url = nats.url("127.0.0.1");
+    let (i, a) = (inbox.to_str().unwrap(), archive.to_str().unwrap());
+    let out = scanwerk(&[
+        "run",
+        "--inbox",
+        i,
+        "--archive",
+        a,
+        "--queue",
+        &url,
+        "--settle-seconds",
+        "0",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["submitted"].as_array().map(Vec::len), Some(1), "{said}");
+    assert_eq!(said["submitted"][0]["status"], "queued", "{said}");
+    assert!(inbox.join("queued/ready").is_dir() && !inbox.join("ready").exists());
+    assert!(
+        inbox.join("arriving").is_dir(),
+        "a folder with only its sheet waits"
+    );
+    assert_eq!(status_json(&url)["pending"], 1);
+
+    let args: Vec<String> = [
+        "--archive",
+        a,
+        "--key",
+        keys.private.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut worker = Worker::start(None, url.clone(), args, dir.join("worker.log"));
+    let until = Instant::now() + Duration::from_secs(120);
+    while !inbox.join("done/ready").is_dir() {
+        assert!(
+            Instant::now() < until,
+            "{}",
+            std::fs::read_to_string(&worker.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    signal(&worker.child, "TERM");
+    assert_eq!(worker.child.wait().unwrap().code(), Some(130));
+    let out = scanwerk(&["verify", archive.join("demo-2026-001").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(status_json(&url)["pending"], 0);
+    collect_pdfs(&archive);
+}
