@@ -216,7 +216,7 @@ impl Held<'_> {
                     self.alive(job, &since, pages.0.load(Ordering::Relaxed));
                     last = Instant::now();
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(20));
             }
             running
                 .join()
