@@ -224,30 +224,7 @@ enum Command {
     },
     /// Take jobs from the work queue one at a time and ingest them, until SIGTERM/SIGINT (exit 130;
     /// a batch in hand goes back to the queue).
-    Worker {
-        /// The queue: nats://HOST:PORT.
-        #[arg(long, value_name = "URL")]
-        queue: String,
-        /// Archive folder the batches are published into (shared by every worker).
-        #[arg(long)]
-        archive: PathBuf,
-        #[command(flatten)]
-        seal: SealArgs,
-        /// A job held this long without a sign of life goes to another worker (set when the
-        /// queue is first made).
-        #[arg(long, default_value_t = 60)]
-        ack_wait_seconds: u64,
-        /// Deliveries of one job at most, then it is dead-lettered (set when the queue is first made).
-        #[arg(long, default_value_t = 5)]
-        max_deliver: i64,
-        /// A job that failed for a passing reason (archive full, time-stamp service down) is
-        /// delivered again after this many seconds.
-        #[arg(long, default_value_t = 30)]
-        retry_seconds: u64,
-        /// Name in `queue status` (default: host:pid).
-        #[arg(long)]
-        name: Option<String>,
-    },
+    Worker(WorkerArgs),
     /// The work queue.
     Queue {
         #[command(subcommand)]
@@ -336,6 +313,33 @@ enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
+/// What `scanwerk worker` is told.
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// The queue: nats://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    queue: String,
+    /// Archive folder the batches are published into (shared by every worker).
+    #[arg(long)]
+    archive: PathBuf,
+    #[command(flatten)]
+    seal: SealArgs,
+    /// A job held this long without a sign of life goes to another worker (set on the queue's
+    /// consumer; the worker started last sets it for all).
+    #[arg(long, default_value_t = 60)]
+    ack_wait_seconds: u64,
+    /// Deliveries of one job at most, then it is dead-lettered (set on the consumer like the ack wait).
+    #[arg(long, default_value_t = 5)]
+    max_deliver: i64,
+    /// A job that failed for a passing reason (archive full, time-stamp service down) is
+    /// delivered again after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    retry_seconds: u64,
+    /// Name in `queue status` (default: host:pid).
+    #[arg(long)]
+    name: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum QueueAction {
     /// Jobs pending, in progress (worker, since, pages done) and dead-lettered (with the reason).
@@ -398,6 +402,63 @@ enum TimestampAction {
     },
 }
 
+/// The commands that set up (keys, profiles, sheets, man page, completions) and those of the work
+/// queue.
+fn run_setup_and_queue(command: Command, log_json: bool) -> Exit {
+    match command {
+        Command::Keygen {
+            out,
+            pkcs11,
+            curve,
+            cert,
+            name,
+            days,
+        } => keys::keygen(
+            &out,
+            pkcs11.as_deref(),
+            &curve,
+            cert.then_some((name.as_str(), days)),
+        ),
+        Command::Submit {
+            batch_dirs,
+            queue,
+            profile,
+            json,
+        } => queue::submit(&batch_dirs, &queue, profile.as_deref(), json),
+        Command::Worker(args) => queue::worker(args, log_json),
+        Command::Queue {
+            action: QueueAction::Status { queue, json },
+        } => queue::status(&queue, json),
+        Command::Keys {
+            action: KeysAction::List { pkcs11, pem },
+        } => keys::list(&pkcs11, pem),
+        Command::Sheets { paths, profile, json } => sheets(&paths, &profile, json),
+        Command::Profiles { action } => match action {
+            None | Some(ProfilesAction::List) => profiles(),
+            Some(ProfilesAction::Show { name }) => show_profile(&name),
+        },
+        Command::BatchSheet => {
+            print!("{}", scanwerk::batch::EXAMPLE_SHEET);
+            Exit::Ok
+        }
+        Command::Man => man(),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "scanwerk", &mut std::io::stdout());
+            Exit::Ok
+        }
+        _ => unreachable!("run handles the other commands"),
+    }
+}
+
+/// `run` and `watch`: the inbox processed here, or handed to the work queue (`--queue`).
+fn serve_inbox(inbox: InboxArgs, poll: Option<std::time::Duration>, quiet: bool, log_json: bool) -> Exit {
+    match inbox.queue.clone() {
+        Some(url) => queue::submit_inbox(&inbox, &url, poll),
+        None => run_inbox(inbox, poll, quiet, log_json),
+    }
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(
         &cli.log_format,
@@ -409,17 +470,13 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     let log_json = cli.log_format == "json";
     let code = match cli.command {
-        Command::Run { inbox } => match inbox.queue.clone() {
-            Some(url) => queue::submit_inbox(&inbox, &url, None),
-            None => run_inbox(inbox, None, quiet, log_json),
-        },
-        Command::Watch { inbox, poll_seconds } => {
-            let poll = Some(std::time::Duration::from_secs(poll_seconds));
-            match inbox.queue.clone() {
-                Some(url) => queue::submit_inbox(&inbox, &url, poll),
-                None => run_inbox(inbox, poll, quiet, log_json),
-            }
-        }
+        Command::Run { inbox } => serve_inbox(inbox, None, quiet, log_json),
+        Command::Watch { inbox, poll_seconds } => serve_inbox(
+            inbox,
+            Some(std::time::Duration::from_secs(poll_seconds)),
+            quiet,
+            log_json,
+        ),
         Command::Ingest {
             batch_dir,
             archive,
@@ -457,65 +514,7 @@ pub fn run(cli: Cli) -> ExitCode {
             signature,
             trust,
         } => verify_document(&pdf, &record, &tree, signature, &trust),
-        Command::Keygen {
-            out,
-            pkcs11,
-            curve,
-            cert,
-            name,
-            days,
-        } => keys::keygen(
-            &out,
-            pkcs11.as_deref(),
-            &curve,
-            cert.then_some((name.as_str(), days)),
-        ),
-        Command::Submit {
-            batch_dirs,
-            queue,
-            profile,
-            json,
-        } => queue::submit(&batch_dirs, &queue, profile.as_deref(), json),
-        Command::Worker {
-            queue,
-            archive,
-            seal,
-            ack_wait_seconds,
-            max_deliver,
-            retry_seconds,
-            name,
-        } => queue::worker(
-            queue,
-            seal.options(PathBuf::new(), archive),
-            scanwerk::queue::Delivery {
-                ack_wait: std::time::Duration::from_secs(ack_wait_seconds),
-                max_deliver,
-            },
-            std::time::Duration::from_secs(retry_seconds),
-            name,
-            log_json,
-        ),
-        Command::Queue {
-            action: QueueAction::Status { queue, json },
-        } => queue::status(&queue, json),
-        Command::Keys {
-            action: KeysAction::List { pkcs11, pem },
-        } => keys::list(&pkcs11, pem),
-        Command::Sheets { paths, profile, json } => sheets(&paths, &profile, json),
-        Command::Profiles { action } => match action {
-            None | Some(ProfilesAction::List) => profiles(),
-            Some(ProfilesAction::Show { name }) => show_profile(&name),
-        },
-        Command::BatchSheet => {
-            print!("{}", scanwerk::batch::EXAMPLE_SHEET);
-            Exit::Ok
-        }
-        Command::Man => man(),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "scanwerk", &mut std::io::stdout());
-            Exit::Ok
-        }
+        other => run_setup_and_queue(other, log_json),
     };
     code.into()
 }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use scanwerk::Exit;
 use scanwerk::queue::{self, Delivery, Queue};
-use scanwerk::{Exit, IngestOptions};
 
-use super::InboxArgs;
 use super::commands::error;
+use super::{InboxArgs, WorkerArgs};
 
 fn connect(url: &str) -> Result<Queue, Exit> {
     Queue::connect(url, None).map_err(|e| {
@@ -97,14 +97,15 @@ pub(super) fn submit_inbox(args: &InboxArgs, url: &str, watch: Option<Duration>)
     report(&all, args.json)
 }
 
-pub(super) fn worker(
-    url: String,
-    ingest: IngestOptions,
-    delivery: Delivery,
-    retry_delay: Duration,
-    name: Option<String>,
-    log_json: bool,
-) -> Exit {
+pub(super) fn worker(args: WorkerArgs, log_json: bool) -> Exit {
+    let url = args.queue;
+    let ingest = args.seal.options(PathBuf::new(), args.archive);
+    let delivery = Delivery {
+        ack_wait: Duration::from_secs(args.ack_wait_seconds),
+        max_deliver: args.max_deliver,
+    };
+    let retry_delay = Duration::from_secs(args.retry_seconds);
+    let name = args.name;
     let stop = match stop_on_signals() {
         Ok(stop) => stop,
         Err(exit) => return exit,
