@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng tesseract-ocr-osd
   libtesseract-dev libleptonica-dev clang libclang-dev pkg-config
-  poppler-utils qpdf openssl time strace softhsm2 opensc nats-server
+  poppler-utils qpdf openssl time strace softhsm2 opensc nats-server lintian debootstrap
   libimage-exiftool-perl python3-fonttools python3-pil python3-numpy python3-venv curl
   chromium chromium-driver fonts-dejavu-core groff-base zint zbar-tools
   default-jdk-headless libbcprov-java libbcpkix-java libbcutil-java

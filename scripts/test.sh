@@ -22,7 +22,19 @@ cargo test --lib --bins
 # Every PDF the e2e tests publish is kept (by content hash) as it was published and checked by
 # veraPDF, the reference PDF/A validator, when they are done.
 SCANWERK_PDF_COLLECT="$(mktemp -d)"; export SCANWERK_PDF_COLLECT
-trap 'rm -rf "$SCANWERK_PDF_COLLECT"' EXIT
+# The Debian package, installed into a clean Debian 12 root (scripts/test-package.sh), runs
+# beside the e2e tests: it mostly waits for the Debian mirror and dpkg.
+cargo build --quiet
+package_log="$(mktemp)"
+PROFILE=debug scripts/test-package.sh > "$package_log" 2>&1 &
+package=$!
+trap 'rm -rf "$SCANWERK_PDF_COLLECT" "$package_log"; kill "$package" 2>/dev/null || true' EXIT
 cargo test --test e2e -- "${skip[@]}"
+if ! wait "$package"; then
+  cat "$package_log" >&2
+  echo "FAILED: scripts/test-package.sh" >&2
+  exit 1
+fi
+grep -E "^(package|SKIPPED)" "$package_log" >&2 || true
 scripts/verapdf-all.sh "$SCANWERK_PDF_COLLECT"
 cargo clippy --all-targets -- -D warnings

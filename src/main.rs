@@ -7,9 +7,20 @@ use std::os::unix::process::CommandExt;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_pipe();
     single_threaded_tesseract();
     keep_heap_memory();
     cli::run(cli::Cli::parse())
+}
+
+/// `scanwerk profiles | head -1`: a reader that closes the pipe early ends scanwerk quietly, as it
+/// ends `ls` or `cat`, instead of a panic on the failed write. Sockets are unaffected: the
+/// standard library sends with MSG_NOSIGNAL (NATS, time-stamp services).
+fn quiet_on_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Tesseract allocates and frees heavily on every page. With several workers in one process,
