@@ -471,14 +471,16 @@ fn a_job_two_workers_hold_at_once_is_published_once() {
     .map(|s| s.to_string())
     .collect();
     let mut first = Worker::start(None, url.clone(), args.clone(), dir.join("first.log"));
-    // Frozen as soon as it holds the job.
-    let until = Instant::now() + Duration::from_secs(30);
-    while status_json(&url)["working"]
-        .as_array()
-        .is_none_or(|w| w.is_empty())
+    // Frozen in the middle of the OCR, once it reported a page done: not while it appends to the
+    // archive's audit log, whose lock a frozen process keeps (README, the work queue).
+    let until = Instant::now() + Duration::from_secs(60);
+    while status_json(&url)["working"][0]["pages_done"]
+        .as_u64()
+        .unwrap_or(0)
+        == 0
     {
         assert!(Instant::now() < until, "the first worker never took the job");
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
     signal(&first.child, "STOP");
     std::thread::sleep(Duration::from_secs(3));
