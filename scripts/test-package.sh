@@ -31,7 +31,7 @@ systemd-analyze verify --man=no deploy/systemd/scanwerk-watch.service deploy/sys
 
 root=${ROOT:-$(mktemp -d /var/tmp/scanwerk-root.XXXXXX)}
 chmod 755 "$root"
-cleanup() { umount "$root/proc" 2>/dev/null || true; [ -z "${ROOT:-}" ] && rm -rf "$root"; }
+cleanup() { umount "$root/proc" 2>/dev/null || true; [ -z "${ROOT:-}" ] && rm -rf "$root" "$root.log"; }
 trap cleanup EXIT
 if [ ! -x "$root/usr/bin/apt-get" ]; then
   echo "package: debootstrap bookworm into $root" >&2
