@@ -40,7 +40,7 @@ for r in $(seq 1 "$RUNS"); do
   t0=$(now)
   "$BIN" --quiet run --inbox "$work/inbox" --archive "$work/archive" --key "$work/keys/signing-key.pem" \
     --threads 2 --settle-seconds 0 >/dev/null 2>&1
-  local_s+=("$(echo "$(now) - $t0" | bc)")
+  local_s+=("$(printf '%.2f' "$(echo "$(now) - $t0" | bc)")")
 
   inbox "$work/inbox" "$r" queue
   t0=$(now)
@@ -52,14 +52,14 @@ for r in $(seq 1 "$RUNS"); do
     pids+=($!)
   done
   until [ "$(ls "$work/inbox/done" 2>/dev/null | wc -l)" -ge 8 ]; do sleep 0.05; done
-  queue_s+=("$(echo "$(now) - $t0" | bc)")
+  queue_s+=("$(printf '%.2f' "$(echo "$(now) - $t0" | bc)")")
   kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true
   echo "run $r: local ${local_s[-1]} s, queue ${queue_s[-1]} s" >&2
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ml=$(median "${local_s[@]}"); mq=$(median "${queue_s[@]}")
-ratio=$(echo "scale=3; $mq / $ml" | bc)
+ratio=$(printf '%.2f' "$(echo "scale=4; $mq / $ml" | bc)")
 per_batch=$(echo "scale=0; ($mq - $ml) * 1000 / 8" | bc)
 section=$(cat <<EOF
 <!-- queue: written by scripts/bench-queue.sh -->
