@@ -92,10 +92,14 @@ for t in "${targets[@]}"; do
     verdict="FINDING: see $log and fuzz/artifacts/$t/"
     status=1
   fi
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  # libFuzzer's own count and time ("Done N runs in S second(s)"); the wall time includes the
+  # rebuild of the fuzz crate when sources changed.
+  done_line=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 || true)
+  runs=$(awk '{print $2}' <<<"$done_line")
+  fuzzed=$(awk '{print $5}' <<<"$done_line")
   corpus=$(ls "fuzz/corpus/$t" | wc -l)
-  printf '%-12s %5ss  %10s executions  corpus %5s  %s\n' "$t" "$(( $(date +%s) - started ))" \
-    "${runs:-?}" "$corpus" "$verdict" | tee -a "$summary"
+  printf '%-12s %5ss fuzzing (%5ss wall)  %10s executions  corpus %5s  %s\n' "$t" "${fuzzed:-?}" \
+    "$(( $(date +%s) - started ))" "${runs:-?}" "$corpus" "$verdict" | tee -a "$summary"
 done
 rm -rf /tmp/scanwerk-fuzz-* 2>/dev/null || true
 exit "$status"
