@@ -16,9 +16,10 @@ else
   skip=(--skip enospc)
 fi
 rmdir "$probe"
-# Unit tests of the library and the binary, then the e2e tests; the skip goes to the e2e tests
-# only. The criterion benches are compiled by clippy below and run by `cargo bench --bench stages`.
-cargo test --lib --bins
+# Unit tests of the library (the binary has none: its commands are tested end to end), then the
+# e2e tests; the skip goes to the e2e tests only. The criterion benches are compiled by clippy
+# below and run by `cargo bench --bench stages`.
+cargo test --lib
 # Every PDF the e2e tests publish is kept (by content hash) as it was published and checked by
 # veraPDF, the reference PDF/A validator, when they are done.
 SCANWERK_PDF_COLLECT="$(mktemp -d)"; export SCANWERK_PDF_COLLECT
