@@ -188,6 +188,14 @@ impl Held<'_> {
                 false => Verdict::Dead(format!("batch folder {} no longer exists", dir.display())),
             };
         }
+        // The archive's storage away (a mount lost, a full or read-only volume) is a passing
+        // fault: the job waits and the batch stays untouched, instead of being quarantined.
+        if let Err(e) = std::fs::metadata(archive).and_then(|m| match m.is_dir() {
+            true => Ok(()),
+            false => Err(std::io::Error::other("not a folder")),
+        }) {
+            return Verdict::Retry(format!("archive folder {} is not usable: {e}", archive.display()));
+        }
         if super::fingerprint(dir) != job.sha256 {
             return Verdict::Dead(format!(
                 "batch folder {} changed since it was submitted (files or batch sheet differ); \

@@ -590,3 +590,63 @@ fn run_with_a_queue_hands_ready_batches_to_the_workers() {
     assert_eq!(status_json(&url)["pending"], 0);
     collect_pdfs(&archive);
 }
+
+/// A fault a retry may cure (here: the archive folder gone) returns the job with a delay; once it
+/// was delivered the configured number of times it is dead-lettered, saying so, and the batch stays
+/// in the inbox untouched.
+#[test]
+fn a_passing_fault_is_retried_and_dead_lettered_after_the_configured_attempts() {
+    let dir = TempDir::new("queue-retry");
+    let keys = keygen(&dir.dir("keys"));
+    let (inbox, archive) = (dir.dir("inbox"), dir.dir("archive"));
+    let batch = inbox.join("later");
+    copy_tree(&project("testdata/demo-batch"), &batch);
+    let nats = Nats::start("127.0.0.1", &dir.dir("nats-store"), &dir.join("nats.log"));
+    let url = nats.url("127.0.0.1");
+    let args: Vec<String> = [
+        "--archive",
+        archive.to_str().unwrap(),
+        "--key",
+        keys.private.to_str().unwrap(),
+        "--threads",
+        "1",
+        "--max-deliver",
+        "3",
+        "--retry-seconds",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut worker = Worker::start(None, url.clone(), args, dir.join("worker.log"));
+    // The worker checked the archive when it started; then the archive's mount goes away.
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::remove_dir_all(&archive).unwrap();
+    let out = scanwerk(&["submit", "--queue", &url, batch.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let until = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = status_json(&url);
+        if status["dead"].as_array().is_some_and(|d| !d.is_empty()) {
+            break status;
+        }
+        assert!(
+            Instant::now() < until,
+            "not dead-lettered: {status}\n{}",
+            std::fs::read_to_string(&worker.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    signal(&worker.child, "TERM");
+    assert_eq!(worker.child.wait().unwrap().code(), Some(130));
+    let reason = status["dead"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("delivered 3 times"), "{status}");
+    assert!(
+        reason.contains(archive.to_str().unwrap()),
+        "the reason names the archive: {status}"
+    );
+    assert_eq!(status["pending"], 0, "{status}");
+    let log = std::fs::read_to_string(&worker.log).unwrap_or_default();
+    assert_eq!(log.matches("job returned for a retry").count(), 2, "{log}");
+    assert!(batch.join("batch.toml").exists(), "the input stays where it was");
+}
