@@ -125,14 +125,24 @@ impl BatchOutcome {
     /// A batch found published, its input already moved on (a job delivered again after the
     /// worker that finished it could not ack).
     pub fn already_published(batch_id: &str, published: PathBuf, input: PathBuf) -> BatchOutcome {
+        let folder = input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         BatchOutcome {
-            folder: input
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            status: Status::AlreadyPublished,
             batch_id: Some(batch_id.into()),
             published: Some(published),
+            ..BatchOutcome::bare(folder, Status::AlreadyPublished, input)
+        }
+    }
+
+    /// An outcome with no documents, pages or findings.
+    fn bare(folder: String, status: Status, input: PathBuf) -> BatchOutcome {
+        BatchOutcome {
+            folder,
+            status,
+            batch_id: None,
+            published: None,
             input,
             error: None,
             documents: 0,
@@ -609,18 +619,8 @@ fn quarantine(
         })),
     );
     BatchOutcome {
-        folder: name.into(),
-        status: Status::Failed,
         batch_id: batch_id.map(String::from),
-        published: None,
-        input,
         error: Some(message.into()),
-        documents: 0,
-        pages: 0,
-        review: Vec::new(),
-        spot_check: Vec::new(),
-        empty_documents: Vec::new(),
-        set_aside: Vec::new(),
-        timings: None,
+        ..BatchOutcome::bare(name.into(), Status::Failed, input)
     }
 }
