@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# A first build (a fresh clone, CI) gains nothing from incremental compilation, only its
+# bookkeeping; later builds keep it.
+if [ ! -d target/debug ]; then export CARGO_INCREMENTAL=0; fi
 # The disk-full test needs a small tmpfs it mounts itself (root); where that is not allowed it is
 # skipped by name, and said so, rather than passed.
 skip=()
