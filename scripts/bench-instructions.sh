@@ -9,7 +9,8 @@
 # and the table gives, per page and tool, all instructions of the process and those inside
 # tesseract's model loading (TessBaseAPI::Init), recognition (TessBaseAPI::Recognize, with the
 # number of calls), orientation detection (DetectOrientationScript) and leptonica's skew
-# measurement and rotation. Writes benches/results/instructions.md.
+# measurement and rotation. Writes benches/results/instructions.md, followed by the explanations
+# kept in benches/results/instructions-notes.md.
 #
 #   scripts/bench-instructions.sh                 every page, two at a time
 #   PAGES="ocrmypdf/skew-1.png" scripts/bench-instructions.sh    only these (relative to realscans)
@@ -64,16 +65,17 @@ if [ "${REPORT_ONLY:-0}" != 1 ]; then
 fi
 
 /usr/bin/python3 - "$WORK" "$OUT" $PAGES <<'EOF'
-import datetime, re, subprocess, sys
+import datetime, os, re, subprocess, sys
 work, out, pages = sys.argv[1], sys.argv[2], sys.argv[3:]
 # Inclusive instructions of the functions whose names start with these (demangled, as callgrind
 # names them), and how often they were called.
+# A part may sum several functions (none of them calls another).
 PARTS = [
-    ("init", "tesseract::TessBaseAPI::Init("),
-    ("recognize", "tesseract::TessBaseAPI::Recognize("),
-    ("osd", "tesseract::TessBaseAPI::DetectOrientationScript("),
-    ("skew", "pixFindSkewSweepAndSearchScorePivot"),
-    ("rotate", "pixRotate"),
+    ("init", ["tesseract::TessBaseAPI::Init("]),
+    ("recognize", ["tesseract::TessBaseAPI::Recognize("]),
+    ("osd", ["tesseract::TessBaseAPI::DetectOrientationScript("]),
+    ("skew", ["pixConvertTo1", "pixFindSkew"]),
+    ("rotate", ["pixRotate"]),
 ]
 
 def measure(path):
@@ -83,13 +85,15 @@ def measure(path):
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no", path],
         capture_output=True, text=True, check=True).stdout
     parts = {}
-    for name, prefix in PARTS:
-        best = 0
-        for line in annotated.splitlines():
-            m = re.match(r"\s*([\d,]+)\s.*?:(\S.*?)(?: \[|$)", line)
-            if m and m.group(2).startswith(prefix):
-                best = max(best, int(m.group(1).replace(",", "")))
-        parts[name] = best
+    for name, prefixes in PARTS:
+        parts[name] = 0
+        for prefix in prefixes:
+            best = 0
+            for line in annotated.splitlines():
+                m = re.match(r"\s*([\d,]+)\s.*?:(\S.*?)(?: \[|$)", line)
+                if m and m.group(2).startswith(prefix):
+                    best = max(best, int(m.group(1).replace(",", "")))
+            parts[name] += best
     # Calls of Recognize: the "calls=N" lines in front of a call to it.
     calls = 0
     fn_ids = set(re.findall(r"^cfn=\((\d+)\) tesseract::TessBaseAPI::Recognize\(", text, re.M))
@@ -118,7 +122,8 @@ with open(out, "w") as f:
             "ingest PAGE --threads 1 --profile standard` (a one-page batch, sealed) and `tesseract "
             "PAGE OUT -l deu+eng pdf`. Billions of instructions (Ir); *init* = loading the models "
             "(TessBaseAPI::Init, inclusive), *recognize* = TessBaseAPI::Recognize inclusive (calls), "
-            "*osd* = orientation detection, *skew*/*rotate* = leptonica's skew search and rotation, "
+            "*osd* = orientation detection, *skew* = leptonica's binarisation and skew search, *rotate* = "
+            "its rotation of the OCR copy, "
             "*rest* = the process outside those.\n\n")
     f.write("| page | tool | total | init | recognize (calls) | osd | skew | rotate | rest | recognize vs CLI |\n")
     f.write("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -136,5 +141,9 @@ with open(out, "w") as f:
                 f"{g(sw_all - sum(r[4]['init'] for r in rows))} vs "
                 f"{g(cli_all - sum(r[2]['init'] for r in rows))} "
                 f"(**{(sw_all - sum(r[4]['init'] for r in rows)) / (cli_all - sum(r[2]['init'] for r in rows)):.2f}×**).\n")
+notes = os.path.join(os.path.dirname(out), "instructions-notes.md")
+if os.path.exists(notes):
+    with open(out, "a") as f:
+        f.write("\n" + open(notes).read())
 print(open(out).read())
 EOF

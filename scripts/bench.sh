@@ -5,8 +5,10 @@
 #                                        vs  OCRmyPDF 17 --output-type pdfa-2 -j1, xargs -P <cores>
 #   scanwerk ingest (image-only profile) vs  img2pdf                  over xargs -P <cores>
 #
-# Inputs: a fixed list of ../shared/realscans pages ("real") and a generated batch of $PAGES A4
-# pages ("generated", scripts/make-bench-batch.py). Runs are alternated (tool A, B, C, A, B, C …),
+# Inputs: a fixed list of ../shared/realscans pages ("real"), eight pages of other kinds from there
+# ("mixed": magazine page with photo, colour photo pages, grey A4, skewed and bordered bilevel
+# pages, historic prints; scripts/bench-sets.sh) and a generated batch of $PAGES A4 pages
+# ("generated", scripts/make-bench-batch.py). Runs are alternated (tool A, B, C, A, B, C …),
 # $RUNS times; the table gives medians of wall time, CPU time (user + sys), peak RSS and output
 # bytes, and the ratio of wall time to the peer. Installs what it needs: Debian packages via
 # setup.sh, ghostscript, and OCRmyPDF 17 + img2pdf from PyPI into target/ocrmypdf-venv.
@@ -22,7 +24,7 @@ ROOT=$PWD
 RUNS=${RUNS:-3}
 PAGES=${PAGES:-200}
 CORES=${CORES:-$(nproc)}
-SETS=${SETS:-real generated}
+SETS=${SETS:-real mixed generated}
 TOOLS=${TOOLS:-scanwerk tesseract ocrmypdf scanwerk-image-only img2pdf}
 OUT=${OUT:-$ROOT/benches/results/bench.md}
 PY=/usr/bin/python3
@@ -36,13 +38,14 @@ WORK=$ROOT/target/bench
 mkdir -p "$WORK"
 source scripts/bench-sets.sh
 real_set "$WORK/real"
+mixed_set "$WORK/mixed"
 GEN=$WORK/generated-$PAGES
 if [[ " $SETS " == *" generated "* ]]; then generated_set "$GEN" "$PAGES"; fi
 if [ ! -f "$WORK/keys/signing-key.pem" ]; then
   "$BIN" keygen --out "$WORK/keys" >/dev/null
 fi
 
-set_dir() { if [ "$1" = real ]; then echo "$WORK/real"; else echo "$GEN"; fi; }
+set_dir() { case $1 in real | mixed) echo "$WORK/$1" ;; *) echo "$GEN" ;; esac; }
 images() { find "$1" -type f \( -iname '*.png' -o -iname '*.jpg' -o -iname '*.tif' -o -iname '*.tiff' \) | sort; }
 
 # run TOOL SET: one measured run into $WORK/out; appends "tool set wall cpu rss bytes" to results.
@@ -85,6 +88,7 @@ done
 pages_of() { images "$(set_dir "$1")" | xargs -n 1 $PY -c 'import sys; from PIL import Image; im = Image.open(sys.argv[1]); print(getattr(im, "n_frames", 1))' | awk "{s += \$1} END {print s}"; }
 {
   echo "real $(pages_of real)"
+  echo "mixed $(pages_of mixed)"
   if [ -f "$GEN/batch.toml" ]; then echo "generated $(pages_of generated)"; fi
 } > "$WORK/pages.txt"
 
@@ -117,9 +121,11 @@ with open(out, "w") as f:
     f.write(f"Recorded by `scripts/bench.sh` on {datetime.date.today()}: {cores} cores ({cpu}), "
             f"{mem:.0f} GiB, {platform.platform()}, {tess}, languages deu+eng. Medians of {runs} "
             f"alternated runs; every tool gets the same files and {cores} parallel workers.\n\n")
-    for set_ in [s for s in ("real", "generated") if any(k[1] == s for k in rows)]:
+    for set_ in [s for s in ("real", "mixed", "generated") if any(k[1] == s for k in rows)]:
         n = int(pages[set_])
-        label = "real scans (../shared/realscans)" if set_ == "real" else f"generated batch ({gen_pages} A4 pages at 300 dpi, G4 TIFF and grey JPEG)"
+        label = {"real": "real scans (../shared/realscans)",
+                 "mixed": "mixed real pages (../shared/realscans: magazine, photos, grey, skewed, historic)"}.get(
+                     set_, f"generated batch ({gen_pages} A4 pages at 300 dpi, G4 TIFF and grey JPEG)")
         f.write(f"## {label}: {n} pages\n\n")
         f.write("| tool | wall s | CPU s | pages/s | peak RSS MiB | output MiB | wall vs peer |\n|---|---:|---:|---:|---:|---:|---:|\n")
         for tool in ("scanwerk", "tesseract", "ocrmypdf", "scanwerk-image-only", "img2pdf"):
