@@ -96,7 +96,7 @@ def measure(path):
             parts[name] += best
     # Calls of Recognize: the "calls=N" lines in front of a call to it.
     calls = 0
-    fn_ids = set(re.findall(r"^cfn=\((\d+)\) tesseract::TessBaseAPI::Recognize\(", text, re.M))
+    fn_ids = set(re.findall(r"^c?fn=\((\d+)\) tesseract::TessBaseAPI::Recognize\(", text, re.M))
     for fid in fn_ids:
         calls += sum(int(n) for n in re.findall(r"^cfn=\(%s\)(?: [^\n]*)?\ncalls=(\d+)" % fid, text, re.M))
     parts["calls"] = calls
