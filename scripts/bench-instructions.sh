@@ -25,7 +25,6 @@ OUT=${OUT:-$ROOT/benches/results/instructions.md}
 JOBS=${JOBS:-$(nproc)}
 source scripts/bench-sets.sh
 PAGES=${PAGES:-"${MIXED_SET[*]} tesseract-ocr-test/eurotext.tif ocrmypdf/linn.png"}
-REALSCANS=$(realscans_dir)
 
 scripts/setup.sh
 command -v valgrind >/dev/null || apt-get install -y -q valgrind >/dev/null
@@ -41,9 +40,8 @@ count() {
   name=${page//\//__}
   dir=$WORK/run-$tool-$name
   rm -rf "$dir"
-  mkdir -p "$dir/batch" "$dir/archive"
-  cp "$REALSCANS/$page" "$dir/batch/$name"
-  printf 'id = "instructions"\noperator = "Benchmark"\nscanned = "2026-11-20T09:30:00+01:00"\n' > "$dir/batch/batch.toml"
+  copy_set "$dir/batch" instructions "$page"
+  mkdir -p "$dir/archive"
   local cmd
   case $tool in
     scanwerk) cmd=("$BIN" ingest "$dir/batch" --archive "$dir/archive" --key "$WORK/keys/signing-key.pem"
@@ -55,8 +53,8 @@ count() {
   rm -rf "$dir"
   echo "  $tool $page done" >&2
 }
-export -f count
-export WORK BIN REALSCANS
+export -f count copy_set
+export WORK BIN REALSCANS_DIR
 
 if [ "${REPORT_ONLY:-0}" != 1 ]; then
   for page in $PAGES; do

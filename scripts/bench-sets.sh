@@ -29,16 +29,15 @@ MIXED_SET=(
   unpaper/imgsrc001.png
 )
 
-realscans_dir() { echo "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/realscans"; }
+REALSCANS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/realscans"
 
 # copy_set DIR ID FILE…: the files (relative to realscans) as batch ID in DIR.
 copy_set() {
-  local dir=$1 id=$2 realscans f
+  local dir=$1 id=$2 f
   shift 2
-  realscans=$(realscans_dir)
   rm -rf "$dir"
   mkdir -p "$dir"
-  for f in "$@"; do cp "$realscans/$f" "$dir/${f//\//__}"; done
+  for f in "$@"; do cp "$REALSCANS_DIR/$f" "$dir/${f//\//__}"; done
   printf 'id = "%s"\noperator = "Benchmark"\nscanned = "2026-11-20T09:30:00+01:00"\n' "$id" > "$dir/batch.toml"
 }
 

@@ -32,6 +32,15 @@ pub enum ArchiveError {
 /// Staging folders are `.staging-<batch>@<host>@<pid>`.
 const STAGING_PREFIX: &str = ".staging-";
 
+/// Whether the archive folder can take batches: it exists and is a folder (an error naming why
+/// not otherwise: a lost mount, a file in its place).
+pub fn usable(archive: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(archive)?.is_dir() {
+        true => Ok(()),
+        false => Err(std::io::Error::other("not a directory")),
+    }
+}
+
 /// Removes staging folders left by processes of this host that no longer run (killed, crashed):
 /// their batch was never published, and its input is still in place.
 pub fn remove_abandoned_staging(archive: &Path) {

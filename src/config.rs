@@ -189,14 +189,7 @@ fn load_keys(
 
 /// The archive folder must exist and be a folder.
 fn check_archive(archive: &Path, problems: &mut Vec<String>) {
-    let is_dir = std::fs::metadata(archive).and_then(|m| {
-        if m.is_dir() {
-            Ok(())
-        } else {
-            Err(std::io::Error::other("not a directory"))
-        }
-    });
-    if let Err(e) = is_dir {
+    if let Err(e) = crate::archive::usable(archive) {
         problems.push(format!(
             "archive folder {}: {e}; create it first",
             archive.display()

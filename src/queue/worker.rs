@@ -190,10 +190,7 @@ impl Held<'_> {
         }
         // The archive's storage away (a mount lost, a full or read-only volume) is a passing
         // fault: the job waits and the batch stays untouched, instead of being quarantined.
-        if let Err(e) = std::fs::metadata(archive).and_then(|m| match m.is_dir() {
-            true => Ok(()),
-            false => Err(std::io::Error::other("not a folder")),
-        }) {
+        if let Err(e) = crate::archive::usable(archive) {
             return Verdict::Retry(format!("archive folder {} is not usable: {e}", archive.display()));
         }
         if super::fingerprint(dir) != job.sha256 {

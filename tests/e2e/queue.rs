@@ -213,6 +213,16 @@ impl Worker {
     }
 }
 
+/// A worker's arguments: the archive, the key, one OCR thread, then `extra`.
+fn worker_args(archive: &Path, key: &Path, extra: &[&str]) -> Vec<String> {
+    let (archive, key) = (archive.to_str().unwrap(), key.to_str().unwrap());
+    ["--archive", archive, "--key", key, "--threads", "1"]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
 fn spawn_worker(netns: Option<&str>, url: &str, args: &[String], log: &Path) -> Child {
     let mut command = match netns {
         Some(ns) => {
@@ -333,23 +343,18 @@ fn workers_killed_at_random_and_a_server_restart_lose_no_batch_and_publish_none_
         "the double submit is dropped by the server"
     );
 
-    let args: Vec<String> = [
-        "--archive",
-        archive.to_str().unwrap(),
-        "--key",
-        keys.private.to_str().unwrap(),
-        "--threads",
-        "1",
-        "--ack-wait-seconds",
-        "3",
-        "--max-deliver",
-        "4",
-        "--retry-seconds",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = worker_args(
+        &archive,
+        &keys.private,
+        &[
+            "--ack-wait-seconds",
+            "3",
+            "--max-deliver",
+            "4",
+            "--retry-seconds",
+            "1",
+        ],
+    );
     let mut workers: Vec<Worker> = (0..3)
         .map(|i| {
             let host = hosts.get(i);
@@ -457,19 +462,7 @@ fn a_job_two_workers_hold_at_once_is_published_once() {
     let url = nats.url("127.0.0.1");
     let out = scanwerk(&["submit", "--queue", &url, batch.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let args: Vec<String> = [
-        "--archive",
-        archive.to_str().unwrap(),
-        "--key",
-        keys.private.to_str().unwrap(),
-        "--threads",
-        "1",
-        "--ack-wait-seconds",
-        "2",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = worker_args(&archive, &keys.private, &["--ack-wait-seconds", "2"]);
     let mut first = Worker::start(None, url.clone(), args.clone(), dir.join("first.log"));
     // Frozen in the middle of the OCR, once it reported a page done: not while it appends to the
     // archive's audit log, whose lock a frozen process keeps (README, the work queue).
@@ -562,17 +555,7 @@ fn run_with_a_queue_hands_ready_batches_to_the_workers() {
     );
     assert_eq!(status_json(&url)["pending"], 1);
 
-    let args: Vec<String> = [
-        "--archive",
-        a,
-        "--key",
-        keys.private.to_str().unwrap(),
-        "--threads",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = worker_args(&archive, &keys.private, &[]);
     let mut worker = Worker::start(None, url.clone(), args, dir.join("worker.log"));
     let until = Instant::now() + Duration::from_secs(120);
     while !inbox.join("done/ready").is_dir() {
@@ -603,21 +586,11 @@ fn a_passing_fault_is_retried_and_dead_lettered_after_the_configured_attempts() 
     copy_tree(&project("testdata/demo-batch"), &batch);
     let nats = Nats::start("127.0.0.1", &dir.dir("nats-store"), &dir.join("nats.log"));
     let url = nats.url("127.0.0.1");
-    let args: Vec<String> = [
-        "--archive",
-        archive.to_str().unwrap(),
-        "--key",
-        keys.private.to_str().unwrap(),
-        "--threads",
-        "1",
-        "--max-deliver",
-        "3",
-        "--retry-seconds",
-        "1",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = worker_args(
+        &archive,
+        &keys.private,
+        &["--max-deliver", "3", "--retry-seconds", "1"],
+    );
     let mut worker = Worker::start(None, url.clone(), args, dir.join("worker.log"));
     // The worker checked the archive when it started; then the archive's mount goes away.
     std::thread::sleep(Duration::from_secs(2));
