@@ -7,13 +7,16 @@
 
 use std::ffi::CString;
 
-use tesseract_plumbing::TessBaseApi;
-
 use crate::findings::{OrientationFinding, SkewFinding};
 use crate::prepare::geometry::Upright;
 use crate::prepare::lept::LeptImage;
 use crate::prepare::{OcrImage, OcrPixels};
 use crate::profile::{Deskew, PreparePolicy};
+
+mod line_images;
+mod tess;
+
+use tess::Tess;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
@@ -86,9 +89,9 @@ impl Recognition {
 
 /// One tesseract engine. Not shared between threads; each worker owns one.
 pub struct Engine {
-    api: TessBaseApi,
+    api: Tess,
     /// Orientation detection, loaded on first use.
-    osd: Option<Osd>,
+    osd: Option<Tess>,
 }
 
 impl Engine {
@@ -98,14 +101,9 @@ impl Engine {
             languages: languages.to_string(),
         };
         let lang = CString::new(languages).map_err(|_| init())?;
-        let mut api = TessBaseApi::create();
-        // Tesseract's own diagnostics would interleave with ours on stderr, its "Error opening
-        // data file" among them: set before Init, whose failure scanwerk reports in its words.
-        let _ = api.set_variable(c"debug_file", c"/dev/null");
-        api.init_2(None, Some(&lang)).map_err(|_| init())?;
         // The C API defaults to one uniform block; the tesseract CLI (and any multi-column page)
         // needs automatic page segmentation.
-        api.set_page_seg_mode(tesseract_sys::TessPageSegMode_PSM_AUTO);
+        let api = Tess::new(&lang, tesseract_sys::TessPageSegMode_PSM_AUTO).ok_or_else(init)?;
         Ok(Engine { api, osd: None })
     }
 
@@ -117,20 +115,25 @@ impl Engine {
 
     /// Recognises a leptonica image at `ppi`.
     pub fn recognize_pix(&mut self, pix: &LeptImage, ppi: u32) -> Result<Recognition, OcrError> {
-        self.api.set_image_2(&pix.as_plumbing());
-        self.api.set_source_resolution(ppi as i32);
-        self.api.recognize().map_err(|_| OcrError::Recognise)?;
-        let tsv = self.api.get_tsv_text(0).map_err(|_| OcrError::Recognise)?;
-        Ok(parse_tsv(&tsv.as_ref().to_string_lossy()))
+        self.api.set_image(pix, ppi);
+        if !line_images::recognizing(|| self.api.recognize()) {
+            return Err(OcrError::Recognise);
+        }
+        Ok(self.api.words())
     }
 
     /// Tesseract's orientation detection (OSD): the clockwise quarter turns that make the page
     /// upright and tesseract's confidence, or `None` where it cannot tell (too little text).
     pub fn detect_orientation(&mut self, pix: &LeptImage, ppi: u32) -> Option<(u8, f32)> {
         if self.osd.is_none() {
-            self.osd = Some(Osd::new()?);
+            self.osd = Some(Tess::new(c"osd", tesseract_sys::TessPageSegMode_PSM_OSD_ONLY)?);
         }
-        self.osd.as_mut()?.detect(pix, ppi)
+        let osd = self.osd.as_mut()?;
+        osd.set_image(pix, ppi);
+        let found = osd.detect_orientation();
+        osd.clear();
+        // OSD reports how far the page is turned clockwise; it takes the opposite turn to fix.
+        found.map(|(degrees, confidence)| ((((360 - degrees.rem_euclid(360)) / 90) % 4) as u8, confidence))
     }
 }
 
@@ -148,65 +151,6 @@ pub fn working_pix(image: &OcrImage) -> Result<LeptImage, OcrError> {
     let mut pix = pix.ok_or_else(|| OcrError::Image("leptonica could not take the page image".into()))?;
     pix.set_resolution(image.ppi);
     Ok(pix)
-}
-
-/// A tesseract instance loaded with `osd.traineddata` only, for orientation detection.
-struct Osd(*mut tesseract_sys::TessBaseAPI);
-
-// SAFETY: the instance is owned by one engine, which one worker thread uses at a time; tesseract
-// keeps no thread-local state in it, so it may move to another thread between uses.
-unsafe impl Send for Osd {}
-
-impl Drop for Osd {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` came from TessBaseAPICreate (non-null) and is deleted once, here.
-        unsafe { tesseract_sys::TessBaseAPIDelete(self.0) };
-    }
-}
-
-impl Osd {
-    fn new() -> Option<Osd> {
-        // SAFETY: TessBaseAPICreate has no preconditions; null is checked below.
-        let handle = unsafe { tesseract_sys::TessBaseAPICreate() };
-        if handle.is_null() {
-            return None;
-        }
-        let osd = Osd(handle);
-        // SAFETY: `handle` is a live instance (owned by `osd`, deleted on every return path); the
-        // language is a NUL-terminated literal and a null data path means tesseract's default.
-        let failed = unsafe { tesseract_sys::TessBaseAPIInit3(handle, std::ptr::null(), c"osd".as_ptr()) };
-        if failed != 0 {
-            return None;
-        }
-        // SAFETY: `handle` is live and initialised; both strings are NUL-terminated literals.
-        unsafe {
-            tesseract_sys::TessBaseAPISetPageSegMode(handle, tesseract_sys::TessPageSegMode_PSM_OSD_ONLY);
-            tesseract_sys::TessBaseAPISetVariable(handle, c"debug_file".as_ptr(), c"/dev/null".as_ptr());
-        }
-        Some(osd)
-    }
-
-    fn detect(&mut self, pix: &LeptImage, ppi: u32) -> Option<(u8, f32)> {
-        let (mut degrees, mut confidence, mut script_confidence) = (0i32, 0f32, 0f32);
-        let mut script: *const std::os::raw::c_char = std::ptr::null();
-        // SAFETY: `self.0` is live and used by this thread alone (`&mut self`); `pix` outlives the
-        // calls and tesseract lets go of it at TessBaseAPIClear; the out-pointers are live locals.
-        let found = unsafe {
-            tesseract_sys::TessBaseAPISetImage2(self.0, pix.as_ptr().cast());
-            tesseract_sys::TessBaseAPISetSourceResolution(self.0, ppi as i32);
-            let found = tesseract_sys::TessBaseAPIDetectOrientationScript(
-                self.0,
-                &mut degrees,
-                &mut confidence,
-                &mut script,
-                &mut script_confidence,
-            );
-            tesseract_sys::TessBaseAPIClear(self.0);
-            found
-        };
-        // OSD reports how far the page is turned clockwise; it takes the opposite turn to fix.
-        (found != 0).then(|| ((((360 - degrees.rem_euclid(360)) / 90) % 4) as u8, confidence))
-    }
 }
 
 /// OSD below this confidence is not trusted to turn a page; the page is then read in all four
@@ -516,6 +460,41 @@ mod tests {
 4\t1\t1\t1\t2\t0\t36\t130\t100\t20\t-1\t
 5\t1\t1\t1\t2\t1\t36\t130\t40\t20\t-1\t 
 ";
+
+    /// While a scanwerk engine reads, tesseract's line images are kept as PNM (`line_images`); the
+    /// reading is the one tesseract makes with its own PNG round trip, word for word and box for box.
+    #[test]
+    fn line_images_kept_as_pnm_read_the_same_as_with_png() {
+        let page = image::open(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/demo-batch/bescheid.png"
+        ))
+        .expect("demo page")
+        .to_luma8();
+        let mut pix = LeptImage::from_samples(page.as_raw(), page.width(), page.height(), 1).expect("pix");
+        pix.set_resolution(300);
+        let mut engine = Engine::new("deu+eng").expect("deu+eng installed");
+        // Tesseract as any other program calls it: its line images go through PNG.
+        engine.api.set_image(&pix, 300);
+        assert!(engine.api.recognize());
+        assert_eq!(
+            line_images::kept_as_pnm(),
+            0,
+            "outside recognize_pix leptonica writes PNG"
+        );
+        let with_png = parse_tsv(&engine.api.tsv());
+        let with_pnm = engine.recognize_pix(&pix, 300).expect("recognised");
+        assert!(
+            line_images::kept_as_pnm() >= with_pnm.lines.len() as u64,
+            "every line image kept as PNM: {} for {} lines (is pixWriteMem exported? build.rs)",
+            line_images::kept_as_pnm(),
+            with_pnm.lines.len()
+        );
+        assert!(with_pnm.words().count() > 20, "{}", with_pnm.text());
+        // The words walked from tesseract's results are those of its TSV rendering.
+        assert_eq!(engine.api.words(), parse_tsv(&engine.api.tsv()));
+        assert_eq!(with_pnm, with_png);
+    }
 
     #[test]
     fn tsv_words_grouped_by_line() {

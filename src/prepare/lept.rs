@@ -159,12 +159,6 @@ impl LeptImage {
         self.0
     }
 
-    /// A non-owning view for APIs that take leptonica-plumbing's `Pix`.
-    pub fn as_plumbing(&self) -> leptonica_plumbing::Pix {
-        // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`); the view does not destroy it and is used only while `self` lives.
-        unsafe { leptonica_plumbing::Pix::new_from_pointer(self.0) }
-    }
-
     /// The image as 8-bit RGB samples, rows tightly packed (a 32-bit image; `None` otherwise).
     pub fn rgb_samples(&self) -> Option<Vec<u8>> {
         // SAFETY: `self.0` is a valid, non-null PIX owned by this value alone (made only through `owned`).
