@@ -15,6 +15,7 @@
 #   scripts/bench-instructions.sh                 every page, two at a time
 #   PAGES="ocrmypdf/skew-1.png" scripts/bench-instructions.sh    only these (relative to realscans)
 #   JOBS=1 …                                      one valgrind at a time
+#   TOOLS=scanwerk …                              count only scanwerk again (the CLI's files kept)
 #   REPORT_ONLY=1 …                               the table again from the kept callgrind files
 #
 # A page takes 3–8 minutes under callgrind; the whole set about half an hour on two cores.
@@ -23,6 +24,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=${OUT:-$ROOT/benches/results/instructions.md}
 JOBS=${JOBS:-$(nproc)}
+TOOLS=${TOOLS:-tesseract scanwerk}
 source scripts/bench-sets.sh
 PAGES=${PAGES:-"${MIXED_SET[*]} tesseract-ocr-test/eurotext.tif ocrmypdf/linn.png"}
 
@@ -58,7 +60,7 @@ export WORK BIN REALSCANS_DIR
 
 if [ "${REPORT_ONLY:-0}" != 1 ]; then
   for page in $PAGES; do
-    for tool in tesseract scanwerk; do echo "$tool $page"; done
+    for tool in $TOOLS; do echo "$tool $page"; done
   done | xargs -P "$JOBS" -L 1 bash -c 'count "$0" "$1"'
 fi
 
@@ -75,6 +77,9 @@ PARTS = [
     ("skew", ["pixConvertTo1", "pixFindSkew"]),
     ("rotate", ["pixRotate"]),
 ]
+# Parts inside recognition, shown but not subtracted: tesseract's line images written to memory
+# and read back (PNG in the CLI, SPIX in scanwerk: src/ocr/line_images.rs).
+INSIDE = [("lines", ["pixWriteMem", "pixReadMemPng", "pixReadMemSpix"])]
 
 def measure(path):
     text = open(path, errors="replace").read()
@@ -83,13 +88,13 @@ def measure(path):
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no", path],
         capture_output=True, text=True, check=True).stdout
     parts = {}
-    for name, prefixes in PARTS:
+    for name, prefixes in PARTS + INSIDE:
         parts[name] = 0
         for prefix in prefixes:
             best = 0
             for line in annotated.splitlines():
                 m = re.match(r"\s*([\d,]+)\s.*?:(\S.*?)(?: \[|$)", line)
-                if m and m.group(2).startswith(prefix):
+                if m and (m.group(2) == prefix if prefix in INSIDE[0][1] else m.group(2).startswith(prefix)):
                     best = max(best, int(m.group(1).replace(",", "")))
             parts[name] += best
     # Calls of Recognize: the "calls=N" lines in front of a call to it.
@@ -123,13 +128,13 @@ with open(out, "w") as f:
             "*osd* = orientation detection, *skew* = leptonica's binarisation and skew search, *rotate* = "
             "its rotation of the OCR copy, "
             "*rest* = the process outside those.\n\n")
-    f.write("| page | tool | total | init | recognize (calls) | osd | skew | rotate | rest | recognize vs CLI |\n")
-    f.write("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    f.write("| page | tool | total | init | recognize (calls) | of which lines | osd | skew | rotate | rest | recognize vs CLI |\n")
+    f.write("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     for page, cli_total, cli, sw_total, sw in rows:
         for tool, total, p in (("tesseract CLI", cli_total, cli), ("scanwerk", sw_total, sw)):
             rest = total - p["init"] - p["recognize"] - p["osd"] - p["skew"] - p["rotate"]
             ratio = p["recognize"] / cli["recognize"] if cli["recognize"] else 0
-            f.write(f"| {page} | {tool} | {g(total)} | {g(p['init'])} | {g(p['recognize'])} ({p['calls']}) "
+            f.write(f"| {page} | {tool} | {g(total)} | {g(p['init'])} | {g(p['recognize'])} ({p['calls']}) | {g(p['lines'])} "
                     f"| {g(p['osd'])} | {g(p['skew'])} | {g(p['rotate'])} | {g(rest)} | {ratio:.2f}× |\n")
     if rows:
         cli_all = sum(r[1] for r in rows)

@@ -461,10 +461,10 @@ mod tests {
 5\t1\t1\t1\t2\t1\t36\t130\t40\t20\t-1\t 
 ";
 
-    /// While a scanwerk engine reads, tesseract's line images are kept as PNM (`line_images`); the
+    /// While a scanwerk engine reads, tesseract's line images are kept as SPIX (`line_images`); the
     /// reading is the one tesseract makes with its own PNG round trip, word for word and box for box.
     #[test]
-    fn line_images_kept_as_pnm_read_the_same_as_with_png() {
+    fn line_images_kept_as_spix_read_the_same_as_with_png() {
         let page = image::open(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/testdata/demo-batch/bescheid.png"
@@ -478,22 +478,22 @@ mod tests {
         engine.api.set_image(&pix, 300);
         assert!(engine.api.recognize());
         assert_eq!(
-            line_images::kept_as_pnm(),
+            line_images::kept_as_spix(),
             0,
             "outside recognize_pix leptonica writes PNG"
         );
         let with_png = parse_tsv(&engine.api.tsv());
-        let with_pnm = engine.recognize_pix(&pix, 300).expect("recognised");
+        let with_spix = engine.recognize_pix(&pix, 300).expect("recognised");
         assert!(
-            line_images::kept_as_pnm() >= with_pnm.lines.len() as u64,
-            "every line image kept as PNM: {} for {} lines (is pixWriteMem exported? build.rs)",
-            line_images::kept_as_pnm(),
-            with_pnm.lines.len()
+            line_images::kept_as_spix() >= with_spix.lines.len() as u64,
+            "every line image kept as SPIX: {} for {} lines (is pixWriteMem exported? build.rs)",
+            line_images::kept_as_spix(),
+            with_spix.lines.len()
         );
-        assert!(with_pnm.words().count() > 20, "{}", with_pnm.text());
+        assert!(with_spix.words().count() > 20, "{}", with_spix.text());
         // The words walked from tesseract's results are those of its TSV rendering.
         assert_eq!(engine.api.words(), parse_tsv(&engine.api.tsv()));
-        assert_eq!(with_pnm, with_png);
+        assert_eq!(with_spix, with_png);
     }
 
     #[test]

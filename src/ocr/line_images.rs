@@ -8,9 +8,11 @@
 //! (`benches/results/instructions.md`).
 //!
 //! scanwerk does not rebuild tesseract: while one of its engines recognises a page, the in-memory
-//! PNG that tesseract asks leptonica for (`pixWriteMem(…, IFF_PNG)`) is written as PNM instead, which
-//! `pixReadMem` reads back to the same pixels (both are lossless), so the recognised text, boxes
-//! and confidences are the same bytes. The binary exports its own `pixWriteMem` (`build.rs`), which
+//! PNG that tesseract asks leptonica for (`pixWriteMem(…, IFF_PNG)`) is written in leptonica's own
+//! serialisation instead (SPIX: a header and the image words as they are, copied), which
+//! `pixReadMem` recognises and copies back to the same image, so the recognised text, boxes and
+//! confidences are the same bytes. (PNM, tried first, is lossless too but written and read pixel
+//! by pixel through stdio: dearer than PNG on bilevel pages.) The binary exports its own `pixWriteMem` (`build.rs`), which
 //! the dynamic linker binds tesseract's calls to ahead of leptonica's; every other call, on any
 //! thread outside [`recognizing`], goes to leptonica's own `pixWriteMem` unchanged.
 
@@ -25,11 +27,11 @@ const IFF_PNG: i32 = 3;
 thread_local! {
     /// Set while this thread's engine recognises a page.
     static RECOGNIZING: Cell<bool> = const { Cell::new(false) };
-    /// Line images this thread kept as PNM instead of PNG.
-    static KEPT_AS_PNM: Cell<u64> = const { Cell::new(0) };
+    /// Line images this thread kept as SPIX instead of PNG.
+    static KEPT_AS_SPIX: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Runs `f` (one engine's recognition on this thread) with tesseract's line images kept as PNM.
+/// Runs `f` (one engine's recognition on this thread) with tesseract's line images kept as SPIX.
 pub(super) fn recognizing<T>(f: impl FnOnce() -> T) -> T {
     struct Reset(bool);
     impl Drop for Reset {
@@ -43,11 +45,11 @@ pub(super) fn recognizing<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// How many line images this thread kept as PNM so far: 0 where the executable does not export
+/// How many line images this thread kept as SPIX so far: 0 where the executable does not export
 /// `pixWriteMem` (tesseract then compresses them as usual).
 #[cfg(test)]
-pub(super) fn kept_as_pnm() -> u64 {
-    KEPT_AS_PNM.get()
+pub(super) fn kept_as_spix() -> u64 {
+    KEPT_AS_SPIX.get()
 }
 
 type WriteMem = unsafe extern "C" fn(*mut *mut u8, *mut usize, *mut sys::PIX, i32) -> i32;
@@ -63,7 +65,7 @@ fn leptonica_write_mem() -> Option<WriteMem> {
     (address != 0).then(|| unsafe { std::mem::transmute::<usize, WriteMem>(address) })
 }
 
-/// This binary's `pixWriteMem`: PNM for the PNG tesseract asks for while recognising, leptonica's
+/// This binary's `pixWriteMem`: SPIX for the PNG tesseract asks for while recognising, leptonica's
 /// own function for everything else. Returns 0 on success, 1 on failure, as leptonica does.
 ///
 /// # Safety
@@ -77,8 +79,8 @@ pub unsafe extern "C" fn write_mem(
 ) -> i32 {
     if format == IFF_PNG && RECOGNIZING.get() {
         // SAFETY: the caller's arguments, passed on unchanged (see the function's contract).
-        if unsafe { sys::pixWriteMemPnm(data, size, pix) } == 0 {
-            KEPT_AS_PNM.set(KEPT_AS_PNM.get() + 1);
+        if unsafe { sys::pixWriteMemSpix(data, size, pix) } == 0 {
+            KEPT_AS_SPIX.set(KEPT_AS_SPIX.get() + 1);
             return 0;
         }
     }
