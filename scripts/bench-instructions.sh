@@ -78,7 +78,8 @@ PARTS = [
     ("rotate", ["pixRotate"]),
 ]
 # Parts inside recognition, shown but not subtracted: tesseract's line images written to memory
-# and read back (PNG in the CLI, SPIX in scanwerk: src/ocr/line_images.rs).
+# and read back (PNG in the CLI, SPIX in scanwerk: src/ocr/line_images.rs). "pixWriteMem" also
+# names pixWriteMemPng and the like, which it calls: the largest inclusive count, its own, is taken.
 INSIDE = [("lines", ["pixWriteMem", "pixReadMemPng", "pixReadMemSpix"])]
 
 def measure(path):
@@ -94,7 +95,7 @@ def measure(path):
             best = 0
             for line in annotated.splitlines():
                 m = re.match(r"\s*([\d,]+)\s.*?:(\S.*?)(?: \[|$)", line)
-                if m and (m.group(2) == prefix if prefix in INSIDE[0][1] else m.group(2).startswith(prefix)):
+                if m and m.group(2).startswith(prefix):
                     best = max(best, int(m.group(1).replace(",", "")))
             parts[name] += best
     # Calls of Recognize: the "calls=N" lines in front of a call to it.

@@ -4,17 +4,18 @@
 //! of the page into an `ImageData`, which stores it PNG-encoded and decodes it again moments later
 //! (`ImageData::SetPixInternal`/`GetPixInternal`, made for training data). Tesseract built with
 //! `TESSERACT_IMAGEDATA_AS_PIX` keeps the image as it is instead, but Debian's libtesseract 5.3 is
-//! built without it, and the deflate costs 4–17 % of a page's instructions
-//! (`benches/results/instructions.md`).
+//! built without it, and the round trip costs up to a fifth of a page's instructions
+//! (`benches/results/instructions.md`, column "of which lines").
 //!
 //! scanwerk does not rebuild tesseract: while one of its engines recognises a page, the in-memory
 //! PNG that tesseract asks leptonica for (`pixWriteMem(…, IFF_PNG)`) is written in leptonica's own
 //! serialisation instead (SPIX: a header and the image words as they are, copied), which
 //! `pixReadMem` recognises and copies back to the same image, so the recognised text, boxes and
 //! confidences are the same bytes. (PNM, tried first, is lossless too but written and read pixel
-//! by pixel through stdio: dearer than PNG on bilevel pages.) The binary exports its own `pixWriteMem` (`build.rs`), which
-//! the dynamic linker binds tesseract's calls to ahead of leptonica's; every other call, on any
-//! thread outside [`recognizing`], goes to leptonica's own `pixWriteMem` unchanged.
+//! by pixel through stdio: dearer than PNG on bilevel pages.) The binary exports its own
+//! `pixWriteMem` (`build.rs`), which the dynamic linker binds tesseract's calls to ahead of
+//! leptonica's; every other call, on any thread outside [`recognizing`], goes to leptonica's own
+//! `pixWriteMem` unchanged.
 
 use std::cell::Cell;
 use std::sync::OnceLock;

@@ -101,10 +101,11 @@ impl Tess {
         }
         let mut lines: Vec<Line> = Vec::new();
         loop {
-            // SAFETY: `it` is a live result iterator of this instance, deleted after the loop.
-            if let Some(word) = unsafe { word_at(it) } {
-                // SAFETY: as above; the page iterator is the same object, borrowed.
-                let page = unsafe { sys::TessResultIteratorGetPageIterator(it) };
+            // SAFETY: `it` is a live result iterator of this instance, deleted after the loop;
+            // the page iterator is the same object, borrowed.
+            let page = unsafe { sys::TessResultIteratorGetPageIterator(it) };
+            // SAFETY: as above.
+            if let Some(word) = unsafe { word_at(it, page) } {
                 // SAFETY: as above.
                 if unsafe { sys::TessPageIteratorIsAtBeginningOf(page, RIL_TEXTLINE) } != 0 {
                     lines.push(Line {
@@ -150,8 +151,8 @@ const RIL_WORD: sys::TessPageIteratorLevel = sys::TessPageIteratorLevel_RIL_WORD
 /// trimmed; its confidence as printed there (six decimals) and clamped to 0–100.
 ///
 /// # Safety
-/// `it` is a live result iterator used by this thread alone.
-unsafe fn word_at(it: *mut sys::TessResultIterator) -> Option<Word> {
+/// `it` is a live result iterator used by this thread alone, `page` its page iterator.
+unsafe fn word_at(it: *mut sys::TessResultIterator, page: *mut sys::TessPageIterator) -> Option<Word> {
     // SAFETY: per the contract; the text is copied and freed with TessDeleteText.
     let text = unsafe {
         let raw = sys::TessResultIteratorGetUTF8Text(it, RIL_WORD);
@@ -174,8 +175,8 @@ unsafe fn word_at(it: *mut sys::TessResultIterator) -> Option<Word> {
         .unwrap_or(0.0);
     Some(Word {
         text: text.trim().to_string(),
-        // SAFETY: per the contract; the page iterator is the same object, borrowed.
-        bbox: unsafe { bounding_box(sys::TessResultIteratorGetPageIterator(it), RIL_WORD) },
+        // SAFETY: per the contract.
+        bbox: unsafe { bounding_box(page, RIL_WORD) },
         confidence: confidence.clamp(0.0, 100.0),
     })
 }
