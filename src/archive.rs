@@ -82,7 +82,7 @@ fn adopt_abandoned(archive: &Path, batch: &str, dir: &Path) -> bool {
         if of != batch || owner != host || pid.parse().is_ok_and(process_alive) {
             continue;
         }
-        if !adopted && rename_noreplace(&entry.path(), dir).is_ok() {
+        if !adopted && resumable(&entry.path()) && rename_noreplace(&entry.path(), dir).is_ok() {
             tracing::info!(staging = %name, "resuming the staging folder of a process that is gone");
             adopted = true;
         } else {
@@ -90,6 +90,13 @@ fn adopt_abandoned(archive: &Path, batch: &str, dir: &Path) -> bool {
         }
     }
     adopted
+}
+
+/// True if a dead process's staging folder can be taken over: it still has its journal. Sealing
+/// removes the journal before it moves the batch into a bag's `data/`, so a folder killed from
+/// there on is started afresh rather than resumed half moved.
+fn resumable(dir: &Path) -> bool {
+    dir.join(crate::journal::FILE).is_file()
 }
 
 /// In an adopted staging folder, removes every file but the journal and the documents it lists.
@@ -452,6 +459,47 @@ mod tests {
             staging.write_file("documents/x.pdf", b"%PDF").unwrap();
         }
         assert_eq!(std::fs::read_dir(&archive).unwrap().count(), 0);
+        std::fs::remove_dir_all(&archive).unwrap();
+    }
+
+    /// A staging folder of a dead process of this host, as `Staging::create` names them.
+    fn abandoned(archive: &Path, batch: &str) -> PathBuf {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let dir = archive.join(format!("{STAGING_PREFIX}{batch}@{host}@{pid}"));
+        std::fs::create_dir_all(dir.join("documents")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_staging_folder_killed_while_sealing_is_started_afresh() {
+        let archive = temp("killed-sealing");
+        // Killed with its journal, before sealing: taken over.
+        let dir = abandoned(&archive, "b4");
+        std::fs::write(dir.join(crate::journal::FILE), b"").unwrap();
+        std::fs::write(dir.join("documents/a.pdf"), b"%PDF").unwrap();
+        let staging = Staging::create(&archive, "b4").unwrap();
+        assert!(staging.resumed());
+        drop(staging);
+        // Killed while bagging: the journal removed and the batch half moved into data/.
+        let dir = abandoned(&archive, "b5");
+        std::fs::create_dir_all(dir.join("data/documents")).unwrap();
+        std::fs::write(dir.join("data/protocol.json"), b"{}").unwrap();
+        let staging = Staging::create(&archive, "b5").unwrap();
+        assert!(!staging.resumed(), "a half-made bag is not resumed");
+        let entries: Vec<_> = std::fs::read_dir(staging.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, ["documents"], "the new staging folder starts empty");
+        assert_eq!(
+            std::fs::read_dir(&archive).unwrap().count(),
+            1,
+            "the old one is gone"
+        );
+        drop(staging);
         std::fs::remove_dir_all(&archive).unwrap();
     }
 
