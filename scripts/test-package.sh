@@ -7,10 +7,11 @@
 # archive and keys are untouched. Where debootstrap cannot run (no root, no mirror), it says so and
 # checks the package with lintian and `dpkg-deb --contents` only.
 #   scripts/test-package.sh            (ROOT=/path reuses a debootstrapped root;
-#                                       PROFILE=debug packages the test build, as test.sh does)
+#                                       PROFILE=debug packages the test build; BIN=path packages
+#                                       that binary, as test.sh does with the e2e tests' one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/package.sh >/dev/null   # PROFILE=debug: the test build
+scripts/package.sh >/dev/null   # PROFILE, BIN: see above
 deb=$(ls target/debian/scanwerk_*.deb | tail -1)
 for p in lintian debootstrap; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

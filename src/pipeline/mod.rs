@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{TryRecvError, bounded};
 
 use crate::archive::{ArchiveError, Staging};
 use crate::batch::Batch;
@@ -28,11 +28,13 @@ use crate::seal::cms::PadesSigner;
 mod composer;
 mod page;
 mod reader;
+mod schedule;
 mod timings;
 
 use composer::Composer;
-use page::work;
+use page::{ReadyPage, Step, measure_job, read_and_finish, work};
 use reader::{Jobs, Reuse};
+use schedule::Pool;
 pub use timings::{Stage, Timings, thread_cpu};
 
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +214,7 @@ fn run_parallel(
     let (done_tx, done_rx) = bounded::<Done>(slots);
     let (slot_tx, slot_rx) = bounded::<()>(slots);
     (0..slots).for_each(|_| slot_tx.send(()).expect("channel has room"));
+    let pool = &Pool::new(engines.len());
     // Every channel end is moved into the scope, so an early error return drops them all before
     // the scope joins: the reader and workers then see closed channels and stop.
     std::thread::scope(move |scope| {
@@ -221,19 +224,11 @@ fn run_parallel(
                     return;
                 }
             }
+            pool.read_all();
         });
-        for mut engine in engines {
+        for engine in engines {
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
-            scope.spawn(move || {
-                for job in job_rx {
-                    if done_tx
-                        .send(work(job, engine.as_mut(), profile, timings))
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
+            scope.spawn(move || worker(engine, &job_rx, &done_tx, pool, profile, timings));
         }
         drop((job_rx, done_tx));
         let mut pending = BTreeMap::new();
@@ -249,6 +244,61 @@ fn run_parallel(
         }
         Ok(())
     })
+}
+
+/// A worker with its engine: measures the pages it takes, and recognises those the pool gives it
+/// (see [`schedule`]), until the jobs are done or the composer has gone.
+fn worker(
+    mut engine: Option<Engine>,
+    jobs: &crossbeam_channel::Receiver<Job>,
+    done: &crossbeam_channel::Sender<Done>,
+    pool: &Pool<Box<ReadyPage>>,
+    profile: &Profile,
+    timings: &Timings,
+) {
+    let measure = |job| match measure_job(job, profile, timings) {
+        Step::Done(result) => done.send(result).is_ok(),
+        Step::Ready(page) => {
+            pool.push(page);
+            true
+        }
+    };
+    let mut open = true;
+    loop {
+        if open && pool.wants_more() {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    if !measure(job) {
+                        return;
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => open = false,
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+        if let Some(page) = pool.take() {
+            if done
+                .send(read_and_finish(*page, engine.as_mut(), profile, timings))
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
+        // Nothing measured is waiting (another worker recognises whatever it adds).
+        if !open {
+            return;
+        }
+        match jobs.recv() {
+            Ok(job) => {
+                if !measure(job) {
+                    return;
+                }
+            }
+            Err(_) => open = false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The page stage, on a worker thread with its own tesseract engine: decode, measure and prepare,
 //! recognise, straighten (only where the profile allows), encode losslessly and record one page.
 
+use std::sync::Arc;
+
 use super::{Done, FinishedPage, Job, Outcome, Stage, Timings, Work, thread_cpu};
 use crate::decode::{self, InputError, SourceFile};
 use crate::ocr::{self, Engine};
@@ -12,30 +14,113 @@ use crate::report::Thumbnail;
 
 /// The worker stage: decode, prepare, recognise and encode one page.
 pub(super) fn work(job: Job, engine: Option<&mut Engine>, profile: &Profile, timings: &Timings) -> Done {
-    let outcome = match job.work {
+    match measure_job(job, profile, timings) {
+        Step::Done(done) => done,
+        Step::Ready(page) => read_and_finish(*page, engine, profile, timings),
+    }
+}
+
+/// What the first half of the worker stage leaves: a result, or a page waiting for OCR.
+pub(super) enum Step {
+    Done(Done),
+    Ready(Box<ReadyPage>),
+}
+
+/// A page decoded, prepared and measured, waiting for its engine.
+pub(super) struct ReadyPage {
+    seq: u64,
+    doc: usize,
+    source: Arc<SourceFile>,
+    index: u32,
+    number: u32,
+    flags: Vec<&'static str>,
+    measured: Measured,
+}
+
+impl super::schedule::Waiting for Box<ReadyPage> {
+    /// The ink marks measured for the blank test (a blank page is not recognised): tesseract's
+    /// work grows with the marks it classifies, not with the pixels around them. On the bench's
+    /// mixed pages they order the pages as their recognition instructions do.
+    fn cost(&self) -> u64 {
+        let blank = &self.measured.blank;
+        if blank.blank { 0 } else { blank.marks as u64 }
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// The first half of the worker stage: decodes, prepares and measures a page; every other job
+/// is done here.
+pub(super) fn measure_job(job: Job, profile: &Profile, timings: &Timings) -> Step {
+    let done = |outcome| {
+        Step::Done(Done {
+            seq: job.seq,
+            doc: job.doc,
+            outcome,
+        })
+    };
+    match job.work {
         Work::Page {
             source,
             index,
             number,
             flags,
-        } => match process_page(&source, index, number, engine, profile, timings) {
-            Ok(mut page) => {
-                // Separation's flags ask for review like the quality flags.
-                page.record.needs_review |= !flags.is_empty();
-                page.record.flags.extend(flags.into_iter().map(String::from));
-                Outcome::Page(Box::new(page))
+        } => {
+            let clock = thread_cpu();
+            let page = decode::open_page(&source, index, &profile.limits);
+            let decoded = thread_cpu();
+            timings.add(Stage::Decode, decoded.saturating_sub(clock));
+            let measured = page.and_then(|page| {
+                measure(page, profile).map_err(|e| InputError::page(&source.rel, index, "prepare", &e))
+            });
+            timings.add(Stage::Prepare, thread_cpu().saturating_sub(decoded));
+            match measured {
+                Ok(measured) => Step::Ready(Box::new(ReadyPage {
+                    seq: job.seq,
+                    doc: job.doc,
+                    source,
+                    index,
+                    number,
+                    flags,
+                    measured,
+                })),
+                Err(e) => done(Outcome::PageFailed(e)),
             }
-            Err(message) => Outcome::PageFailed(message),
-        },
-        Work::End(sources) => Outcome::End(sources),
-        Work::Failed(message) => Outcome::Failed(message),
-        Work::Reuse(record) => Outcome::Reused(record),
-    };
-    Done {
-        seq: job.seq,
-        doc: job.doc,
-        outcome,
+        }
+        Work::End(sources) => done(Outcome::End(sources)),
+        Work::Failed(message) => done(Outcome::Failed(message)),
+        Work::Reuse(record) => done(Outcome::Reused(record)),
     }
+}
+
+/// The second half of the worker stage: recognises, straightens, encodes and records the page.
+pub(super) fn read_and_finish(
+    page: ReadyPage,
+    engine: Option<&mut Engine>,
+    profile: &Profile,
+    timings: &Timings,
+) -> Done {
+    let ReadyPage {
+        seq,
+        doc,
+        source,
+        index,
+        number,
+        flags,
+        measured,
+    } = page;
+    let outcome = match read(&source, index, number, measured, engine, profile, timings) {
+        Ok(mut page) => {
+            // Separation's flags ask for review like the quality flags.
+            page.record.needs_review |= !flags.is_empty();
+            page.record.flags.extend(flags.into_iter().map(String::from));
+            Outcome::Page(Box::new(page))
+        }
+        Err(message) => Outcome::PageFailed(message),
+    };
+    Done { seq, doc, outcome }
 }
 
 /// A page decoded, prepared and measured: what the later steps work from.
@@ -67,10 +152,11 @@ impl Laps<'_> {
     }
 }
 
-fn process_page(
+fn read(
     source: &SourceFile,
     index: u32,
     number: u32,
+    measured: Measured,
     engine: Option<&mut Engine>,
     profile: &Profile,
     timings: &Timings,
@@ -79,15 +165,10 @@ fn process_page(
         timings,
         clock: thread_cpu(),
     };
-    let at = |step: &'static str, e: &dyn std::fmt::Display| InputError::page(&source.rel, index, step, e);
-    let page = decode::open_page(source, index, &profile.limits)?;
-    laps.lap(Stage::Decode);
-    let measured = measure(page, profile).map_err(|e| at("prepare", &e))?;
-    laps.lap(Stage::Prepare);
     let reading = match (engine, &measured.prepared.ocr_image) {
         (Some(engine), Some(image)) => Some(
             ocr::read_page(engine, image, &profile.prepare, measured.blank.blank)
-                .map_err(|e| at("ocr", &e))?,
+                .map_err(|e| InputError::page(&source.rel, index, "ocr", &e))?,
         ),
         _ => None,
     };
