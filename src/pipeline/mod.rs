@@ -4,8 +4,10 @@
 //! into page jobs; N workers, each owning one tesseract engine, decode, prepare, OCR and encode
 //! pages; the calling thread composes the PDFs in page order. Every job carries a sequence number
 //! and the composer returns a slot for each one it finishes, so at most `slots` pages are in
-//! memory however large the batch. Failures travel as values: a bad page fails its document, not
-//! the run. `threads == 1` runs the same functions in one thread.
+//! memory however large the batch. Once the reader has issued the last job, the workers measure
+//! the remaining pages ahead and recognise the dearest first ([`schedule`]), so the batch does
+//! not end with one core on its heaviest page. Failures travel as values: a bad page fails its
+//! document, not the run. `threads == 1` runs the same functions in one thread.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

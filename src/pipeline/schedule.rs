@@ -97,14 +97,20 @@ mod tests {
         let pool = Pool::new(2);
         assert!(pool.wants_more());
         pool.push((5, 0));
-        assert!(!pool.wants_more(), "while the reader reads, one page is measured at a time");
+        assert!(
+            !pool.wants_more(),
+            "while the reader reads, one page is measured at a time"
+        );
         for page in [(900, 3), (40, 1), (900, 2)] {
             pool.push(page);
         }
         assert_eq!(order(&pool), [0, 1, 2, 3], "batch order while the reader reads");
         pool.read_all();
         for page in [(5, 4), (2236, 5), (49, 6), (0, 7), (2101, 8), (49, 9)] {
-            assert!(pool.wants_more(), "up to 2 × 2 + 2 pages measured ahead at the end");
+            assert!(
+                pool.wants_more(),
+                "up to 2 × 2 + 2 pages measured ahead at the end"
+            );
             pool.push(page);
         }
         assert!(!pool.wants_more());
