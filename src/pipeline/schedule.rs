@@ -7,7 +7,7 @@
 //! (longest-processing-time-first), so a batch does not end with one core reading its heaviest page
 //! alone while the others idle. Without OCR there is nothing to schedule and nothing is measured
 //! ahead: each page measured ahead holds its decoded image (over 1,000 image-only pages in
-//! documents of 10, measuring ahead raised the peak from 74 to 124 MiB). Order of work only: every
+//! documents of 10, measuring ahead raised the peak from 73 to 121 MiB). Order of work only: every
 //! page is read by the same engine setup and composed in batch order, so the output bytes do not
 //! depend on it.
 
