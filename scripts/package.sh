@@ -11,8 +11,9 @@ scripts/setup.sh
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
 profile=${PROFILE:-release}
 built=${BIN:-target/$profile/scanwerk}
-if [ -n "${BIN:-}" ]; then :
-elif [ "$profile" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
+if [ -z "${BIN:-}" ]; then
+  if [ "$profile" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
+fi
 mkdir -p target/package
 bin=target/package/scanwerk
 # The packaged binary without debug information (Debian policy); the built one keeps it.

@@ -99,12 +99,12 @@ impl Tess {
         if it.is_null() {
             return Recognition::default();
         }
+        // SAFETY: `it` is live; its page iterator is the same object, borrowed, valid as long.
+        let page = unsafe { sys::TessResultIteratorGetPageIterator(it) };
         let mut lines: Vec<Line> = Vec::new();
         loop {
             // SAFETY: `it` is a live result iterator of this instance, deleted after the loop;
-            // the page iterator is the same object, borrowed.
-            let page = unsafe { sys::TessResultIteratorGetPageIterator(it) };
-            // SAFETY: as above.
+            // `page` is its page iterator.
             if let Some(word) = unsafe { word_at(it, page) } {
                 // SAFETY: as above.
                 if unsafe { sys::TessPageIteratorIsAtBeginningOf(page, RIL_TEXTLINE) } != 0 {

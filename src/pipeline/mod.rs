@@ -258,6 +258,11 @@ fn worker(
     profile: &Profile,
     timings: &Timings,
 ) {
+    // Each returns false once the composer has gone.
+    let recognise = |page: Box<ReadyPage>, engine: &mut Option<Engine>| {
+        done.send(read_and_finish(*page, engine.as_mut(), profile, timings))
+            .is_ok()
+    };
     // A job's result goes to the composer; a measured page is recognised at once, by this worker,
     // while the reader reads, and goes to the pool once pages are measured ahead.
     let take_job = |job, engine: &mut Option<Engine>| match measure_job(job, profile, timings) {
@@ -266,9 +271,7 @@ fn worker(
             pool.push(page);
             true
         }
-        Step::Ready(page) => done
-            .send(read_and_finish(*page, engine.as_mut(), profile, timings))
-            .is_ok(),
+        Step::Ready(page) => recognise(page, engine),
     };
     let mut open = true;
     loop {
@@ -285,10 +288,7 @@ fn worker(
             }
         }
         if let Some(page) = pool.take() {
-            if done
-                .send(read_and_finish(*page, engine.as_mut(), profile, timings))
-                .is_err()
-            {
+            if !recognise(page, &mut engine) {
                 return;
             }
             continue;

@@ -68,14 +68,16 @@ pub(super) fn measure_job(job: Job, profile: &Profile, timings: &Timings) -> Ste
             number,
             flags,
         } => {
-            let clock = thread_cpu();
+            let mut laps = Laps {
+                timings,
+                clock: thread_cpu(),
+            };
             let page = decode::open_page(&source, index, &profile.limits);
-            let decoded = thread_cpu();
-            timings.add(Stage::Decode, decoded.saturating_sub(clock));
+            laps.lap(Stage::Decode);
             let measured = page.and_then(|page| {
                 measure(page, profile).map_err(|e| InputError::page(&source.rel, index, "prepare", &e))
             });
-            timings.add(Stage::Prepare, thread_cpu().saturating_sub(decoded));
+            laps.lap(Stage::Prepare);
             match measured {
                 Ok(measured) => Step::Ready(Box::new(ReadyPage {
                     seq: job.seq,
