@@ -329,12 +329,14 @@ impl<'a> Composer<'a> {
     }
 }
 
-/// Hands the allocator's free pages back to the kernel after each document. The process keeps
-/// freed memory between pages (see `main.rs`), and each thread's heap fills its free spaces in
-/// its own way, so resident memory would creep up over a long batch although the live heap does
-/// not (heaptrack: 36.6 MiB peak at 50 pages, 39.3 at 1,000); trimming once per document keeps
-/// peak RSS flat for the price of faulting some pages in again.
+/// Hands glibc's free pages back to the kernel after each document, in a build without jemalloc
+/// (feature `jemalloc`, the default, whose own decay returns them). The process keeps freed
+/// memory between pages (see `main.rs`), and each thread's heap fills its free spaces in its own
+/// way, so resident memory would creep up over a long batch although the live heap does not
+/// (heaptrack: 36.6 MiB peak at 50 pages, 39.3 at 1,000); trimming once per document keeps peak
+/// RSS flat for the price of faulting some pages in again.
 fn release_free_memory() {
+    #[cfg(not(feature = "jemalloc"))]
     // SAFETY: malloc_trim only returns unused memory of glibc's heaps to the kernel.
     unsafe {
         libc::malloc_trim(0);

@@ -303,3 +303,66 @@ fn peak_memory_does_not_grow_with_pages() {
         "peak RSS {small} KB at 8 pages, {large} KB at 80"
     );
 }
+
+#[test]
+fn tesseract_and_leptonica_allocate_through_the_binarys_jemalloc() {
+    // The binary carries jemalloc with unprefixed `malloc`/`free` (feature "jemalloc"): the
+    // dynamic linker must bind the C and C++ libraries' calls to it, not to glibc's, or the two
+    // engines' allocations stay on glibc's malloc. The loader's own record of its bindings, from
+    // an OCR ingest of one demo page, is what proves it.
+    let batch = TempDir::new("allocbatch");
+    std::fs::copy(
+        project("testdata/demo-batch/bescheid.png"),
+        batch.dir("bescheid").join("p1.png"),
+    )
+    .unwrap();
+    let keydir = TempDir::new("allockeys");
+    let keys = keygen(keydir.path());
+    let archive = TempDir::new("allocarchive");
+    let log = TempDir::new("allocld");
+    let out = std::process::Command::new(BIN)
+        .args(["ingest", batch.path().to_str().unwrap(), "--archive"])
+        .arg(archive.path())
+        .arg("--key")
+        .arg(&keys.private)
+        .env("OMP_THREAD_LIMIT", "1")
+        .env("LD_DEBUG", "bindings")
+        .env("LD_DEBUG_OUTPUT", log.join("ld"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut bindings = String::new();
+    for entry in std::fs::read_dir(log.path()).unwrap() {
+        bindings += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    let target = |library: &str, symbol: &str| {
+        bindings
+            .lines()
+            .filter(|l| l.contains(library) && l.contains(&format!("symbol `{symbol}'")))
+            .map(|l| {
+                l.split(" to ")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    let bin = std::fs::canonicalize(BIN).unwrap();
+    let is_bin = |t: &String| std::fs::canonicalize(t).is_ok_and(|t| t == bin);
+    // tesseract allocates through libstdc++'s operator new, leptonica with malloc and calloc.
+    for (library, symbol) in [
+        ("libstdc++", "malloc"),
+        ("liblept", "malloc"),
+        ("liblept", "free"),
+    ] {
+        let found = target(library, symbol);
+        assert!(
+            !found.is_empty() && found.iter().all(is_bin),
+            "{library}'s `{symbol}` is bound to {found:?}, not to the binary {}",
+            bin.display()
+        );
+    }
+}
