@@ -11,7 +11,7 @@ use clap::Parser;
 /// (tested: `tesseract_and_leptonica_allocate_through_the_binarys_jemalloc`). Recognising a
 /// generated A4 page then takes 1.5 % fewer instructions than on glibc's malloc (callgrind: 23.01
 /// against 23.35 billion, the whole page 25.67 against 26.10), with the same output bytes and
-/// peak memory as flat (`benches/results/bench-vs-loop.md`, `memory-scaling.md`).
+/// peak memory as flat (`benches/results/instructions-notes.md`, `memory-scaling.md`).
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
