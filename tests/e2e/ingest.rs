@@ -339,20 +339,14 @@ fn tesseract_and_leptonica_allocate_through_the_binarys_jemalloc() {
         bindings
             .lines()
             .filter(|l| l.contains(library) && l.contains(&format!("symbol `{symbol}'")))
-            .map(|l| {
-                l.split(" to ")
-                    .nth(1)
-                    .unwrap_or("")
-                    .split(' ')
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
+            // "binding file LIB [0] to TARGET [0]: normal symbol `malloc' …"
+            .filter_map(|l| l.split_once(" to ")?.1.split_whitespace().next())
+            .map(String::from)
             .collect::<Vec<_>>()
     };
     let bin = std::fs::canonicalize(BIN).unwrap();
     let is_bin = |t: &String| std::fs::canonicalize(t).is_ok_and(|t| t == bin);
-    // tesseract allocates through libstdc++'s operator new, leptonica with malloc and calloc.
+    // tesseract allocates through libstdc++'s operator new; leptonica calls malloc and free itself.
     for (library, symbol) in [
         ("libstdc++", "malloc"),
         ("liblept", "malloc"),
